@@ -1,4 +1,6 @@
 /** The command table. One file a command. */
 import type { Command } from '../command.ts';
+import { sign } from './sign.ts';
+import { verify } from './verify.ts';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [sign, verify];

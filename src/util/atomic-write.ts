@@ -1,0 +1,44 @@
+/**
+ * Write a file so that readers (and a crash) see the old content or the new,
+ * never half: temp file in the same folder, exact mode, fsync, then rename
+ * (or link(2) when overwriting is not allowed, which fails with EEXIST if the
+ * name appeared meanwhile), then fsync the folder.
+ */
+import { link, open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface AtomicWriteOptions {
+  /** Exact mode of the file (the umask does not apply). Default 0644. */
+  mode?: number;
+  /** Replace an existing file (default true); false fails with code EEXIST. */
+  overwrite?: boolean;
+}
+
+export async function writeFileAtomic(path: string, data: string | Uint8Array, { mode = 0o644, overwrite = true }: AtomicWriteOptions = {}): Promise<void> {
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const fh = await open(tmp, 'wx', mode);
+  try {
+    try {
+      await fh.writeFile(data);
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (overwrite) await rename(tmp, path);
+    else {
+      await link(tmp, path);
+      await unlink(tmp);
+    }
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
