@@ -1,6 +1,7 @@
 /** The command table. One file a command. */
 import type { Command } from '../command.ts';
+import { demo } from './demo.ts';
 import { sign } from './sign.ts';
 import { verify } from './verify.ts';
 
-export const commands: Command[] = [sign, verify];
+export const commands: Command[] = [sign, verify, demo];
