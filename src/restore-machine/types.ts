@@ -1,0 +1,96 @@
+/** Data the restore machine holds and the UI sees: JSON only (it is persisted). */
+import type { DeferredTask, RestoreChoice, RestorePlan } from './plan.ts';
+
+export interface LoginCode {
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete: string;
+  /** Epoch ms when the code expires. */
+  expiresAt: number;
+}
+
+export interface SnapshotSummary {
+  id: string;
+  hostname: string;
+  createdAt: string;
+  /** Owner's user id; differs from the caller's for a shared snapshot. */
+  owner: string;
+  shared: boolean;
+  chainDepth: number;
+  /** Stored bytes of the snapshot's blobs. */
+  bytes: number;
+  counts?: { apt: number; repos: number; files: number; secrets: number };
+}
+
+export interface Prepared {
+  plan: RestorePlan;
+  /** Whether the key vault was opened: secrets can be restored only then. */
+  vault: 'unlocked' | 'locked' | 'absent';
+  chain: string[];
+}
+
+export type StepStatus = 'done' | 'skipped' | 'failed';
+
+export interface StepResult {
+  stepId: string;
+  status: StepStatus;
+  message?: string;
+  /** Items that were skipped or failed inside a step (e.g. packages not in the archive). */
+  details?: string[];
+}
+
+export interface RestoreReport {
+  status: 'done' | 'partial' | 'failed';
+  snapshotId: string;
+  results: StepResult[];
+  deferred: DeferredTask[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface TargetInfo {
+  root: string;
+  user: string;
+}
+
+export interface MachineError {
+  code: string;
+  message: string;
+}
+
+export interface RestoreContext {
+  login?: LoginCode;
+  user?: { id: string };
+  snapshots?: SnapshotSummary[];
+  choice?: RestoreChoice;
+  /** The person gave a passphrase or recovery key (kept in memory by the daemon, never here). */
+  unlock: boolean;
+  prepared?: Prepared;
+  target?: TargetInfo;
+  /** Per step: bytes and items done so far. */
+  progress: Record<string, { bytes: number; items: number }>;
+  current?: string;
+  results: StepResult[];
+  /** Step ids the next apply should run (after "retry failed"); all when undefined. */
+  retryOnly?: string[];
+  report?: RestoreReport;
+  error?: MachineError;
+}
+
+export type RestoreEvent =
+  | { type: 'START' }
+  | { type: 'SKIP' }
+  | { type: 'NEW_CODE' }
+  | { type: 'LOGIN.CODE'; code: LoginCode }
+  | { type: 'LOGIN.DONE'; user: { id: string } }
+  | { type: 'LOGIN.FAILED'; error: MachineError }
+  | { type: 'CHOOSE'; choice: RestoreChoice; unlock: boolean }
+  | { type: 'BACK' }
+  | { type: 'RETRY' }
+  | { type: 'TARGET'; target: TargetInfo }
+  | { type: 'STEP.START'; stepId: string }
+  | { type: 'STEP.PROGRESS'; stepId: string; bytes: number; items: number }
+  | { type: 'STEP.DONE'; result: StepResult }
+  | { type: 'APPLY.DONE'; report: RestoreReport }
+  | { type: 'APPLY.FAILED'; error: MachineError }
+  | { type: 'RETRY_FAILED' };
