@@ -4,8 +4,8 @@
  * writing it is a single atomic rename: a crash never leaves a new signing key
  * beside an old sealing key) plus a public file for convenience.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 import { join } from 'node:path';
 import { fromB64, toB64 } from './b64.ts';
 import { generateEd25519, keyIdOf, publicKeyFromSeed, type Ed25519KeyPair } from './ed25519.ts';
@@ -209,44 +209,14 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/**
- * Write to a temp file in the same directory, fsync, then move into place and
- * fsync the directory: after a crash the file is either old or new, never
- * partial. Without `overwrite`, link(2) moves it in and fails if the name
- * exists, closing the race between our existence check and the write.
- */
+/** Atomic write (src/util/atomic-write.ts); an existing file without `overwrite` is IDENTITY_EXISTS. */
 async function writeAtomic(path: string, data: string, mode: number, overwrite: boolean): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  const fh = await open(tmp, 'wx', mode);
   try {
-    try {
-      await fh.writeFile(data);
-      await fh.chmod(mode); // the umask may have taken bits away; we want exactly `mode`
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (overwrite) {
-      await rename(tmp, path);
-    } else {
-      try {
-        await link(tmp, path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-          throw new KeyError('IDENTITY_EXISTS', `${path} already exists; refusing to overwrite it (use --force to replace it)`, path);
-        }
-        throw e;
-      }
-      await unlink(tmp);
-    }
+    await writeFileAtomic(path, data, { mode, overwrite });
   } catch (e) {
-    await unlink(tmp).catch(() => undefined);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new KeyError('IDENTITY_EXISTS', `${path} already exists; refusing to overwrite it (use --force to replace it)`, path);
+    }
     throw e;
-  }
-  const dirFh = await open(join(path, '..'), 'r');
-  try {
-    await dirFh.sync();
-  } finally {
-    await dirFh.close();
   }
 }
