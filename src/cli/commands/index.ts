@@ -1,8 +1,17 @@
 /** The command table. One file a command. */
 import type { Command } from '../command.ts';
+import { del } from './delete.ts';
 import { demo } from './demo.ts';
 import { keygen } from './keygen.ts';
+import { list } from './list.ts';
+import { login } from './login.ts';
+import { logout } from './logout.ts';
+import { pull } from './pull.ts';
+import { push } from './push.ts';
+import { serve } from './serve.ts';
+import { share } from './share.ts';
 import { sign } from './sign.ts';
 import { verify } from './verify.ts';
+import { whoami } from './whoami.ts';
 
-export const commands: Command[] = [keygen, sign, verify, demo];
+export const commands: Command[] = [keygen, sign, verify, serve, login, logout, whoami, list, push, pull, share, del, demo];

@@ -1,0 +1,230 @@
+/**
+ * A typed client for every /v1 route of a Koder Drive server. Requests carry
+ * the access token of a TokenSource; a 401 triggers one refresh and one retry.
+ * Idempotent requests (GET/HEAD/PUT/DELETE) are retried with backoff when no
+ * response came or the server was temporarily unable; POSTs are not.
+ * Plain http is refused except to this machine.
+ */
+import { checkServerUrl } from '../auth/secure-url.ts';
+import { DriveError, errorFromResponse } from './errors.ts';
+import { DEFAULT_RETRY, backoffMs, sleep, type RetryPolicy } from './retry.ts';
+import type { AuditEntry, Me, PostedSnapshot, PublicKeyEntry, SharedSnapshot, ShareEntry, SnapshotSummary, TokenSource } from './types.ts';
+import { downloadBlob, downloadBlobs, type DownloadOptions, type DownloadResult } from './download.ts';
+import { uploadBlob, uploadBlobs, type UploadResult } from './upload.ts';
+
+export interface DriveClientOptions {
+  server: string;
+  tokens: TokenSource | string;
+  retry?: Partial<RetryPolicy>;
+  /** Per-request timeout without any response, ms (default 60 000). */
+  timeoutMs?: number;
+}
+
+export interface RequestInit2 {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: BodyInit | null;
+  /** Set for streamed bodies. */
+  duplex?: 'half';
+  signal?: AbortSignal;
+  /** Statuses returned as-is instead of thrown (e.g. 404 for HEAD). */
+  accept?: number[];
+  /** Whether a failed attempt may be repeated (default: not for POST). */
+  idempotent?: boolean;
+  /** Attempts after the first, overriding the client's policy (0: the caller retries). */
+  retries?: number;
+  /** A fresh body for each attempt (streams cannot be replayed). */
+  bodyFactory?: () => BodyInit;
+}
+
+/** `owner` of shared objects: a user id, or undefined for mine. */
+type Owner = string | undefined;
+
+export class DriveClient {
+  readonly base: string;
+  readonly retry: RetryPolicy;
+  private tokens: TokenSource;
+  private timeoutMs: number;
+
+  constructor(o: DriveClientOptions) {
+    const u = checkServerUrlAsDrive(o.server);
+    this.base = `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+    this.tokens = typeof o.tokens === 'string' ? { accessToken: async () => o.tokens as string } : o.tokens;
+    this.retry = { ...DEFAULT_RETRY, ...o.retry };
+    this.timeoutMs = o.timeoutMs ?? 60_000;
+  }
+
+  url(path: string): string {
+    return `${this.base}${path}`;
+  }
+
+  /** One authenticated request with the retry rules above; throws DriveError for non-accepted statuses. */
+  async request(path: string, init: RequestInit2 = {}): Promise<Response> {
+    const method = init.method ?? 'GET';
+    const idempotent = init.idempotent ?? method !== 'POST';
+    const retries = init.retries ?? this.retry.retries;
+    let refreshed = false;
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.tokens.accessToken();
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+      let res: Response;
+      try {
+        res = await fetch(this.url(path), {
+          method,
+          headers: { authorization: `Bearer ${token}`, ...init.headers },
+          body: init.bodyFactory ? init.bodyFactory() : init.body,
+          signal,
+          ...(init.duplex || init.bodyFactory ? { duplex: 'half' } : {}),
+        } as RequestInit);
+      } catch (e) {
+        if (init.signal?.aborted) throw new DriveError(0, 'aborted', 'aborted', {}, { cause: e });
+        const err = new DriveError(0, 'network', `${method} ${path}: ${(e as Error).message}`, {}, { cause: e });
+        if (!idempotent || attempt >= retries) throw err;
+        await sleep(backoffMs(attempt + 1, this.retry), init.signal);
+        continue;
+      }
+      if (res.status === 401 && !refreshed && this.tokens.refresh) {
+        await res.arrayBuffer().catch(() => {});
+        refreshed = true;
+        await this.tokens.refresh();
+        attempt--;
+        continue;
+      }
+      if (res.ok || init.accept?.includes(res.status)) return res;
+      const err = await errorFromResponse(res);
+      if (!idempotent || !err.transient || attempt >= retries) throw err;
+      await sleep(backoffMs(attempt + 1, this.retry), init.signal);
+    }
+  }
+
+  private async json<T>(path: string, init: RequestInit2 = {}): Promise<T> {
+    const res = await this.request(path, init);
+    return (await res.json()) as T;
+  }
+
+  private jsonBody(method: string, body: unknown): RequestInit2 {
+    return { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  }
+
+  // ── account ───────────────────────────────────────────────────────────────
+  me(): Promise<Me> {
+    return this.json('/v1/me');
+  }
+  /** Asks for erasure of everything of mine after the grace window; returns when (ms). */
+  async requestErasure(): Promise<{ erase_after: number; grace_ms: number }> {
+    return this.json('/v1/me', { method: 'DELETE' });
+  }
+  async cancelErasure(): Promise<boolean> {
+    return (await this.json<{ canceled: boolean }>('/v1/me/cancel-erasure', { method: 'POST', idempotent: true })).canceled;
+  }
+  async audit(o: { limit?: number; before?: number } = {}): Promise<AuditEntry[]> {
+    const q = new URLSearchParams();
+    if (o.limit) q.set('limit', String(o.limit));
+    if (o.before !== undefined) q.set('before', String(o.before));
+    return (await this.json<{ entries: AuditEntry[] }>(`/v1/me/audit${q.size ? `?${q}` : ''}`)).entries;
+  }
+
+  // ── snapshots ─────────────────────────────────────────────────────────────
+  async listSnapshots(): Promise<SnapshotSummary[]> {
+    return (await this.json<{ snapshots: SnapshotSummary[] }>('/v1/me/snapshots')).snapshots;
+  }
+  /** The .kvg text of a snapshot (mine, or of `owner` who shared its chain with me). */
+  async getManifest(id: string, owner?: Owner): Promise<string> {
+    const res = await this.request(owner ? `/v1/users/${enc(owner)}/snapshots/${enc(id)}` : `/v1/me/snapshots/${enc(id)}`);
+    return res.text();
+  }
+  /** Posts a signed manifest (its blobs must be uploaded first). Safe to repeat. */
+  postManifest(text: string): Promise<PostedSnapshot> {
+    return this.json('/v1/me/snapshots', { method: 'POST', idempotent: true, headers: { 'content-type': 'application/toml; charset=utf-8' }, body: text });
+  }
+  /** The multipart form of POST: the manifest and blob files in one request. */
+  postManifestWithBlobs(text: string, blobs: { name: string; data: Blob }[]): Promise<PostedSnapshot> {
+    const form = new FormData();
+    form.append('manifest', new Blob([text], { type: 'application/toml' }), 'manifest.kvg');
+    for (const b of blobs) form.append('blob', b.data, b.name);
+    return this.json('/v1/me/snapshots', { method: 'POST', idempotent: true, body: form });
+  }
+  async deleteSnapshot(id: string, o: { cascade?: boolean } = {}): Promise<string[]> {
+    return (await this.json<{ deleted: string[] }>(`/v1/me/snapshots/${enc(id)}${o.cascade ? '?cascade=true' : ''}`, { method: 'DELETE' })).deleted;
+  }
+
+  // ── sharing ───────────────────────────────────────────────────────────────
+  share(id: string, user: string): Promise<{ snapshot: string; user: string; created: boolean }> {
+    return this.json(`/v1/snapshots/${enc(id)}/share`, { ...this.jsonBody('POST', { user }), idempotent: true });
+  }
+  async unshare(id: string, user: string): Promise<void> {
+    await this.request(`/v1/snapshots/${enc(id)}/share/${enc(user)}`, { method: 'DELETE' });
+  }
+  async sharesOf(id: string): Promise<ShareEntry[]> {
+    return (await this.json<{ shares: ShareEntry[] }>(`/v1/me/snapshots/${enc(id)}/shares`)).shares;
+  }
+  async sharedWithMe(): Promise<SharedSnapshot[]> {
+    return (await this.json<{ shared: SharedSnapshot[] }>('/v1/me/shared')).shared;
+  }
+
+  // ── keys and vault ────────────────────────────────────────────────────────
+  async getKeys(owner?: Owner): Promise<PublicKeyEntry[]> {
+    return (await this.json<{ keys: PublicKeyEntry[] }>(owner ? `/v1/users/${enc(owner)}/keys` : '/v1/me/keys')).keys;
+  }
+  async putKeys(keys: PublicKeyEntry[]): Promise<PublicKeyEntry[]> {
+    return (await this.json<{ keys: PublicKeyEntry[] }>('/v1/me/keys', this.jsonBody('PUT', keys))).keys;
+  }
+  /** Adds a public key to my registered set (kept if already there). Returns the set. */
+  async addKey(key: PublicKeyEntry): Promise<PublicKeyEntry[]> {
+    const keys = await this.getKeys();
+    if (keys.some((k) => k.key_id === key.key_id)) return keys;
+    return this.putKeys([...keys, { key_id: key.key_id, ed25519: key.ed25519, x25519: key.x25519 }]);
+  }
+  /** The vault document and its ETag, or undefined when none was stored. */
+  async getVault(): Promise<{ doc: unknown; etag: string } | undefined> {
+    const res = await this.request('/v1/me/vault', { accept: [404] });
+    if (res.status === 404) {
+      await res.arrayBuffer();
+      return undefined;
+    }
+    return { doc: await res.json(), etag: res.headers.get('etag') ?? '' };
+  }
+  /** Stores the vault; with `ifMatch`, refuses (412) if it changed since read. Returns the new ETag. */
+  async putVault(doc: unknown, ifMatch?: string): Promise<string> {
+    const init = this.jsonBody('PUT', doc);
+    if (ifMatch) init.headers!['if-match'] = ifMatch;
+    return (await this.json<{ etag: string }>('/v1/me/vault', init)).etag;
+  }
+
+  // ── blobs ─────────────────────────────────────────────────────────────────
+  blobPath(hex: string, owner?: Owner): string {
+    return owner ? `/v1/users/${enc(owner)}/blobs/${enc(hex)}` : `/v1/me/blobs/${enc(hex)}`;
+  }
+  /** Size of a stored blob, or undefined when absent. */
+  async headBlob(hex: string, owner?: Owner): Promise<number | undefined> {
+    const res = await this.request(this.blobPath(hex, owner), { method: 'HEAD', accept: [404] });
+    return res.status === 404 ? undefined : Number(res.headers.get('content-length'));
+  }
+  /** Uploads a file as blob `hex` unless the server has it (HEAD first). */
+  uploadBlob(hex: string, file: string, signal?: AbortSignal): Promise<UploadResult> {
+    return uploadBlob(this, hex, file, signal);
+  }
+  uploadBlobs(items: { hex: string; file: string }[], o: { parallel?: number; signal?: AbortSignal } = {}): Promise<UploadResult[]> {
+    return uploadBlobs(this, items, o);
+  }
+  /** Downloads blob `hex` to `dest`, verified, resuming after drops. */
+  downloadBlob(hex: string, dest: string, o: DownloadOptions = {}): Promise<DownloadResult> {
+    return downloadBlob(this, hex, dest, o);
+  }
+  downloadBlobs(items: { hex: string; dest: string }[], o: DownloadOptions & { parallel?: number } = {}): Promise<DownloadResult[]> {
+    return downloadBlobs(this, items, o);
+  }
+}
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+function checkServerUrlAsDrive(server: string): URL {
+  try {
+    return checkServerUrl(server);
+  } catch (e) {
+    throw new DriveError(0, 'insecure_url', (e as Error).message, {}, { cause: e });
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * One process, one port: node:http(s) → `/v1/...` to our API router,
+ * `/interaction/...` to the login/consent pages, everything else to the
+ * OpenID provider (discovery, /device, /token, /jwks, ...).
+ *
+ * startServer() opens (and migrates) DATA/koder.sqlite, prepares the blob
+ * tree, listens, derives the issuer from the bound address unless given, and
+ * starts a maintenance tick (erasures due, expired OIDC rows, orphan blobs).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { networkInterfaces } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type Provider from 'oidc-provider';
+import { openDb, type Db } from './db/open.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { Audit } from './audit.ts';
+import { Quota } from './quota.ts';
+import { BlobStore } from './store/blobs.ts';
+import { KeyStore } from './store/keys.ts';
+import { SnapshotStore } from './store/snapshots.ts';
+import { VaultStore } from './store/vault.ts';
+import { Erasure, DEFAULT_GRACE_MS } from './erasure.ts';
+import { bearerAuthenticator } from './auth-middleware.ts';
+import { loadOrCreateSecrets } from './oidc/keys.ts';
+import { createProvider } from './oidc/provider.ts';
+import { sweepOidc } from './oidc/adapter.ts';
+import { handleInteraction, LoginThrottle } from './oidc/interactions.ts';
+import { apiRouter } from './routes/index.ts';
+import { sendError, sendJson } from './http/respond.ts';
+import { addUser, type User } from './users.ts';
+import type { Services } from './services.ts';
+
+export interface ServerOptions {
+  /** Folder for the database and the blob files (created if missing). */
+  dataDir: string;
+  /** TCP port; 0 picks a free one. Default 8470. */
+  port?: number;
+  /** Address to bind. Default 127.0.0.1. */
+  host?: string;
+  /** Public base URL (scheme://host[:port]); default derived from the bound address. */
+  issuer?: string;
+  clock?: Clock;
+  /** Bytes per user (blobs + manifests). Default: no limit. */
+  quotaBytes?: number;
+  /** Seconds a device code lives. Default 600. */
+  deviceCodeTtl?: number;
+  /** RFC 8628 polling interval told to devices, seconds. Default 5. */
+  deviceInterval?: number;
+  /** Seconds an access token lives. Default 600. */
+  accessTokenTtl?: number;
+  /** Delay between DELETE /v1/me and the erasure. Default 24 h. */
+  erasureGraceMs?: number;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Trust X-Forwarded-* (behind a TLS-terminating proxy). */
+  trustProxy?: boolean;
+  /** Maintenance tick period; 0 disables the timer (tests call maintenance()). Default 60 s. */
+  maintenanceIntervalMs?: number;
+  /** Where unexpected errors are written. Default: stderr. */
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  /** Base URL of the server (= the issuer). */
+  url: string;
+  issuer: string;
+  /** The API's resource indicator (audience of its access tokens). */
+  resource: string;
+  dataDir: string;
+  db: Db;
+  clock: Clock;
+  provider: Provider;
+  addUser(name: string, password: string): Promise<User>;
+  /** Runs the maintenance tick now (erasures due, sweeps). */
+  maintenance(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 8470;
+
+function lanAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return lanAddress() ?? 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Before answering an error to a request whose body was not read (a 413 on
+ * Content-Length, a 404 on a PUT): read and drop a small rest so the client
+ * sees the answer rather than a reset; close the connection after a big one.
+ */
+async function settleBody(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.complete || req.method === 'GET' || req.method === 'HEAD') return;
+  const declared = Number(req.headers['content-length']);
+  if (!req.destroyed && Number.isFinite(declared) && declared <= 16 * 1024 * 1024) {
+    try {
+      for await (const _ of req) {
+        // discard
+      }
+      return;
+    } catch {
+      // fall through
+    }
+  }
+  res.setHeader('Connection', 'close');
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const db = openDb(opts.dataDir);
+  const quota = new Quota(db, opts.quotaBytes ?? Infinity);
+  const blobs = new BlobStore(db, opts.dataDir, clock, quota);
+  const keys = new KeyStore(db, clock);
+  const services: Omit<Services, 'authenticate'> = {
+    db,
+    clock,
+    audit: new Audit(db, clock),
+    erasure: new Erasure(db, clock, blobs, opts.erasureGraceMs ?? DEFAULT_GRACE_MS),
+    quota,
+    blobs,
+    keys,
+    snapshots: new SnapshotStore(db, clock, blobs, keys, quota),
+    vault: new VaultStore(db, clock),
+  };
+
+  let dispatch: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.writeHead(503);
+    res.end();
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse) => dispatch(req, res);
+  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(handler);
+  server.requestTimeout = 0; // large blob uploads may take long; headers still time out
+  server.headersTimeout = 60_000;
+
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? DEFAULT_PORT, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const issuer = (opts.issuer ?? `${opts.tls ? 'https' : 'http'}://${urlHost(host)}:${port}`).replace(/\/+$/, '');
+  const resource = `${issuer}/v1`;
+
+  const secrets = loadOrCreateSecrets(db);
+  const provider = createProvider({
+    issuer,
+    resource,
+    db,
+    secrets,
+    deviceCodeTtl: opts.deviceCodeTtl,
+    deviceInterval: opts.deviceInterval,
+    accessTokenTtl: opts.accessTokenTtl,
+    trustProxy: opts.trustProxy,
+  });
+  provider.on('server_error', (_ctx, err) => log(`oidc server_error: ${(err as Error).stack ?? String(err)}`));
+  const s: Services = { ...services, authenticate: bearerAuthenticator({ db, issuer, resource, jwks: secrets.publicJwks as never }) };
+  const api = apiRouter(s);
+  const oidc = provider.callback();
+  const throttle = new LoginThrottle();
+
+  dispatch = (req, res) => {
+    const url = new URL(req.url ?? '/', issuer);
+    const path = url.pathname;
+    if (path === '/v1' || path.startsWith('/v1/')) {
+      void (async () => {
+        try {
+          const { handler: h, params } = api.match(req.method ?? 'GET', path);
+          await h({ req, res, params, url });
+        } catch (e) {
+          await settleBody(req, res);
+          sendError(res, e, (err) => log(`api error ${req.method} ${path}: ${(err as Error).stack ?? String(err)}`));
+        }
+      })();
+      return;
+    }
+    if (path.startsWith('/interaction/')) {
+      handleInteraction(req, res, { provider, db, audit: s.audit, throttle }).catch((e) => {
+        log(`interaction error: ${(e as Error).stack ?? String(e)}`);
+        if (!res.headersSent) {
+          res.writeHead(500);
+          res.end();
+        }
+      });
+      return;
+    }
+    if (path === '/healthz') {
+      sendJson(res, 200, { ok: true });
+      return;
+    }
+    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(302, { Location: '/device' });
+      res.end();
+      return;
+    }
+    oidc(req, res);
+  };
+
+  const maintenance = async () => {
+    await s.erasure.runDue();
+    sweepOidc(db);
+    const users = db.prepare('SELECT id FROM users').all() as { id: string }[];
+    for (const { id } of users) await blobs.collect(id, [], 24 * 3600_000);
+  };
+  const every = opts.maintenanceIntervalMs ?? 60_000;
+  const timer = every > 0 ? setInterval(() => void maintenance().catch((e) => log(`maintenance: ${String(e)}`)), every) : undefined;
+  timer?.unref();
+
+  return {
+    url: issuer,
+    issuer,
+    resource,
+    dataDir: opts.dataDir,
+    db,
+    clock,
+    provider,
+    addUser: (name, password) => addUser(db, clock, name, password),
+    maintenance,
+    async close() {
+      if (timer) clearInterval(timer);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * The audit log: one row per create, read, share, delete and login, with the
+ * acting user, the object, the time and the client address. A user reads their
+ * own rows (GET /v1/me/audit); erasure deletes them.
+ */
+import type { Db } from './db/open.ts';
+import type { Clock } from './clock.ts';
+
+export type AuditAction =
+  | 'login'
+  | 'snapshot.create'
+  | 'snapshot.read'
+  | 'snapshot.delete'
+  | 'snapshot.share'
+  | 'blob.create'
+  | 'blob.read'
+  | 'keys.update'
+  | 'vault.read'
+  | 'vault.update'
+  | 'account.erase-requested'
+  | 'account.erase-canceled';
+
+export interface AuditEntry {
+  seq: number;
+  action: AuditAction;
+  /** e.g. `snapshot:<id>`, `blob:<hex>`. */
+  object: string | null;
+  /** The other party (the owner of a shared object read, the grantee of a share). */
+  other_user_id: string | null;
+  /** ms since epoch. */
+  at: number;
+  ip: string | null;
+}
+
+export class Audit {
+  private insert;
+  constructor(
+    private db: Db,
+    private clock: Clock,
+  ) {
+    this.insert = db.prepare('INSERT INTO audit (user_id, action, object, other_user_id, at, ip) VALUES (?, ?, ?, ?, ?, ?)');
+  }
+
+  record(userId: string, action: AuditAction, object: string | null, ip: string | null, otherUserId: string | null = null): void {
+    this.insert.run(userId, action, object, otherUserId, this.clock.now(), ip);
+  }
+
+  /** Newest first; `before` is a seq for paging. */
+  list(userId: string, limit = 100, before?: number): AuditEntry[] {
+    return this.db
+      .prepare(
+        `SELECT seq, action, object, other_user_id, at, ip FROM audit
+         WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      )
+      .all(userId, before ?? Number.MAX_SAFE_INTEGER, Math.min(Math.max(limit, 1), 1000)) as AuditEntry[];
+  }
+}

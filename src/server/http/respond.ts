@@ -1,0 +1,62 @@
+/** Small helpers for node:http handlers: JSON replies, typed-error mapping, bounded bodies. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, BadRequestError, UnauthorizedError } from '../errors.ts';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store', ...headers });
+  res.end(text);
+}
+
+export function sendEmpty(res: ServerResponse, status: number, headers: Record<string, string | number> = {}): void {
+  res.writeHead(status, headers);
+  res.end();
+}
+
+export function sendError(res: ServerResponse, e: unknown, log?: (e: unknown) => void): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (e instanceof ApiError) {
+    const headers: Record<string, string> = {};
+    if (e instanceof UnauthorizedError) {
+      headers['WWW-Authenticate'] = e.bearerError ? `Bearer error="${e.bearerError}", error_description="${e.message.replace(/"/g, "'")}"` : 'Bearer';
+    }
+    sendJson(res, e.status, { error: { code: e.code, message: e.message, ...(e.details ?? {}) } }, headers);
+    return;
+  }
+  log?.(e);
+  sendJson(res, 500, { error: { code: 'internal', message: 'internal server error' } });
+}
+
+/** Reads the whole body as text, refusing more than `limit` bytes (413). */
+export async function readText(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw new ApiError(413, 'body_too_large', `body limited to ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new ApiError(413, 'body_too_large', `body limited to ${limit} bytes`);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export async function readJson(req: IncomingMessage, limit = 1024 * 1024): Promise<unknown> {
+  const text = await readText(req, limit);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequestError('invalid_json', 'request body is not valid JSON');
+  }
+}
+
+export async function readForm(req: IncomingMessage, limit = 64 * 1024): Promise<URLSearchParams> {
+  return new URLSearchParams(await readText(req, limit));
+}
+
+export function clientIp(req: IncomingMessage): string | null {
+  return req.socket.remoteAddress ?? null;
+}

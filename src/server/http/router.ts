@@ -1,0 +1,65 @@
+/**
+ * A minimal router: `METHOD /path/:param` patterns, first match wins.
+ * 405 when the path matches with another method; 404 when nothing matches.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, NotFoundError } from '../errors.ts';
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  url: URL;
+}
+
+export type Handler = (ctx: RouteContext) => Promise<void>;
+
+interface Route {
+  method: string;
+  parts: string[];
+  handler: Handler;
+}
+
+export class Router {
+  private routes: Route[] = [];
+
+  on(method: string, pattern: string, handler: Handler): this {
+    this.routes.push({ method, parts: pattern.split('/').filter(Boolean), handler });
+    return this;
+  }
+
+  /** Finds the handler for a request; throws 404/405 ApiErrors. */
+  match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } {
+    const segs = pathname.split('/').filter(Boolean);
+    let pathMatched = false;
+    for (const r of this.routes) {
+      const params = matchParts(r.parts, segs);
+      if (!params) continue;
+      pathMatched = true;
+      if (r.method === method || (method === 'HEAD' && r.method === 'GET' && !this.hasExact('HEAD', segs))) return { handler: r.handler, params };
+    }
+    if (pathMatched) throw new ApiError(405, 'method_not_allowed', `${method} is not allowed here`);
+    throw new NotFoundError('route', `no route ${method} ${pathname}`);
+  }
+
+  private hasExact(method: string, segs: string[]): boolean {
+    return this.routes.some((r) => r.method === method && matchParts(r.parts, segs));
+  }
+}
+
+function matchParts(parts: string[], segs: string[]): Record<string, string> | undefined {
+  if (parts.length !== segs.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    let s: string;
+    try {
+      s = decodeURIComponent(segs[i]!);
+    } catch {
+      return undefined;
+    }
+    if (p.startsWith(':')) params[p.slice(1)] = s;
+    else if (p !== s) return undefined;
+  }
+  return params;
+}

@@ -1,0 +1,175 @@
+/**
+ * Login and consent, the two prompts oidc-provider hands to us during the
+ * device flow (after the person confirmed the user code):
+ *   GET  /interaction/<uid>          → the login form, or the consent form
+ *   POST /interaction/<uid>/login    → check the password (Argon2id), finish "login"
+ *   POST /interaction/<uid>/confirm  → record the grant (scopes + API resource), finish "consent"
+ *   POST /interaction/<uid>/abort    → finish with access_denied (the device sees it)
+ * oidc-provider binds an interaction to its cookie, so another browser cannot
+ * drive it; the cookies are SameSite=Lax, so another site cannot post to it.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type Provider from 'oidc-provider';
+import type { Db } from '../db/open.ts';
+import type { Audit } from '../audit.ts';
+import { checkPassword, findUser } from '../users.ts';
+import { clientIp, readForm } from '../http/respond.ts';
+import { consentPage, loginPage, messagePage, PAGE_CSP } from './pages.ts';
+import { langOfRequest } from './lang.ts';
+
+function sendPage(res: ServerResponse, status: number, html: string) {
+  res.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(html),
+    'Content-Security-Policy': PAGE_CSP,
+    'Cache-Control': 'no-store',
+    'X-Frame-Options': 'DENY',
+  });
+  res.end(html);
+}
+
+export interface InteractionDeps {
+  provider: Provider;
+  db: Db;
+  audit: Audit;
+  throttle: LoginThrottle;
+}
+
+/**
+ * Password guessing brake: after 5 failures for one user name (from any
+ * address) or one address within 15 minutes, further attempts are refused
+ * without checking the password until the window passes.
+ */
+export class LoginThrottle {
+  private failures = new Map<string, number[]>();
+  constructor(
+    private max = 5,
+    private windowMs = 15 * 60_000,
+  ) {}
+  private recent(key: string, now: number): number[] {
+    const list = (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    if (list.length) this.failures.set(key, list);
+    else this.failures.delete(key);
+    return list;
+  }
+  blocked(user: string, ip: string | null, now = Date.now()): boolean {
+    return this.recent(`u:${user.toLowerCase()}`, now).length >= this.max || this.recent(`ip:${ip}`, now).length >= this.max * 4;
+  }
+  fail(user: string, ip: string | null, now = Date.now()): void {
+    for (const key of [`u:${user.toLowerCase()}`, `ip:${ip}`]) this.failures.set(key, [...this.recent(key, now), now]);
+  }
+  succeed(user: string): void {
+    this.failures.delete(`u:${user.toLowerCase()}`);
+  }
+}
+
+/** Handles /interaction/... ; returns false for other paths. */
+export async function handleInteraction(req: IncomingMessage, res: ServerResponse, deps: InteractionDeps): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const m = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?$/.exec(url.pathname);
+  if (!m) return false;
+  const [, uid, action] = m;
+  const lang = langOfRequest(req, res);
+  const { provider } = deps;
+
+  let details;
+  try {
+    details = await provider.interactionDetails(req, res);
+  } catch {
+    sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
+    return true;
+  }
+  if (details.uid !== uid) {
+    sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
+    return true;
+  }
+  const client = await provider.Client.find(String(details.params.client_id));
+  const clientName = client?.clientName ?? String(details.params.client_id);
+  const prompt = details.prompt.name;
+
+  if (req.method === 'GET' && !action) {
+    if (prompt === 'login') {
+      sendPage(res, 200, loginPage({ lang, uid: uid!, clientName, selfUrl: url.pathname + url.search }));
+    } else if (prompt === 'consent') {
+      const user = details.session?.accountId ? findUser(deps.db, details.session.accountId) : undefined;
+      sendPage(res, 200, consentPage({ lang, uid: uid!, clientName, userName: user?.name ?? '', scopes: requestedScopes(details), selfUrl: url.pathname + url.search }));
+    } else {
+      sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
+    }
+    return true;
+  }
+
+  if (req.method !== 'POST' || !action) {
+    res.writeHead(405, { Allow: 'GET, POST' });
+    res.end();
+    return true;
+  }
+
+  if (action === 'abort') {
+    await drain(req);
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
+    return true;
+  }
+
+  if (action === 'login' && prompt === 'login') {
+    const form = await readForm(req);
+    const username = form.get('username') ?? '';
+    const ip = clientIp(req);
+    if (deps.throttle.blocked(username, ip)) {
+      sendPage(res, 429, loginPage({ lang, uid: uid!, clientName, throttled: true, username }));
+      return true;
+    }
+    const user = await checkPassword(deps.db, username, form.get('password') ?? '');
+    if (!user) {
+      deps.throttle.fail(username, ip);
+      sendPage(res, 200, loginPage({ lang, uid: uid!, clientName, failed: true, username }));
+      return true;
+    }
+    deps.throttle.succeed(username);
+    deps.audit.record(user.id, 'login', `client:${String(details.params.client_id)}`, clientIp(req));
+    await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+    return true;
+  }
+
+  if (action === 'confirm' && prompt === 'consent') {
+    await drain(req);
+    const accountId = details.session?.accountId;
+    if (!accountId) {
+      sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
+      return true;
+    }
+    const d = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const grant = details.grantId
+      ? ((await provider.Grant.find(details.grantId)) ?? new provider.Grant({ accountId, clientId: String(details.params.client_id) }))
+      : new provider.Grant({ accountId, clientId: String(details.params.client_id) });
+    if (d.missingOIDCScope?.length) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+    if (d.missingOIDCClaims?.length) grant.addOIDCClaims(d.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    return true;
+  }
+
+  // a form posted for a prompt that is no longer current (back button, double submit)
+  await drain(req);
+  res.writeHead(303, { Location: url.pathname.replace(/\/(login|confirm|abort)$/, '') });
+  res.end();
+  return true;
+}
+
+function requestedScopes(details: Awaited<ReturnType<Provider['interactionDetails']>>): string[] {
+  const d = details.prompt.details as { missingOIDCScope?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const all = new Set<string>([...(d.missingOIDCScope ?? []), ...Object.values(d.missingResourceScopes ?? {}).flat()]);
+  if (all.size === 0) for (const s of String(details.params.scope ?? '').split(' ').filter(Boolean)) all.add(s);
+  return [...all].filter((s) => s !== 'profile' || !all.has('openid'));
+}
+
+async function drain(req: IncomingMessage) {
+  for await (const _ of req) {
+    // ignore
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * A user's public keys (PUT replaces the set, GET lists it). Each entry is the
+ * shape `publicIdentity()` of src/keys produces: `{ key_id, ed25519, x25519 }`
+ * with strict base64 of raw 32-byte keys and key_id = hex sha256(ed25519).
+ * Posted manifests must be signed by one of these Ed25519 keys.
+ */
+import type { Db } from '../db/open.ts';
+import type { Clock } from '../clock.ts';
+import { BadRequestError } from '../errors.ts';
+import { fromB64 } from '../../keys/b64.ts';
+import { keyIdOf } from '../../keys/ed25519.ts';
+
+export interface PublicKeyEntry {
+  key_id: string;
+  ed25519: string;
+  x25519: string;
+}
+
+export const MAX_KEYS = 32;
+
+export function validateKeys(body: unknown): PublicKeyEntry[] {
+  const list = Array.isArray(body) ? body : (body as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(list)) throw new BadRequestError('invalid_keys', 'expected a JSON array of { key_id, ed25519, x25519 } (or { keys: [...] })');
+  if (list.length > MAX_KEYS) throw new BadRequestError('invalid_keys', `at most ${MAX_KEYS} keys`);
+  const seen = new Set<string>();
+  return list.map((k, i) => {
+    const e = k as Partial<PublicKeyEntry> | null;
+    const ed = typeof e?.ed25519 === 'string' ? fromB64(e.ed25519) : undefined;
+    const x = typeof e?.x25519 === 'string' ? fromB64(e.x25519) : undefined;
+    if (!ed || ed.length !== 32) throw new BadRequestError('invalid_keys', `keys[${i}].ed25519: base64 of 32 bytes expected`);
+    if (!x || x.length !== 32) throw new BadRequestError('invalid_keys', `keys[${i}].x25519: base64 of 32 bytes expected`);
+    const id = keyIdOf(ed);
+    if (e!.key_id !== id) throw new BadRequestError('invalid_keys', `keys[${i}].key_id: must be the hex sha256 of the Ed25519 key (${id})`);
+    if (seen.has(id)) throw new BadRequestError('invalid_keys', `keys[${i}]: duplicate key ${id}`);
+    seen.add(id);
+    return { key_id: id, ed25519: e!.ed25519!, x25519: e!.x25519! };
+  });
+}
+
+export class KeyStore {
+  constructor(
+    private db: Db,
+    private clock: Clock,
+  ) {}
+
+  list(userId: string): PublicKeyEntry[] {
+    return this.db.prepare('SELECT key_id, ed25519, x25519 FROM keys WHERE user_id = ? ORDER BY added_at, key_id').all(userId) as PublicKeyEntry[];
+  }
+
+  /** Raw Ed25519 public keys, for signature verification. */
+  trusted(userId: string): Uint8Array[] {
+    return this.list(userId).map((k) => fromB64(k.ed25519)!);
+  }
+
+  replace(userId: string, keys: PublicKeyEntry[]): void {
+    const now = this.clock.now();
+    const old = new Map(
+      (this.db.prepare('SELECT key_id, added_at FROM keys WHERE user_id = ?').all(userId) as { key_id: string; added_at: number }[]).map((r) => [
+        r.key_id,
+        r.added_at,
+      ]),
+    );
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM keys WHERE user_id = ?').run(userId);
+      const ins = this.db.prepare('INSERT INTO keys (user_id, key_id, ed25519, x25519, added_at) VALUES (?, ?, ?, ?, ?)');
+      for (const k of keys) ins.run(userId, k.key_id, k.ed25519, k.x25519, old.get(k.key_id) ?? now);
+    })();
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The key vault: one opaque JSON document per user (the server never looks
+ * inside). GET returns it with an ETag; PUT may carry If-Match to refuse a
+ * lost update (412).
+ */
+import { createHash } from 'node:crypto';
+import type { Db } from '../db/open.ts';
+import type { Clock } from '../clock.ts';
+import { ApiError, BadRequestError, NotFoundError } from '../errors.ts';
+
+export const MAX_VAULT_BYTES = 1024 * 1024;
+
+export interface VaultDoc {
+  doc: string;
+  etag: string;
+  updated_at: number;
+}
+
+const etagOf = (doc: string) => `"${createHash('sha256').update(doc).digest('hex').slice(0, 32)}"`;
+
+export class VaultStore {
+  constructor(
+    private db: Db,
+    private clock: Clock,
+  ) {}
+
+  get(userId: string): VaultDoc {
+    const row = this.db.prepare('SELECT doc, updated_at FROM vaults WHERE user_id = ?').get(userId) as { doc: string; updated_at: number } | undefined;
+    if (!row) throw new NotFoundError('vault');
+    return { ...row, etag: etagOf(row.doc) };
+  }
+
+  /** `text` must be a JSON object. Returns the new ETag. */
+  put(userId: string, text: string, ifMatch?: string): string {
+    if (Buffer.byteLength(text) > MAX_VAULT_BYTES) throw new ApiError(413, 'vault_too_large', `the vault is limited to ${MAX_VAULT_BYTES} bytes`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new BadRequestError('invalid_json', 'the vault must be a JSON document');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BadRequestError('invalid_json', 'the vault must be a JSON object');
+    return this.db.transaction(() => {
+      if (ifMatch !== undefined) {
+        const cur = this.db.prepare('SELECT doc FROM vaults WHERE user_id = ?').get(userId) as { doc: string } | undefined;
+        const tag = cur ? etagOf(cur.doc) : undefined;
+        if (ifMatch !== '*' ? tag !== ifMatch : !cur) throw new ApiError(412, 'precondition_failed', 'the vault changed since it was read (If-Match)');
+      }
+      this.db
+        .prepare('INSERT INTO vaults (user_id, doc, updated_at) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at')
+        .run(userId, text, this.clock.now());
+      return etagOf(text);
+    })();
+  }
+}
