@@ -12,7 +12,7 @@
 import * as client from 'openid-client';
 import { AuthError } from './errors.ts';
 import { DEFAULT_CLIENT_ID, DEFAULT_SCOPE, discover } from './oidc-config.ts';
-import { qrSvg, qrTerminal } from './qr.ts';
+import { qrSvg, qrTerminal } from '../util/qr.ts';
 import { serverKey } from './secure-url.ts';
 import type { StoredTokens } from './token-store.ts';
 

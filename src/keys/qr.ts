@@ -1,26 +1,17 @@
 /**
- * QR renderings of the recovery key (lean-qr): an SVG document for the wizard
- * and a printout, and text for a terminal. The QR holds the canonical key text
+ * QR renderings of the recovery key: an SVG document for the wizard and a
+ * printout, and text for a terminal. The QR holds the canonical key text
  * (`XXXX-…`, all in QR's compact alphanumeric set), so a phone that scans it
  * shows exactly what the person would type.
  */
-import { correction, generate } from 'lean-qr';
-import { toSvgSource } from 'lean-qr/extras/svg';
+import { qrOf, qrToSvg, qrToText, type QrBitmap, type QrTextOptions } from '../util/qr.ts';
 import { normalizeRecoveryKey } from './recovery.ts';
 
-/** A QR symbol: `size`×`size` modules, `get(x, y)` true for dark. */
-export interface QrBitmap {
-  readonly size: number;
-  get(x: number, y: number): boolean;
-}
+export { qrToSvg, qrToText, type QrBitmap, type QrTextOptions };
 
-/** Quiet zone the QR standard asks for around the symbol, in modules. */
-const QUIET = 4;
-
-/** The QR symbol of a recovery key (validated and normalized first). */
+/** The QR symbol of a recovery key (validated and normalized first); a printed key gets creased, hence level M. */
 export function recoveryKeyQr(recoveryKey: string): QrBitmap {
-  // At least M (15 % of the symbol recoverable): a printed key gets creased.
-  return generate(normalizeRecoveryKey(recoveryKey), { minCorrectionLevel: correction.M });
+  return qrOf(normalizeRecoveryKey(recoveryKey));
 }
 
 export function recoveryKeyQrSvg(recoveryKey: string, opts: { scale?: number } = {}): string {
@@ -29,43 +20,4 @@ export function recoveryKeyQrSvg(recoveryKey: string, opts: { scale?: number } =
 
 export function recoveryKeyQrText(recoveryKey: string, opts: QrTextOptions = {}): string {
   return qrToText(recoveryKeyQr(recoveryKey), opts);
-}
-
-export function qrToSvg(code: QrBitmap, opts: { scale?: number } = {}): string {
-  return toSvgSource(code, { pad: QUIET, scale: opts.scale ?? 8, on: 'black', off: 'white', xmlDeclaration: false });
-}
-
-export interface QrTextOptions {
-  /**
-   * 'dark-terminal' (default): glyphs draw the light modules, the terminal's
-   * dark background the dark ones. 'light-terminal': the reverse, also right
-   * for paper. 'ansi': forces black on white with escape codes, right on any
-   * colour terminal.
-   */
-  style?: 'dark-terminal' | 'light-terminal' | 'ansi';
-}
-
-/**
- * Two modules per character cell with half blocks (▀ ▄ █): terminal cells are
- * about twice as tall as wide, so the symbol comes out square and compact.
- */
-export function qrToText(code: QrBitmap, opts: QrTextOptions = {}): string {
-  const style = opts.style ?? 'dark-terminal';
-  const glyphIsDark = style !== 'dark-terminal';
-  const ink = (x: number, y: number): boolean => {
-    const inside = x >= 0 && y >= 0 && x < code.size && y < code.size;
-    const dark = inside && code.get(x, y);
-    return dark === glyphIsDark;
-  };
-  const lines: string[] = [];
-  for (let y = -QUIET; y < code.size + QUIET; y += 2) {
-    let line = '';
-    for (let x = -QUIET; x < code.size + QUIET; x++) {
-      const top = ink(x, y);
-      const bottom = y + 1 < code.size + QUIET && ink(x, y + 1);
-      line += top ? (bottom ? '█' : '▀') : bottom ? '▄' : ' ';
-    }
-    lines.push(style === 'ansi' ? `\x1b[30;47m${line}\x1b[0m` : line);
-  }
-  return lines.join('\n');
 }

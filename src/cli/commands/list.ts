@@ -1,7 +1,7 @@
 /** `koder-snapshot list [--shared] [--json]`: my snapshots (or those shared with me). */
 import { EXIT_OK, parseCommandArgs, type Command } from '../command.ts';
 import { connect } from '../../drive/index.ts';
-import { bytes } from './whoami.ts';
+import { formatBytes } from '../format.ts';
 
 const usage = `Usage: koder-snapshot list [--server URL] [--shared] [--json]
 
@@ -35,7 +35,7 @@ export const list: Command = {
       s.hostname,
       String(s.depth),
       s.parent ? s.parent.slice(0, 12) : '-',
-      bytes(s.manifest_size + s.blobs_size),
+      formatBytes(s.manifest_size + s.blobs_size),
       ...('owner_name' in s ? [String(s.owner_name)] : []),
     ]);
     const head = ['ID', 'CREATED', 'HOST', 'DEPTH', 'PARENT', 'SIZE', ...(parsed.values.shared ? ['OWNER'] : [])];

@@ -2,6 +2,7 @@
  * `koder-snapshot serve`: the reference Koder ID + Drive server;
  * `serve user add NAME` / `serve user list`: its accounts.
  */
+import { firstLineOfStdin, promptHidden } from '../prompt.ts';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -43,42 +44,8 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'koder-snapshot', 'server');
 }
 
-/** Reads a line from the terminal without echoing it. */
-export async function promptHidden(question: string): Promise<string> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY) throw new UsageError('no terminal to ask the password on: use --password-stdin');
-  process.stderr.write(question);
-  stdin.setRawMode(true);
-  stdin.resume();
-  stdin.setEncoding('utf8');
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const done = (err?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off('data', onData);
-      process.stderr.write('\n');
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(new UsageError('canceled'));
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else if (ch >= ' ') value += ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
-}
-
 async function readPassword(io: Io, fromStdin: boolean): Promise<string> {
-  if (fromStdin) {
-    if (!io.stdin) throw new UsageError('standard input is not available');
-    const text = await io.stdin();
-    return text.replace(/\r?\n$/, '').split(/\r?\n/)[0] ?? '';
-  }
+  if (fromStdin) return firstLineOfStdin(io);
   const a = await promptHidden('Password: ');
   const b = await promptHidden('Password again: ');
   if (a !== b) throw new UsageError('the passwords differ');

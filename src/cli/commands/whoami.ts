@@ -1,4 +1,5 @@
 /** `koder-snapshot whoami [--server URL] [--json]`: the account the saved login is for. */
+import { formatBytes } from '../format.ts';
 import { EXIT_OK, parseCommandArgs, type Command } from '../command.ts';
 import { connect } from '../../drive/index.ts';
 
@@ -23,19 +24,8 @@ export const whoami: Command = {
       return EXIT_OK;
     }
     io.out(`${me.name} (${me.id}) on ${session.server}`);
-    io.out(`storage: ${bytes(me.usage.used)}${me.usage.limit !== null ? ` of ${bytes(me.usage.limit)}` : ''}`);
+    io.out(`storage: ${formatBytes(me.usage.used)}${me.usage.limit !== null ? ` of ${formatBytes(me.usage.limit)}` : ''}`);
     if (me.erase_after) io.out(`account erasure scheduled for ${new Date(me.erase_after).toISOString()}`);
     return EXIT_OK;
   },
 };
-
-export function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
