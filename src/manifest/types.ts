@@ -81,7 +81,8 @@ export interface AppsSection {
 
 export interface RepoEntry {
   slug: string;
-  url: string;
+  /** Where to clone from; absent for a repo that exists only as its bundle. */
+  url?: string;
   /** `~/…` or absolute. Key of the entry. */
   path: string;
   branch: string;

@@ -12,6 +12,8 @@ import { serve } from './serve.ts';
 import { share } from './share.ts';
 import { sign } from './sign.ts';
 import { verify } from './verify.ts';
+import { restore } from './restore.ts';
+import { daemon } from './daemon.ts';
 import { whoami } from './whoami.ts';
 
-export const commands: Command[] = [keygen, sign, verify, serve, login, logout, whoami, list, push, pull, share, del, demo];
+export const commands: Command[] = [keygen, sign, verify, serve, login, logout, whoami, list, push, pull, share, del, restore, daemon, demo];

@@ -1,0 +1,289 @@
+/**
+ * Files-restore data path: our streaming extractor vs the native pipeline.
+ *
+ *   node --import tsx bench/restore-files.ts
+ *
+ * Env:
+ *   KODER_BENCH_SIZE   tree size, e.g. 256M, 1G (default 1G)
+ *   KODER_BENCH_RUNS   timed runs of each side (default 2, alternating)
+ *   KODER_BENCH_DIR    work dir (default: a mkdtemp dir in the OS tmpdir; removed at the end)
+ *   KODER_BENCH_LEVEL  zstd level for the blob (default 3)
+ *   KODER_BENCH_ZSTD_WORKER=0  decompress on the extracting thread instead of in a worker
+ *
+ * Builds a tree of mixed file sizes (many small, some medium, a few large;
+ * about two thirds compressible text, one third random), tars it and
+ * compresses it with the system tar + zstd, then per run, in a fresh target:
+ *   (a) ours:   restoreTarZst(createReadStream(blob)) — zstd-napi, sha256 of the
+ *               tar verified, tar reader, staging dir, commit into /home/u —
+ *               in a child node process whose VmHWM is its peak RSS;
+ *   (b) native: zstd -d -c blob | tar -x -C target/home/u (GNU time for peak RSS).
+ * Page cache is dropped (sync; echo 3 > drop_caches) before every run when
+ * permitted. The first run's trees are compared with diff -r.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const MiB = 1024 * 1024;
+
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)i?B?$/i.exec(s.trim());
+  if (!m) throw new Error(`bad size ${s}`);
+  const mult = { '': 1, K: 1024, M: MiB, G: 1024 * MiB }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Math.round(Number(m[1]) * mult);
+}
+
+/** A pool of word-like text to slice compressible file contents from. */
+function textPool(bytes: number): Buffer {
+  const words = Array.from({ length: 4000 }, () =>
+    randomBytes(3 + Math.floor(Math.random() * 7))
+      .toString('base64')
+      .replace(/[^a-z]/gi, '')
+      .toLowerCase(),
+  ).filter((w) => w.length > 1);
+  const parts: string[] = [];
+  let n = 0;
+  while (n < bytes) {
+    const line = Array.from({ length: 6 + Math.floor(Math.random() * 10) }, () => words[Math.floor(Math.random() * words.length)]).join(' ') + '\n';
+    parts.push(line);
+    n += line.length;
+  }
+  return Buffer.from(parts.join(''), 'latin1').subarray(0, bytes);
+}
+
+/**
+ * Writes about `total` bytes of files under `dir`: ~55% of the bytes in a few
+ * large files (4-48 MiB), ~30% in medium ones (64 KiB - 1 MiB), ~15% in small
+ * ones (100 B - 16 KiB), spread over nested directories. Two thirds of the
+ * files are text (zstd ~3-4x), one third random bytes.
+ */
+export function makeTree(dir: string, total: number): { files: number; bytes: number } {
+  const pool = textPool(8 * MiB);
+  let files = 0;
+  let bytes = 0;
+  const content = (size: number): Buffer => {
+    if (Math.random() < 1 / 3) return randomBytes(size);
+    const out = Buffer.allocUnsafe(size);
+    for (let off = 0; off < size; ) {
+      const start = Math.floor(Math.random() * (pool.length - 65536));
+      const n = Math.min(size - off, 4096 + Math.floor(Math.random() * 60000));
+      pool.copy(out, off, start, start + n);
+      off += n;
+    }
+    return out;
+  };
+  const write = (size: number, kind: string) => {
+    const d = join(dir, kind, `d${Math.floor(files / 200)}`, `s${files % 7}`);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `f${files}.${kind === 'small' ? 'txt' : 'bin'}`), content(size), { mode: files % 5 === 0 ? 0o755 : 0o644 });
+    files += 1;
+    bytes += size;
+  };
+  const budget = (share: number) => Math.floor(total * share);
+  for (let b = 0, target = budget(0.15); b < target; ) {
+    const s = 100 + Math.floor(Math.random() * 16 * 1024);
+    write(s, 'small');
+    b += s;
+  }
+  for (let b = 0, target = budget(0.3); b < target; ) {
+    const s = 64 * 1024 + Math.floor(Math.random() * (MiB - 64 * 1024));
+    write(s, 'medium');
+    b += s;
+  }
+  for (let b = 0, target = budget(0.55); b < target; ) {
+    const s = Math.min(target - b, 4 * MiB + Math.floor(Math.random() * 44 * MiB));
+    write(Math.max(s, 1), 'large');
+    b += s;
+  }
+  return { files, bytes };
+}
+
+function sh(script: string, ...args: string[]): string {
+  const r = spawnSync('bash', ['-c', `set -eo pipefail\n${script}`, 'bash', ...args], { encoding: 'utf8', maxBuffer: 64 * MiB });
+  if (r.status !== 0) throw new Error(`${script}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function dropCaches(): boolean {
+  try {
+    spawnSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface OursResult {
+  ms: number;
+  /** user+system CPU of the whole process (all threads) during the extraction. */
+  cpuMs: number;
+  tarBytes: number;
+  entries: number;
+  vmHWMKiB: number;
+  rssSampledMaxMiB: number;
+}
+
+/** Child mode: one extraction, JSON on stdout. */
+async function child(blob: string, targetRoot: string, tarSha: string): Promise<void> {
+  const { restoreTarZst } = await import('../src/chroot-appliers/commit-staging.ts');
+  let rssMax = 0;
+  const sample = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 20);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const r = await restoreTarZst(createReadStream(blob, { highWaterMark: 256 * 1024 }), {
+    targetRoot,
+    dest: '/home/u',
+    key: 'bench',
+    uid: 1000,
+    gid: 1000,
+    expectedSha256OfTar: tarSha,
+    zstdInWorker: process.env.KODER_BENCH_ZSTD_WORKER !== '0',
+  });
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  clearInterval(sample);
+  const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  const out: OursResult = {
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    tarBytes: r.tarBytes,
+    entries: r.entries,
+    vmHWMKiB: Number(hwm),
+    rssSampledMaxMiB: rssMax / MiB,
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function runOurs(blob: string, targetRoot: string, tarSha: string): Promise<OursResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', blob, targetRoot, tarSha], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as OursResult) : reject(new Error(`child exited ${code}`))));
+  });
+}
+
+function runNative(blob: string, dest: string): { ms: number; cpuMs: number; maxRssKiB: number } {
+  mkdirSync(dest, { recursive: true });
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'bash', '-c', 'set -eo pipefail; zstd -q -d -c -- "$1" | tar -x -C "$2"', 'bash', blob, dest], {
+    encoding: 'utf8',
+  });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`native failed: ${r.stderr}`);
+  const [rss, u, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, cpuMs: (u! + sys!) * 1000, maxRssKiB: rss! };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+async function main(): Promise<void> {
+  const size = parseSize(process.env.KODER_BENCH_SIZE ?? '1G');
+  const runs = Number(process.env.KODER_BENCH_RUNS ?? 2);
+  const level = Number(process.env.KODER_BENCH_LEVEL ?? 3);
+  const work = process.env.KODER_BENCH_DIR ?? (await mkdtemp(join(tmpdir(), 'koder-bench-files-')));
+  const ownWork = !process.env.KODER_BENCH_DIR;
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`zstd: ${process.env.KODER_BENCH_ZSTD_WORKER === '0' ? 'on the extracting thread' : 'in a worker thread'}`);
+  try {
+    const src = join(work, 'src');
+    let t = performance.now();
+    const tree = makeTree(src, size);
+    console.log(`tree: ${tree.files} files, ${(tree.bytes / MiB).toFixed(0)} MiB (${((performance.now() - t) / 1000).toFixed(1)} s to write)`);
+    const blob = join(work, 'files.tar.zst');
+    t = performance.now();
+    sh('tar -C "$1" -cf - . | zstd -q -"$3" -T0 -c > "$2"', src, blob, String(level));
+    const tarSha = sh('zstd -q -d -c -- "$1" | sha256sum', blob).split(' ')[0]!;
+    const tarBytes = Number(sh('zstd -q -d -c -- "$1" | wc -c', blob).trim());
+    const blobBytes = statSync(blob).size;
+    console.log(
+      `blob: ${(blobBytes / MiB).toFixed(0)} MiB zstd -${level} of a ${(tarBytes / MiB).toFixed(0)} MiB tar (ratio ${(tarBytes / blobBytes).toFixed(2)}), ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+    const dropped = dropCaches();
+    console.log(`page cache dropped before each run: ${dropped ? 'yes' : 'no (not permitted)'}`);
+
+    const ours: OursResult[] = [];
+    const native: Array<{ ms: number; cpuMs: number; maxRssKiB: number }> = [];
+    for (let i = 0; i < runs; i++) {
+      for (const side of i % 2 === 0 ? ['native', 'ours'] : ['ours', 'native']) {
+        const target = join(work, `target-${side}-${i}`);
+        mkdirSync(join(target, 'home'), { recursive: true });
+        dropCaches();
+        if (side === 'ours') {
+          const r = await runOurs(blob, target, tarSha);
+          ours.push(r);
+          console.log(
+            `  run ${i + 1} ours:   ${(r.ms / 1000).toFixed(2)} s  ${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s  CPU ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.vmHWMKiB / 1024).toFixed(0)} MiB (VmHWM)  load ${loadavg()[0]!.toFixed(1)}`,
+          );
+        } else {
+          const r = runNative(blob, join(target, 'home/u'));
+          native.push(r);
+          console.log(
+            `  run ${i + 1} native: ${(r.ms / 1000).toFixed(2)} s  ${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s  CPU ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB (largest process)  load ${loadavg()[0]!.toFixed(1)}`,
+          );
+        }
+      }
+      if (i === 0) {
+        const d = spawnSync('diff', ['-r', '--no-dereference', join(work, 'target-native-0/home/u'), join(work, 'target-ours-0/home/u')], { encoding: 'utf8' });
+        console.log(`  trees identical (diff -r): ${d.status === 0 ? 'yes' : `NO\n${d.stdout.slice(0, 2000)}`}`);
+        if (d.status !== 0) process.exitCode = 1;
+      }
+      for (const side of ['ours', 'native']) await rm(join(work, `target-${side}-${i}`), { recursive: true, force: true });
+    }
+    const oMs = median(ours.map((r) => r.ms));
+    const nMs = median(native.map((r) => r.ms));
+    const oThr = tarBytes / MiB / (oMs / 1000);
+    const nThr = tarBytes / MiB / (nMs / 1000);
+    const peak = Math.max(...ours.map((r) => r.vmHWMKiB)) / 1024;
+    console.log('');
+    console.log(`ours   (median of ${runs}): ${oThr.toFixed(0)} MiB/s of tar`);
+    console.log(`native (median of ${runs}): ${nThr.toFixed(0)} MiB/s of tar`);
+    console.log(`ratio ours/native: ${(oThr / nThr).toFixed(2)} (goal >= 0.90)`);
+    const oBest = tarBytes / MiB / (Math.min(...ours.map((r) => r.ms)) / 1000);
+    const nBest = tarBytes / MiB / (Math.min(...native.map((r) => r.ms)) / 1000);
+    console.log(`best runs: ours ${oBest.toFixed(0)} MiB/s, native ${nBest.toFixed(0)} MiB/s, ratio ${(oBest / nBest).toFixed(2)}`);
+    console.log(`our peak RSS: ${peak.toFixed(0)} MiB (goal < 200 MiB, flat)`);
+    const oCpu = median(ours.map((r) => r.cpuMs));
+    const nCpu = median(native.map((r) => r.cpuMs));
+    console.log(`CPU (median): ours ${(oCpu / 1000).toFixed(2)} s, native ${(nCpu / 1000).toFixed(2)} s (x${(oCpu / nCpu).toFixed(2)})`);
+    console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      JSON.stringify({
+        date: new Date().toISOString(),
+        treeFiles: tree.files,
+        tarMiB: +(tarBytes / MiB).toFixed(1),
+        blobMiB: +(blobBytes / MiB).toFixed(1),
+        oursMiBs: +oThr.toFixed(1),
+        nativeMiBs: +nThr.toFixed(1),
+        ratio: +(oThr / nThr).toFixed(3),
+        bestRatio: +(oBest / nBest).toFixed(3),
+        oursPeakRssMiB: +peak.toFixed(1),
+        nativePeakRssMiB: +(Math.max(...native.map((r) => r.maxRssKiB)) / 1024).toFixed(1),
+        oursCpuS: +(oCpu / 1000).toFixed(2),
+        nativeCpuS: +(nCpu / 1000).toFixed(2),
+        load1: +loadavg()[0]!.toFixed(1),
+      }),
+    );
+  } finally {
+    if (ownWork) await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv[2] === '--child') {
+    await child(process.argv[3]!, process.argv[4]!, process.argv[5]!);
+  } else {
+    await main();
+  }
+}
+

@@ -1,0 +1,51 @@
+/**
+ * What an applier is: a function per step kind that restores one plan step
+ * into the target and says how it went. Appliers are idempotent — running a
+ * step again after an interruption converges to the same target — and never
+ * throw for an item they could not restore: they report it (status
+ * 'skipped' / 'failed' with details) and the restore goes on. Only a
+ * verification failure (a blob whose hash does not match) throws.
+ */
+import type { Readable } from 'node:stream';
+import type { Manifest, BlobRef } from '../manifest/types.ts';
+import type { DeferredTask, PlanStep, RestoreChoice, RestorePlan, StepKind } from '../restore-machine/plan.ts';
+import type { StepStatus } from '../restore-machine/types.ts';
+import type { Identity } from '../keys/identity.ts';
+import type { Target } from './target.ts';
+
+export interface BlobSource {
+  /**
+   * A stream of the blob's stored bytes. The stream errors (and the consumer
+   * must discard what it wrote) if the bytes do not hash to `ref`.
+   */
+  open(ref: BlobRef, opts?: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<Readable>;
+}
+
+export interface ApplyContext {
+  target: Target;
+  /** The folded, verified manifest. */
+  manifest: Manifest;
+  choice: RestoreChoice;
+  plan: RestorePlan;
+  blobs: BlobSource;
+  /** The opened key vault's identity, when the person unlocked it. Memory only. */
+  identity?: Identity;
+  /** Tasks to hand to the first-boot service; appliers may add to it. */
+  deferred: DeferredTask[];
+  signal?: AbortSignal;
+  log: (line: string) => void;
+  /** Facts about the live machine the installer runs on (for gpu checks). */
+  host?: { gpuVendors?: string[] };
+}
+
+export interface StepOutcome {
+  status: StepStatus;
+  message?: string;
+  details?: string[];
+}
+
+export type Progress = (done: { bytes: number; items: number }) => void;
+
+export type StepApplier = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<StepOutcome>;
+
+export type ApplierTable = Partial<Record<StepKind, StepApplier>>;

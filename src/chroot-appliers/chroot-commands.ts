@@ -1,0 +1,84 @@
+/**
+ * The appliers' way to run commands in the target: runInChroot with the
+ * context's abort signal, the command logged, the exit code returned rather
+ * than thrown (a failing command is an item to report, not a crash), and
+ * output delivered line by line for progress parsing. Errors of the chroot
+ * itself (setup, timeout, abort) still throw: they are not about one item.
+ */
+import { runInChroot, type RunResult } from './chroot-runner.ts';
+import type { ApplyContext } from './applier.ts';
+
+export interface TargetCommandOptions {
+  env?: Record<string, string>;
+  stdin?: string | Buffer;
+  timeoutMs?: number;
+  /** Each complete output line, as it comes. */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+/** POSIX-shell single quoting of one word. */
+export function shQuote(s: string): string {
+  if (s.includes('\0')) throw new Error('NUL in a shell word');
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function runInTarget(ctx: ApplyContext, argv: readonly string[], opts: TargetCommandOptions = {}): Promise<RunResult> {
+  ctx.log(`[chroot] ${argv.map(shQuote).join(' ')}`);
+  const partial = { stdout: '', stderr: '' };
+  const onLine = opts.onLine;
+  return runInChroot(ctx.target.root, argv, {
+    check: false,
+    signal: ctx.signal,
+    env: { LC_ALL: 'C.UTF-8', ...opts.env },
+    ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(onLine
+      ? {
+          onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => {
+            const lines = (partial[stream] + chunk.toString('utf8')).split('\n');
+            partial[stream] = lines.pop() ?? '';
+            for (const l of lines) onLine(l.replace(/\r$/, ''), stream);
+          },
+        }
+      : {}),
+  }).then((r) => {
+    if (onLine) {
+      for (const s of ['stdout', 'stderr'] as const) if (partial[s]) onLine(partial[s], s);
+    }
+    return r;
+  });
+}
+
+/** Whether `name` is a command in the target (`command -v` in the chroot). */
+export async function targetHasCommand(ctx: ApplyContext, name: string): Promise<boolean> {
+  const r = await runInTarget(ctx, ['/bin/sh', '-c', 'command -v "$1" >/dev/null 2>&1', 'sh', name]);
+  return r.code === 0;
+}
+
+/**
+ * The names among `packages` that dpkg has fully installed ("ii"). A name
+ * may carry an architecture (`libc6:i386`).
+ */
+export async function installedPackages(ctx: ApplyContext, packages: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (packages.length === 0) return out;
+  const r = await runInTarget(ctx, ['dpkg-query', '-W', '-f=${binary:Package}\t${Package}:${Architecture}\t${db:Status-Abbrev}\n', '--', ...packages]);
+  const seen = new Set<string>();
+  for (const line of r.stdout.split('\n')) {
+    const [bin, withArch, status] = line.split('\t');
+    if (!bin || !withArch || !status || !status.startsWith('ii')) continue;
+    seen.add(bin);
+    seen.add(withArch);
+    seen.add(bin.split(':')[0]!);
+  }
+  for (const p of packages) if (seen.has(p)) out.add(p);
+  return out;
+}
+
+/** The most telling line of a failed command's output (last `E:`/`error:` line, else the last line). */
+export function errorSummary(r: Pick<RunResult, 'stdout' | 'stderr' | 'code'>): string {
+  const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+  const err = [...lines].reverse().find((l) => /^(E:|error:|Error:|dpkg: error)/.test(l));
+  const line = err ?? lines[lines.length - 1] ?? '';
+  return `${line || 'no output'} (exit ${r.code})`.slice(0, 400);
+}

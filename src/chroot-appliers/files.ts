@@ -1,0 +1,111 @@
+/**
+ * The files applier ('files.restore'): one `[[files.entry]]` — a folder
+ * archived as a zstd-compressed POSIX tar — restored into the target.
+ *
+ * ## Tar layout (what the archive's entry names are relative to)
+ *
+ * Entry names are relative to the folder `local_path` itself. Capture makes
+ * the archive with
+ *
+ *     tar --format=posix -C ~/Documentos -cf - . | zstd
+ *
+ * (src/capture/tar-writer.ts writes exactly this layout, deterministically),
+ * so the archive holds `./`, `./a.txt`, `./sub/`, `./sub/b.txt`, … and
+ * `./a.txt` lands in `~/Documentos/a.txt` (with `~` being the *target* user's
+ * home, see target.ts). Names without the leading `./` (`a.txt`) mean the
+ * same. The `./` entry stands for the folder itself: its mode and owner are
+ * not taken from the archive — a missing folder is created 0755 owned by the
+ * target user, an existing one keeps its own (tar-extract.ts).
+ * Absolute names, `..`, devices, FIFOs, setuid/setgid bits and symlinks out of
+ * the folder are refused (tar-extract.ts), so capture skips those (GNU tar
+ * already skips sockets). Owners in the archive are ignored: everything
+ * restored is owned by the target user (uid/gid from the target's
+ * /etc/passwd), whatever the uid on the captured machine was.
+ *
+ * A manifest path names a folder, never the home itself (`~/` is not a valid
+ * path, docs/manifest.md). Should the format ever allow `~` alone (dotfiles
+ * such as `~/.bashrc` captured with `tar -C ~ .`), this applier already
+ * restores it into the home.
+ *
+ * ## Data path
+ *
+ *   ctx.blobs.open(blob) ─▶ restoreTarZst (commit-staging.ts): zstd ─▶ sha256
+ *   of the tar ─▶ extract into a staging dir on the destination's filesystem
+ *   ─▶ commit (rename) into the folder, an existing differing file kept as
+ *   `NAME.pre-restore`. Memory stays flat whatever the size.
+ *
+ * ## Outcomes
+ *
+ * - done: details list the `.pre-restore` files kept.
+ * - thrown (a verification failure stops the restore; nothing is left in the
+ *   target): the blob stream failed (BlobSource: the stored bytes do not hash
+ *   to the address — or it could not deliver them at all), or the tar does not
+ *   hash to `entry.sha256`, or the archive was unreadable/refused *and*
+ *   re-reading the blob shows it was altered. A tampered blob usually breaks
+ *   zstd or the tar format before its last byte (and with it the address
+ *   check) is reached, hence that re-read.
+ * - failed (the restore goes on): the archive is authentic but refused
+ *   (unsafe entry, bad format) or the target cannot take it (the folder's
+ *   path escapes the root or crosses a file, disk full, …).
+ *
+ * Idempotent: a second run finds every file identical and changes nothing.
+ */
+import type { PlanStep } from '../restore-machine/plan.ts';
+import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
+import { verifyBlob, watched } from './blob-stream.ts';
+import { restoreTarZst } from './commit-staging.ts';
+import { TarHashMismatchError, UnsafeTarError, ZstdError } from './tar-extract.ts';
+import { TarFormatError } from './tar-reader.ts';
+import { targetPath, type Target } from './target.ts';
+
+/** The folder a files entry restores into, as a path inside the target. */
+export function filesDestination(target: Target, localPath: string): string {
+  return localPath === '~' ? target.home : targetPath(target, localPath);
+}
+
+const errMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+export const applyFiles: StepApplier = async (step: PlanStep, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> => {
+  const entry = ctx.manifest.files?.entry?.find((f) => f.local_path === step.key);
+  if (!entry) return { status: 'failed', message: `no [[files.entry]] with local_path ${JSON.stringify(step.key)} in the manifest` };
+  const { target } = ctx;
+  const dest = filesDestination(target, entry.local_path);
+  const hex = entry.blob.slice('sha256:'.length);
+  // Progress in the unit the plan counted: stored bytes when known, else tar bytes.
+  const counted = entry.stored_size !== undefined ? 'compressedBytes' : 'tarBytes';
+
+  const source = await ctx.blobs.open(entry.blob, ctx.signal ? { signal: ctx.signal } : {});
+  const { chunks, failure } = watched(source);
+  try {
+    const r = await restoreTarZst(chunks, {
+      targetRoot: target.root,
+      dest,
+      key: `files-${hex}`,
+      uid: target.uid,
+      gid: target.gid,
+      expectedSha256OfTar: entry.sha256,
+      onProgress: (p) => progress({ bytes: p[counted], items: 0 }),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    progress({ bytes: counted === 'compressedBytes' ? r.compressedBytes : r.tarBytes, items: 1 });
+    const kept = r.commit.preRestored.map((p) => `kept ${p} (was different)`);
+    ctx.log(`files ${entry.local_path}: ${r.entries} entries into ${dest} (${r.commit.placed} placed, ${r.commit.identical} identical, ${kept.length} kept as .pre-restore)`);
+    return {
+      status: 'done',
+      message: `${r.entries} entries restored into ${dest}`,
+      ...(kept.length ? { details: kept } : {}),
+    };
+  } catch (e) {
+    if (failure.error !== undefined) throw failure.error;
+    if (e instanceof TarHashMismatchError) throw e;
+    if (ctx.signal?.aborted) throw e;
+    if (e instanceof UnsafeTarError || e instanceof ZstdError || e instanceof TarFormatError) {
+      // Altered bytes, or an authentic archive we refuse? Only the whole blob tells.
+      await verifyBlob(ctx.blobs, entry.blob, ctx.signal);
+      return { status: 'failed', message: `${entry.local_path}: archive refused: ${errMessage(e)}` };
+    }
+    return { status: 'failed', message: `${entry.local_path}: ${errMessage(e)}` };
+  } finally {
+    source.destroy();
+  }
+};

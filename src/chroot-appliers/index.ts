@@ -1,0 +1,33 @@
+/**
+ * The appliers, by plan step kind (see README.md for the order and the
+ * safety rules). The restore runs them through run-plan.ts.
+ */
+import type { ApplierTable } from './applier.ts';
+import { applyAptInstall, applyAptSources } from './apt.ts';
+import { applyFiles } from './files.ts';
+import { applyFirstboot } from './firstboot.ts';
+import { applyFlatpakSystem } from './flatpak.ts';
+import { applyGpu } from './gpu.ts';
+import { applyKpkg } from './kpkg.ts';
+import { applyRepo } from './repos.ts';
+import { applySecrets } from './secrets.ts';
+import { applyHostname, applyKeyboard, applyLocale, applyTimezone } from './system.ts';
+
+export const defaultAppliers: ApplierTable = {
+  'system.hostname': applyHostname,
+  'system.timezone': applyTimezone,
+  'system.locale': applyLocale,
+  'system.keyboard': applyKeyboard,
+  'system.gpu': applyGpu,
+  'apt.sources': applyAptSources,
+  'apt.install': applyAptInstall,
+  'flatpak.system': applyFlatpakSystem,
+  'kpkg.install': applyKpkg,
+  'files.restore': applyFiles,
+  'repo.restore': applyRepo,
+  'secrets.restore': applySecrets,
+  'firstboot.install': applyFirstboot,
+};
+
+export { runPlan, reportText, REPORT_DIR } from './run-plan.ts';
+export type { ApplierTable, ApplyContext, BlobSource, StepApplier } from './applier.ts';

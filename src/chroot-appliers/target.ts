@@ -1,0 +1,47 @@
+/**
+ * The target root and the user who receives `~` paths, read from the
+ * target's own /etc/passwd (the user may have another name or uid than on
+ * the captured machine).
+ */
+import { readFile } from 'node:fs/promises';
+import { assertTargetRoot } from './chroot-runner.ts';
+
+export interface Target {
+  /** Canonical host path of the target root. */
+  root: string;
+  user: string;
+  uid: number;
+  gid: number;
+  /** The user's home, as a path inside the target (e.g. `/home/ana`). */
+  home: string;
+}
+
+export class TargetUserError extends Error {
+  readonly code = 'TARGET_USER';
+  constructor(readonly root: string, readonly user: string, reason: string) {
+    super(`target ${root}: user ${JSON.stringify(user)} ${reason}`);
+    this.name = 'TargetUserError';
+  }
+}
+
+export async function resolveTarget(root: string, user: string): Promise<Target> {
+  const real = await assertTargetRoot(root);
+  let passwd: string;
+  try {
+    passwd = await readFile(`${real}/etc/passwd`, 'utf8');
+  } catch {
+    throw new TargetUserError(real, user, 'cannot be looked up: the target has no /etc/passwd');
+  }
+  for (const line of passwd.split('\n')) {
+    const [name, , uid, gid, , home] = line.split(':');
+    if (name === user && uid !== undefined && gid !== undefined && home) {
+      return { root: real, user, uid: Number(uid), gid: Number(gid), home };
+    }
+  }
+  throw new TargetUserError(real, user, 'does not exist in the target (create it first, as the installer does)');
+}
+
+/** A manifest path (`~/x` or `/x`) as a path inside the target. */
+export function targetPath(target: Target, manifestPath: string): string {
+  return manifestPath.startsWith('~/') ? `${target.home.replace(/\/$/, '')}/${manifestPath.slice(2)}` : manifestPath;
+}

@@ -1,0 +1,342 @@
+/**
+ * One restore: the restore machine with its real actors (device login,
+ * drive, chain verification, vault, appliers), persisted to a state dir after
+ * every transition, and projected to UiState for the wizard. The daemon and
+ * the CLI both drive a RestoreSession; only they differ in who sends events.
+ *
+ * State dir (0700): actor.json (the machine, no secrets), manifest.json (the
+ * folded, verified manifest of the chosen snapshot), journal.json (finished
+ * apply steps). Secrets (passphrase, opened identity) live in memory only: a
+ * restarted daemon that had them says the vault is locked again.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createActor, fromCallback, fromPromise, type Actor, type EventObject } from 'xstate';
+import { restoreMachine, toMachineError, type ApplyInput, type PrepareInput } from '../restore-machine/machine.ts';
+import { planRestore } from '../restore-machine/plan.ts';
+import type { Prepared, RestoreEvent, RestoreReport, SnapshotSummary, TargetInfo } from '../restore-machine/types.ts';
+import { blobHex, resolveChain, type Manifest } from '../manifest/index.ts';
+import { AuthSession } from '../auth/session.ts';
+import { startDeviceLogin } from '../auth/device-flow.ts';
+import { saveTokens, saveConfig, loadConfig } from '../auth/token-store.ts';
+import { qrSvg } from '../util/qr.ts';
+import { DriveClient } from '../drive/client.ts';
+import { openBlobStream } from '../drive/blob-stream.ts';
+import { openVault } from '../keys/vault.ts';
+import type { Identity } from '../keys/identity.ts';
+import { runPlan } from '../chroot-appliers/run-plan.ts';
+import { resolveTarget } from '../chroot-appliers/target.ts';
+import type { ApplierTable } from '../chroot-appliers/applier.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { projectUi } from './project.ts';
+import type { SnapshotDetails, UiEvent, UiState } from './ui-state.ts';
+import { categorySizes } from '../restore-machine/plan.ts';
+
+export interface RestoreSessionConfig {
+  server: string;
+  stateDir: string;
+  mode: 'installer' | 'standalone';
+  defaults: { hostname: string; targetUser: string };
+  appliers: ApplierTable;
+  /** Standalone: where CONFIRM restores to. */
+  target?: TargetInfo;
+  env?: NodeJS.ProcessEnv;
+  host?: { gpuVendors?: string[] };
+  uiLocales?: string;
+  log?: (line: string) => void;
+}
+
+type Listener = (ui: UiState) => void;
+
+export class RestoreSession {
+  private actor!: Actor<typeof restoreMachine>;
+  private listeners = new Set<Listener>();
+  private secret?: { passphrase: string } | { recoveryKey: string };
+  private identity?: Identity;
+  private drive?: DriveClient;
+  private owners = new Map<string, string | undefined>();
+  private qr?: { url: string; svg: string };
+  private confirmed = false;
+  private applyStartedAt?: number;
+  private persistQueue: Promise<void> = Promise.resolve();
+  private lastPersistKey = '';
+  private lastPersistAt = 0;
+  private detailsCache = new Map<string, Promise<SnapshotDetails>>();
+  private reportWaiters = new Set<(r: { report?: RestoreReport; error?: Error }) => void>();
+
+  private constructor(readonly cfg: RestoreSessionConfig) {}
+
+  static async open(cfg: RestoreSessionConfig): Promise<RestoreSession> {
+    await mkdir(cfg.stateDir, { recursive: true, mode: 0o700 });
+    const s = new RestoreSession(cfg);
+    const saved = await readFile(join(cfg.stateDir, 'actor.json'), 'utf8').then(JSON.parse, () => undefined);
+    s.confirmed = Boolean(await readFile(join(cfg.stateDir, 'confirmed'), 'utf8').catch(() => ''));
+    s.actor = createActor(s.machine(), saved ? { snapshot: saved } : {});
+    s.actor.subscribe({ next: () => s.changed(), error: (e) => cfg.log?.(`restore actor error: ${(e as Error).message}`) });
+    s.actor.start();
+    s.changed();
+    return s;
+  }
+
+  /** The machine with this session's actors. */
+  private machine() {
+    return restoreMachine.provide({
+      actors: {
+        login: fromCallback<EventObject, { retry: number }>(({ sendBack }) => {
+          const abort = new AbortController();
+          this.login(sendBack, abort.signal).catch((e) => sendBack({ type: 'LOGIN.FAILED', error: toMachineError(e) }));
+          return () => abort.abort();
+        }),
+        listSnapshots: fromPromise(async () => this.listSnapshots()),
+        prepare: fromPromise<Prepared, PrepareInput>(async ({ input }) => this.prepare(input)),
+        apply: fromCallback<EventObject, ApplyInput>(({ input, sendBack }) => {
+          const abort = new AbortController();
+          this.applyStartedAt = Date.now();
+          this.apply(input, sendBack, abort.signal).then(
+            (report) => sendBack({ type: 'APPLY.DONE', report }),
+            (e) => { if (!abort.signal.aborted) sendBack({ type: 'APPLY.FAILED', error: toMachineError(e) }); },
+          );
+          return () => abort.abort();
+        }),
+      },
+    });
+  }
+
+  // ── actors ────────────────────────────────────────────────────────────────
+  private async client(): Promise<DriveClient> {
+    if (!this.drive) {
+      const session = await AuthSession.load(this.cfg.server, { env: this.cfg.env });
+      this.drive = new DriveClient({ server: session.server, tokens: session });
+    }
+    return this.drive;
+  }
+
+  private async login(sendBack: (e: RestoreEvent) => void, signal: AbortSignal) {
+    // Already logged in (a saved, refreshable session)? Then no code to show.
+    try {
+      const me = await (await this.client()).me();
+      sendBack({ type: 'LOGIN.DONE', user: { id: me.id } });
+      return;
+    } catch {
+      this.drive = undefined;
+    }
+    const login = await startDeviceLogin({ server: this.cfg.server, ...(this.cfg.uiLocales ? { uiLocales: this.cfg.uiLocales } : {}) });
+    sendBack({
+      type: 'LOGIN.CODE',
+      code: { userCode: login.user_code, verificationUri: login.verification_uri, verificationUriComplete: login.verification_uri_complete, expiresAt: Date.now() + login.expires_in * 1000 },
+    });
+    const outcome = await login.wait({ signal });
+    switch (outcome.status) {
+      case 'approved': {
+        await saveTokens(outcome.tokens, this.cfg.env);
+        const config = await loadConfig(this.cfg.env);
+        await saveConfig({ ...config, server: outcome.tokens.server }, this.cfg.env);
+        const me = await (await this.client()).me();
+        sendBack({ type: 'LOGIN.DONE', user: { id: me.id } });
+        return;
+      }
+      case 'denied':
+        sendBack({ type: 'LOGIN.FAILED', error: { code: 'DENIED', message: outcome.description ?? 'the sign-in was denied' } });
+        return;
+      case 'expired':
+        sendBack({ type: 'LOGIN.FAILED', error: { code: 'EXPIRED', message: 'the code expired' } });
+        return;
+      case 'aborted':
+        return;
+      case 'failed':
+        sendBack({ type: 'LOGIN.FAILED', error: toMachineError(outcome.error) });
+    }
+  }
+
+  private async listSnapshots(): Promise<SnapshotSummary[]> {
+    const c = await this.client();
+    const [mine, shared] = await Promise.all([c.listSnapshots(), c.sharedWithMe()]);
+    const me = (await c.me()).id;
+    const all: SnapshotSummary[] = [
+      ...mine.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: me, shared: false, chainDepth: s.depth, bytes: s.blobs_size })),
+      ...shared.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: s.owner_id, shared: true, chainDepth: s.depth, bytes: s.blobs_size })),
+    ];
+    for (const s of all) this.owners.set(s.id, s.shared ? s.owner : undefined);
+    return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+  }
+
+  /** Resolve + verify a chain against the owner's registered keys. */
+  private async verifiedManifest(snapshotId: string): Promise<{ folded: Manifest; chain: string[] }> {
+    const c = await this.client();
+    const owner = this.owners.get(snapshotId);
+    const keys = (await c.getKeys(owner)).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64')));
+    const { chain, folded } = await resolveChain(snapshotId, (id) => c.getManifest(id, owner), keys);
+    return { folded, chain: chain.map((l) => l.id) };
+  }
+
+  async details(snapshotId: string): Promise<SnapshotDetails> {
+    let p = this.detailsCache.get(snapshotId);
+    if (!p) {
+      p = this.verifiedManifest(snapshotId).then(({ folded }) => ({
+        id: snapshotId,
+        hostname: folded.snapshot.hostname,
+        byCategory: categorySizes(folded),
+        counts: {
+          apt: folded.apps?.apt?.length ?? 0,
+          snap: folded.apps?.snap?.length ?? 0,
+          flatpak: folded.apps?.flatpak?.length ?? 0,
+          repos: folded.repos?.entry?.length ?? 0,
+          files: folded.files?.entry?.length ?? 0,
+          secrets: Object.keys(folded.secrets ?? {}).length,
+        },
+      }));
+      p.catch(() => this.detailsCache.delete(snapshotId));
+      this.detailsCache.set(snapshotId, p);
+    }
+    return p;
+  }
+
+  /** Opens the person's key vault with the secret held in memory; undefined when there is no vault. */
+  private async unlockVault(): Promise<Identity | undefined> {
+    const stored = await (await this.client()).getVault();
+    return stored ? openVault(stored.doc as Parameters<typeof openVault>[0], this.secret!) : undefined;
+  }
+
+  private async prepare(input: PrepareInput): Promise<Prepared> {
+    const { folded, chain } = await this.verifiedManifest(input.choice.snapshotId);
+    let vault: Prepared['vault'] = 'locked';
+    this.identity = undefined;
+    if (input.unlock && this.secret && !this.owners.get(input.choice.snapshotId)) {
+      this.identity = await this.unlockVault();
+      vault = this.identity ? 'unlocked' : 'absent';
+    }
+    await writeFileAtomic(join(this.cfg.stateDir, 'manifest.json'), JSON.stringify(folded), { mode: 0o600 });
+    return { plan: planRestore(folded, input.choice), vault, chain };
+  }
+
+  private async apply(input: ApplyInput, sendBack: (e: EventObject) => void, signal: AbortSignal): Promise<RestoreReport> {
+    const manifest = JSON.parse(await readFile(join(this.cfg.stateDir, 'manifest.json'), 'utf8')) as Manifest;
+    const target = await resolveTarget(input.target.root, input.target.user);
+    const c = await this.client();
+    const owner = this.owners.get(input.choice.snapshotId);
+    // Resumed after a restart: the opened keys died with the old process; reopen them if the secret was given again.
+    if (!this.identity && this.secret && input.prepared.vault === 'unlocked') this.identity = await this.unlockVault();
+    return runPlan({
+      plan: input.prepared.plan,
+      appliers: this.cfg.appliers,
+      journalPath: join(this.cfg.stateDir, 'journal.json'),
+      retryOnly: input.retryOnly,
+      onEvent: (e) => sendBack(e),
+      ctx: {
+        target,
+        manifest,
+        choice: input.choice,
+        plan: input.prepared.plan,
+        blobs: { open: async (ref, o) => openBlobStream(c, blobHex(ref), { owner, onBytes: o?.onBytes, signal: o?.signal ?? signal }) },
+        identity: this.identity,
+        deferred: [],
+        signal,
+        log: (l) => this.cfg.log?.(l),
+        host: this.cfg.host,
+      },
+    });
+  }
+
+  // ── events, state, persistence ────────────────────────────────────────────
+  /**
+   * The vault secret, given before the restore starts (the CLI's
+   * --passphrase-stdin): used to reopen the vault when a killed restore resumes.
+   */
+  provideSecret(secret: { passphrase: string } | { recoveryKey: string } | undefined): void {
+    this.secret = secret;
+  }
+
+  /** A wizard event. The passphrase or recovery key stays in this object's memory. */
+  send(e: UiEvent): void {
+    switch (e.type) {
+      case 'CHOOSE': {
+        this.secret = e.passphrase ? { passphrase: e.passphrase } : e.recoveryKey ? { recoveryKey: e.recoveryKey } : undefined;
+        this.actor.send({ type: 'CHOOSE', choice: e.choice, unlock: this.secret !== undefined });
+        return;
+      }
+      case 'CONFIRM': {
+        if (!this.actor.getSnapshot().matches('waitTarget')) return;
+        if (this.cfg.mode === 'standalone') {
+          if (this.cfg.target) this.actor.send({ type: 'TARGET', target: this.cfg.target });
+        } else {
+          this.confirmed = true;
+          void writeFileAtomic(join(this.cfg.stateDir, 'confirmed'), '1', { mode: 0o600 }).then(() => this.changed());
+        }
+        return;
+      }
+      default:
+        this.actor.send(e);
+    }
+  }
+
+  /** Installer API: restore into `target` now; resolves with the report (or rejects). */
+  applyTo(target: TargetInfo): Promise<RestoreReport> {
+    return new Promise((resolve, reject) => {
+      const waiter = (r: { report?: RestoreReport; error?: Error }) => (r.report ? resolve(r.report) : reject(r.error));
+      this.reportWaiters.add(waiter);
+      const snap = this.actor.getSnapshot();
+      if (snap.matches('waitTarget')) this.actor.send({ type: 'TARGET', target });
+      else if (!snap.matches('apply')) {
+        this.reportWaiters.delete(waiter);
+        reject(Object.assign(new Error(`no restore is ready to apply (state: ${JSON.stringify(snap.value)})`), { code: 'NOT_READY' }));
+      }
+    });
+  }
+
+  ui(): UiState {
+    const snap = this.actor.getSnapshot();
+    const url = snap.context.login?.verificationUriComplete;
+    if (url && this.qr?.url !== url) this.qr = { url, svg: qrSvg(url) };
+    return projectUi(snap, {
+      mode: this.cfg.mode,
+      defaults: this.cfg.defaults,
+      qrSvg: url ? this.qr?.svg : undefined,
+      confirmed: this.confirmed,
+      applyStartedAt: this.applyStartedAt,
+    });
+  }
+
+  /** Machine state value (for tests and the CLI). */
+  get state() {
+    return this.actor.getSnapshot();
+  }
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    l(this.ui());
+    return () => this.listeners.delete(l);
+  }
+
+  private changed() {
+    const snap = this.actor.getSnapshot();
+    // Persist every transition and every finished step at once; progress at most once a second.
+    const key = JSON.stringify([snap.value, snap.context.results.length, snap.context.error?.code, snap.context.login?.userCode]);
+    const now = Date.now();
+    if (key !== this.lastPersistKey || now - this.lastPersistAt > 1000) {
+      this.lastPersistKey = key;
+      this.lastPersistAt = now;
+      const data = JSON.stringify(this.actor.getPersistedSnapshot());
+      this.persistQueue = this.persistQueue
+        .then(() => writeFileAtomic(join(this.cfg.stateDir, 'actor.json'), data, { mode: 0o600 }))
+        .catch((e) => this.cfg.log?.(`could not persist the restore state: ${(e as Error).message}`));
+    }
+    if (snap.matches('report') || snap.matches({ apply: 'failed' })) {
+      for (const w of this.reportWaiters) w(snap.context.report ? { report: snap.context.report } : { error: Object.assign(new Error(snap.context.error?.message ?? 'restore failed'), { code: snap.context.error?.code }) });
+      this.reportWaiters.clear();
+    }
+    const ui = this.ui();
+    for (const l of this.listeners) l(ui);
+  }
+
+  /** Waits for pending state writes, then stops the actor (a later open resumes). */
+  async close(): Promise<void> {
+    this.actor.stop();
+    await this.persistQueue;
+  }
+
+  /** Waits for pending state writes (tests). */
+  flush(): Promise<void> {
+    return this.persistQueue;
+  }
+}
+
