@@ -359,7 +359,8 @@ async function runSerialized(
   if (!sbin) throw new TargetRootError(realRoot, '/usr/sbin is missing (not an installed system?)');
 
   // Plan resolv.conf.
-  const hostResolv = (await lstatOrUndefined('/etc/resolv.conf')) ? '/etc/resolv.conf' : '';
+  // stat, not lstat: a dangling host symlink (resolved not running) cannot be bound.
+  const hostResolv = (await stat('/etc/resolv.conf').catch(() => undefined))?.isFile() ? '/etc/resolv.conf' : '';
   let resolvDst = '';
   let resolvInRun = false;
   let createResolv = false;

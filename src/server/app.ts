@@ -71,6 +71,8 @@ export interface RunningServer {
   db: Db;
   clock: Clock;
   provider: Provider;
+  /** The stores behind the API, for an embedding program that seeds its own data (the demo). */
+  services: Services;
   addUser(name: string, password: string): Promise<User>;
   /** Runs the maintenance tick now (erasures due, sweeps). */
   maintenance(): Promise<void>;
@@ -224,6 +226,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     db,
     clock,
     provider,
+    services: s,
     addUser: (name, password) => addUser(db, clock, name, password),
     maintenance,
     async close() {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { restoreTarZst, commitStaging, stagingDirFor } from '../../src/chroot-appliers/commit-staging.ts';
-import { extractTarZst, TarHashMismatchError, UnsafeTarError, type UnsafeTarReason } from '../../src/chroot-appliers/tar-extract.ts';
+import { extractTar, extractTarZst, TarHashMismatchError, UnsafeTarError, type UnsafeTarReason } from '../../src/chroot-appliers/tar-extract.ts';
 import { TarFormatError } from '../../src/chroot-appliers/tar-reader.ts';
 import { makeEmptyRoot, type TestRoot } from '../helpers/debian-root.ts';
 import { buildTar, paxData, zstdCli, type RawEntry } from './tar-builder.ts';
@@ -296,6 +296,15 @@ describe('a good tar.zst made by system tar + zstd', () => {
       expect({ rel, ...after.get(rel) }).toEqual({ rel, ...e });
     }
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+  });
+
+  it('extractTar takes an uncompressed tar too', async () => {
+    const staging = join(t.root, 'st');
+    const tarBytes = spawnSync('zstd', ['-d', '-c', blobs.get('pax')!], { maxBuffer: 1 << 30 }).stdout;
+    const r = await extractTar(Readable.from([tarBytes]), { stagingDir: staging, uid: UID, gid: GID });
+    expect(r.sha256).toBe(createHash('sha256').update(tarBytes).digest('hex'));
+    expect(readFileSync(join(staging, 'docs/report.txt'))).toEqual(readFileSync(join(src, 'docs/report.txt')));
+    expect(readlinkSync(join(staging, 'links/rel'))).toBe('../docs/report.txt');
   });
 
   it('an abort mid-way removes everything', async () => {

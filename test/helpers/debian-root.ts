@@ -9,7 +9,10 @@
  * - `makeDebianRoot()` extracts that tarball (`zstd -d | tar -x`, owners, modes
  *   and device nodes preserved) onto a fresh **tmpfs** mounted on a mkdtemp dir
  *   (unmounted and removed by `dispose`). If mounting a tmpfs is not permitted
- *   it falls back to a plain mkdtemp dir on disk; `onTmpfs` says which.
+ *   it falls back to a plain mkdtemp dir on disk; `onTmpfs` says which
+ *   (KODER_TEST_ROOT_ON_DISK=1 forces disk). The tmpfs is mounted in the
+ *   host's namespace (a private namespace cannot span async node code), so a
+ *   test process killed before dispose leaves it mounted: `umount` it by hand.
  * - `makeEmptyRoot()` is an empty mkdtemp dir (on disk) with the same shape.
  */
 import { spawn } from 'node:child_process';
