@@ -9,6 +9,10 @@
  *   KODER_BENCH_DIR    work dir (default: a mkdtemp dir in the OS tmpdir; removed at the end)
  *   KODER_BENCH_LEVEL  zstd level for the blob (default 3)
  *   KODER_BENCH_ZSTD_WORKER=0  decompress on the extracting thread instead of in a worker
+ *   KODER_BENCH_SOURCE  server (default: the blob is uploaded to the reference
+ *                       server on 127.0.0.1 and both sides download it:
+ *                       ours with the drive client's resumable, verifying
+ *                       stream, native with curl) or file (both read the file)
  *
  * Builds a tree of mixed file sizes (many small, some medium, a few large;
  * about two thirds compressible text, one third random), tars it and
@@ -129,13 +133,19 @@ interface OursResult {
 }
 
 /** Child mode: one extraction, JSON on stdout. */
-async function child(blob: string, targetRoot: string, tarSha: string): Promise<void> {
+async function child(blob: string, targetRoot: string, tarSha: string, server?: string, token?: string): Promise<void> {
   const { restoreTarZst } = await import('../src/chroot-appliers/commit-staging.ts');
+  let source: NodeJS.ReadableStream = createReadStream(blob, { highWaterMark: 256 * 1024 });
+  if (server && token) {
+    const { DriveClient, openBlobStream } = await import('../src/drive/index.ts');
+    const hex = blob.split('/').pop()!.replace(/\.blob$/, '');
+    source = openBlobStream(new DriveClient({ server, tokens: token }), hex);
+  }
   let rssMax = 0;
   const sample = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 20);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const r = await restoreTarZst(createReadStream(blob, { highWaterMark: 256 * 1024 }), {
+  const r = await restoreTarZst(source as import('node:stream').Readable, {
     targetRoot,
     dest: '/home/u',
     key: 'bench',
@@ -159,9 +169,9 @@ async function child(blob: string, targetRoot: string, tarSha: string): Promise<
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-function runOurs(blob: string, targetRoot: string, tarSha: string): Promise<OursResult> {
+function runOurs(blob: string, targetRoot: string, tarSha: string, remote?: Remote): Promise<OursResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', blob, targetRoot, tarSha], {
+    const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', blob, targetRoot, tarSha, ...(remote ? [remote.server, remote.token] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -170,16 +180,30 @@ function runOurs(blob: string, targetRoot: string, tarSha: string): Promise<Ours
   });
 }
 
-function runNative(blob: string, dest: string): { ms: number; cpuMs: number; maxRssKiB: number } {
+interface Remote {
+  server: string;
+  token: string;
+  url: string;
+}
+
+/** Native side; with a remote it runs async (spawn), since the server answering curl lives in this process. */
+function runNative(blob: string, dest: string, remote?: Remote): Promise<{ ms: number; cpuMs: number; maxRssKiB: number }> {
   mkdirSync(dest, { recursive: true });
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', 'bash', '-c', 'set -eo pipefail; zstd -q -d -c -- "$1" | tar -x -C "$2"', 'bash', blob, dest], {
-    encoding: 'utf8',
+  const script = remote
+    ? 'set -eo pipefail; curl -sSf -H "Authorization: Bearer $3" "$4" | zstd -q -d -c | tar -x -C "$2"'
+    : 'set -eo pipefail; zstd -q -d -c -- "$1" | tar -x -C "$2"';
+  return new Promise((resolve, reject) => {
+    const p = spawn('/usr/bin/time', ['-f', '%M %U %S', 'bash', '-c', script, 'bash', blob, dest, remote?.token ?? '', remote?.url ?? ''], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (status) => {
+      const ms = performance.now() - t0;
+      if (status !== 0) return reject(new Error(`native failed: ${stderr}`));
+      const [rss, u, sys] = stderr.trim().split('\n').pop()!.split(' ').map(Number);
+      resolve({ ms, cpuMs: (u! + sys!) * 1000, maxRssKiB: rss! });
+    });
   });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`native failed: ${r.stderr}`);
-  const [rss, u, sys] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
-  return { ms, cpuMs: (u! + sys!) * 1000, maxRssKiB: rss! };
 }
 
 const median = (xs: number[]) => {
@@ -206,9 +230,25 @@ async function main(): Promise<void> {
     const tarSha = sh('zstd -q -d -c -- "$1" | sha256sum', blob).split(' ')[0]!;
     const tarBytes = Number(sh('zstd -q -d -c -- "$1" | wc -c', blob).trim());
     const blobBytes = statSync(blob).size;
+    let blobForChild = blob;
     console.log(
       `blob: ${(blobBytes / MiB).toFixed(0)} MiB zstd -${level} of a ${(tarBytes / MiB).toFixed(0)} MiB tar (ratio ${(tarBytes / blobBytes).toFixed(2)}), ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
+    let remote: Remote | undefined;
+    let stopServer = async () => {};
+    if ((process.env.KODER_BENCH_SOURCE ?? 'server') === 'server') {
+      const { testServer, loginAs } = await import('../test/server/fixture.ts');
+      const { DriveClient } = await import('../src/drive/index.ts');
+      const srv = await testServer();
+      stopServer = () => srv.cleanup();
+      const tokens = await loginAs(srv, 'bench');
+      const hex = sh('sha256sum < "$1"', blob).split(' ')[0]!;
+      await new DriveClient({ server: srv.url, tokens: tokens.access_token }).uploadBlob(hex, blob);
+      remote = { server: srv.url, token: tokens.access_token, url: `${srv.url}/v1/me/blobs/${hex}` };
+      sh('ln -sf "$1" "$2"', blob, join(work, `${hex}.blob`));
+      blobForChild = join(work, `${hex}.blob`);
+      console.log(`source: the reference server on ${srv.url} (ours: drive client stream; native: curl)`);
+    } else console.log('source: the blob file');
     const dropped = dropCaches();
     console.log(`page cache dropped before each run: ${dropped ? 'yes' : 'no (not permitted)'}`);
 
@@ -220,13 +260,13 @@ async function main(): Promise<void> {
         mkdirSync(join(target, 'home'), { recursive: true });
         dropCaches();
         if (side === 'ours') {
-          const r = await runOurs(blob, target, tarSha);
+          const r = await runOurs(blobForChild, target, tarSha, remote);
           ours.push(r);
           console.log(
             `  run ${i + 1} ours:   ${(r.ms / 1000).toFixed(2)} s  ${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s  CPU ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.vmHWMKiB / 1024).toFixed(0)} MiB (VmHWM)  load ${loadavg()[0]!.toFixed(1)}`,
           );
         } else {
-          const r = runNative(blob, join(target, 'home/u'));
+          const r = await runNative(blob, join(target, 'home/u'), remote);
           native.push(r);
           console.log(
             `  run ${i + 1} native: ${(r.ms / 1000).toFixed(2)} s  ${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s  CPU ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB (largest process)  load ${loadavg()[0]!.toFixed(1)}`,
@@ -274,6 +314,7 @@ async function main(): Promise<void> {
         load1: +loadavg()[0]!.toFixed(1),
       }),
     );
+    await stopServer();
   } finally {
     if (ownWork) await rm(work, { recursive: true, force: true });
   }
@@ -281,7 +322,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv[2] === '--child') {
-    await child(process.argv[3]!, process.argv[4]!, process.argv[5]!);
+    await child(process.argv[3]!, process.argv[4]!, process.argv[5]!, process.argv[6], process.argv[7]);
   } else {
     await main();
   }
