@@ -96,6 +96,8 @@ export const restoreMachine = setup({
         failed: { on: { RETRY: { target: 'loading', actions: 'clearError' } } },
         ready: {
           on: {
+            // Nothing worth restoring (or no snapshot at all): leave without restoring.
+            SKIP: { target: '#restore.skipped' },
             CHOOSE: {
               target: '#restore.prepare',
               actions: assign({ choice: ({ event }) => event.choice, unlock: ({ event }) => event.unlock, error: undefined, prepared: undefined }),

@@ -1,0 +1,102 @@
+/** Screen 3: the person's snapshots and the ones shared with them, newest first. */
+import type { SnapshotSummary } from '../../restore-machine/types.ts';
+import { send } from '../api.ts';
+import { Callout, ErrorDetail, Screen, Size, Status } from '../components.tsx';
+import { formatDate } from '../format.ts';
+import { lang, msgs } from '../i18n/index.ts';
+import { configuring, ui } from '../state.ts';
+
+const newestFirst = (a: SnapshotSummary, b: SnapshotSummary) => Date.parse(b.createdAt) - Date.parse(a.createdAt);
+
+export function Choose() {
+  const m = msgs.value;
+  const s = ui.value!;
+  if (s.phase === 'loading') {
+    return (
+      <Screen title={m.choose_title}>
+        <Status busy>{m.choose_loading}</Status>
+      </Screen>
+    );
+  }
+  if (s.phase === 'list-failed') {
+    return (
+      <Screen
+        title={m.choose_failed_title}
+        actions={
+          <button type="button" class="btn primary" onClick={() => send({ type: 'RETRY' })}>
+            {m.retry}
+          </button>
+        }
+      >
+        <Callout tone="bad">{m.choose_failed_text}</Callout>
+        <ErrorDetail error={s.error} />
+      </Screen>
+    );
+  }
+  const me = s.user?.id;
+  const all = s.snapshots ?? [];
+  const isShared = (x: SnapshotSummary) => x.shared || (me !== undefined && x.owner !== me);
+  const mine = all.filter((x) => !isShared(x)).sort(newestFirst);
+  const shared = all.filter(isShared).sort(newestFirst);
+  return (
+    <Screen title={m.choose_title} class="choose">
+      {all.length === 0 ? (
+        <Callout tone="warn">{m.choose_empty}</Callout>
+      ) : (
+        <>
+          <p class="hint">{m.choose_hint}</p>
+          <div class="scroll list-scroll">
+            {mine.length ? <SnapshotGroup title={m.choose_mine} id="mine" items={mine} shared={false} /> : null}
+            {shared.length ? <SnapshotGroup title={m.choose_shared} id="shared" items={shared} shared /> : null}
+          </div>
+        </>
+      )}
+    </Screen>
+  );
+}
+
+function SnapshotGroup(props: { title: string; id: string; items: SnapshotSummary[]; shared: boolean }) {
+  return (
+    <section aria-labelledby={`group-${props.id}`}>
+      <h2 id={`group-${props.id}`}>{props.title}</h2>
+      <ul class="cards">
+        {props.items.map((x) => (
+          <li key={x.id}>
+            <SnapshotCard s={x} shared={props.shared} />
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function SnapshotCard({ s, shared }: { s: SnapshotSummary; shared: boolean }) {
+  const m = msgs.value;
+  const l = lang.value;
+  const c = s.counts;
+  return (
+    <button type="button" class="card" data-snapshot={s.id} onClick={() => (configuring.value = s.id)}>
+      <span class="card-line">
+        <span class="card-title" translate={false}>
+          {s.hostname}
+        </span>
+        <time class="card-date" dateTime={s.createdAt}>
+          {formatDate(s.createdAt, l)}
+        </time>
+      </span>
+      <span class="card-line card-meta">
+        <Size bytes={s.bytes} />
+        <span>{s.chainDepth <= 1 ? m.chain_full : m.chain_depth(s.chainDepth)}</span>
+      </span>
+      {c ? <span class="card-line card-counts">{[m.count_packages(c.apt), m.count_repos(c.repos), m.count_files(c.files), m.count_secrets(c.secrets)].join(', ')}</span> : null}
+      {shared ? (
+        <span class="card-line card-shared">
+          {m.shared_by}{' '}
+          <span translate={false} class="owner">
+            {s.owner}
+          </span>
+        </span>
+      ) : null}
+    </button>
+  );
+}
