@@ -40,6 +40,7 @@ import { constants as fsc, existsSync } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, realpath, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, PathEscapeError, resolveInRoot } from './safe-path.ts';
+import { lstatOrUndefined } from '../util/fs.ts';
 
 export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -222,14 +223,6 @@ interface Journal {
   createdFiles: string[];
 }
 
-async function lstatOrUndefined(p: string) {
-  try {
-    return await lstat(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 async function writeFileAtomic(p: string, data: string | Buffer, mode: number): Promise<void> {
   const tmp = `${p}.koder-tmp`;

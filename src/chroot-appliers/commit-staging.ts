@@ -25,6 +25,7 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
 import { extractTarZst, type ExtractOptions, type ExtractResult } from './tar-extract.ts';
+import { lstatOrUndefined } from '../util/fs.ts';
 
 export const PRE_RESTORE_SUFFIX = '.pre-restore';
 const STAGING_DIR_NAME = '.koder-restore-staging';
@@ -52,14 +53,6 @@ export interface CommitResult {
   createdDirs: string[];
 }
 
-async function lstatOrUndefined(p: string) {
-  try {
-    return await lstat(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 /** Compares two regular files byte by byte with bounded memory. */
 export async function sameFileContent(a: string, b: string): Promise<boolean> {

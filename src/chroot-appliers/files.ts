@@ -57,13 +57,13 @@ import { restoreTarZst } from './commit-staging.ts';
 import { TarHashMismatchError, UnsafeTarError, ZstdError } from './tar-extract.ts';
 import { TarFormatError } from './tar-reader.ts';
 import { targetPath, type Target } from './target.ts';
+import { errMessage } from '../util/fs.ts';
 
 /** The folder a files entry restores into, as a path inside the target. */
 export function filesDestination(target: Target, localPath: string): string {
   return localPath === '~' ? target.home : targetPath(target, localPath);
 }
 
-const errMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 export const applyFiles: StepApplier = async (step: PlanStep, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> => {
   const entry = ctx.manifest.files?.entry?.find((f) => f.local_path === step.key);

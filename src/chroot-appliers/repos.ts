@@ -79,6 +79,7 @@ import { PRE_RESTORE_SUFFIX, removeStaging, stagingDirFor } from './commit-stagi
 import { BundleFormatError, isSafeRefName, splitBundle, type BundleHeader } from './git-bundle.ts';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
 import { targetPath } from './target.ts';
+import { lstatOrUndefined, errMessage } from '../util/fs.ts';
 
 /** The side ref capture uses for uncommitted work (see the file header). */
 export const WIP_REF = 'refs/koder/wip';
@@ -91,16 +92,7 @@ class Rethrow {
 /** A reason to fail this repo, with a message for the person. */
 class RepoFailure extends Error {}
 
-const errMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-async function lstatOrUndefined(p: string) {
-  try {
-    return await lstat(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 /** isomorphic-git's init/clone write Windows/macOS-style core settings; make them Linux git's. */
 async function linuxCoreConfig(dir: string): Promise<void> {

@@ -46,21 +46,13 @@ import { ensureDirInRoot, isInside, resolveInRoot } from './safe-path.ts';
 import { extractTar, safeComponents } from './tar-extract.ts';
 import { readTar } from './tar-reader.ts';
 import { targetPath, type Target } from './target.ts';
+import { lstatOrUndefined, errMessage } from '../util/fs.ts';
 
 export const SECRETS_LOCKED_MESSAGE = 'secrets locked: no passphrase or recovery key given';
 
 class SecretFailure extends Error {}
 
-const errMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-async function lstatOrUndefined(p: string) {
-  try {
-    return await lstat(p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 /** `"0600"` → 0o600 (permission bits only: no setuid/setgid/sticky). */
 export function parseSecretMode(mode: string): number {
