@@ -2,6 +2,7 @@
 import type { Command } from '../command.ts';
 import { del } from './delete.ts';
 import { demo } from './demo.ts';
+import { init } from './init.ts';
 import { keygen } from './keygen.ts';
 import { list } from './list.ts';
 import { login } from './login.ts';
@@ -13,7 +14,10 @@ import { share } from './share.ts';
 import { sign } from './sign.ts';
 import { verify } from './verify.ts';
 import { restore } from './restore.ts';
+import { schedule } from './schedule.ts';
+import { capture } from './capture.ts';
+import { config } from './config.ts';
 import { daemon } from './daemon.ts';
 import { whoami } from './whoami.ts';
 
-export const commands: Command[] = [keygen, sign, verify, serve, login, logout, whoami, list, push, pull, share, del, restore, daemon, demo];
+export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, push, pull, share, del, restore, daemon, demo];
