@@ -30,6 +30,7 @@ import { apiRouter } from './routes/index.ts';
 import { sendError, sendJson } from './http/respond.ts';
 import { addUser, type User } from './users.ts';
 import type { Services } from './services.ts';
+import { DEFAULT_PORT } from './defaults.ts';
 
 export interface ServerOptions {
   /** Folder for the database and the blob files (created if missing). */
@@ -79,7 +80,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULT_PORT = 8470;
+export { DEFAULT_PORT };
 
 function lanAddress(): string | undefined {
   for (const list of Object.values(networkInterfaces())) {

@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
-import { startServer } from '../../server/index.ts';
 import { RestoreSession } from '../../daemon/restore-session.ts';
 import { startDaemon } from '../../daemon/http.ts';
 import { wizardDir } from '../../daemon/wizard-dir.ts';
@@ -47,6 +46,7 @@ export const demo: Command = {
     }
     const { rm } = await import('node:fs/promises');
     await rm(join(dir, 'server'), { recursive: true, force: true });
+    const { startServer } = await import('../../server/index.ts');
     const srv = await startServer({ dataDir: join(dir, 'server'), port, host: '127.0.0.1', log });
     const seeded = await seedDemo(srv, dir, log);
     const target = await makeScratchRoot(join(dir, 'target'), 'ana', log);

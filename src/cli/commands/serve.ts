@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
-import { DEFAULT_PORT, startServer } from '../../server/app.ts';
+import { DEFAULT_PORT } from '../../server/defaults.ts';
 import { openDb } from '../../server/db/open.ts';
 import { addUser, listUsers } from '../../server/users.ts';
 import { systemClock } from '../../server/clock.ts';
@@ -124,6 +124,8 @@ export const serve: Command = {
       }
     }
     const tls = v['tls-cert'] ? { cert: readFileSync(v['tls-cert']), key: readFileSync(v['tls-key']!) } : undefined;
+    // Loaded here: the OpenID provider is heavy and warns on Node 20 at import.
+    const { startServer } = await import('../../server/app.ts');
     const srv = await startServer({ dataDir, port, host: v.host ?? '127.0.0.1', issuer: v.issuer, tls, quotaBytes: quota, trustProxy: v['trust-proxy'] === true, log: io.err });
     io.out(`Koder ID + Drive listening on ${srv.url} (data: ${dataDir})`);
     io.out(`  device login: ${srv.url}/device    API: ${srv.resource}`);
