@@ -36,7 +36,9 @@ function hostDev(): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (p: string) => {
     const st = lstatSync(p);
-    out[p] = [st.mode.toString(8), st.rdev, st.uid, st.gid, st.ino, st.mtimeMs, st.ctimeMs, st.isSymbolicLink() ? readlinkSync(p) : ''].join(' ');
+    // A character device's times move whenever anyone on the host uses it (a new pty touches /dev/ptmx): not ours to compare.
+    const times = st.isCharacterDevice() ? '' : `${st.mtimeMs} ${st.ctimeMs}`;
+    out[p] = [st.mode.toString(8), st.rdev, st.uid, st.gid, st.ino, times, st.isSymbolicLink() ? readlinkSync(p) : ''].join(' ');
     if (st.isDirectory() && p !== '/dev/pts' && p !== '/dev/shm') for (const n of readdirSync(p)) walk(join(p, n));
   };
   walk('/dev');
