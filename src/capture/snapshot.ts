@@ -33,7 +33,6 @@ import { expandHome, inRoot } from './paths.ts';
 import type { CaptureEvent } from './progress.ts';
 import { SkipMatcher } from './skips.ts';
 import { CaptureState } from './state.ts';
-import { uploadWithProgress } from './upload.ts';
 
 export interface CaptureOptions {
   config: CaptureConfig;
@@ -49,7 +48,10 @@ export interface CaptureOptions {
   dryRun?: boolean;
   /** The server; optional for a dry run (then no parent, no diff). */
   client?: DriveClient;
-  /** The client's access tokens (an AuthSession, or a fixed token), for the streamed blob PUTs (upload.ts). */
+  /**
+   * @deprecated Ignored: the blob PUTs (drive/upload.ts) use the client's own
+   * tokens. Kept so existing callers still type-check.
+   */
   tokens?: TokenSource | string;
   /** Signs the snapshot and seals the secrets; optional for a dry run. */
   identity?: Identity;
@@ -147,8 +149,7 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
     warnings.push(message);
     emit({ type: 'warning', message });
   };
-  if (!o.dryRun && (!o.client || !o.identity || !o.tokens)) throw new CaptureError('NO_IDENTITY', 'a capture that uploads needs a server login (client and tokens) and an identity');
-  const tokens: TokenSource | undefined = typeof o.tokens === 'string' ? { accessToken: async () => o.tokens as string } : o.tokens;
+  if (!o.dryRun && (!o.client || !o.identity)) throw new CaptureError('NO_IDENTITY', 'a capture that uploads needs a server login (client) and an identity');
 
   const cacheDir = expandHome(cfg.cache.dir, process.env.HOME ?? o.home);
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
@@ -247,19 +248,15 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
       const t0 = Date.now();
       emit({ type: 'upload.start', label: b.label, hex: b.hex, size: b.size });
       let last = 0;
-      const up = await uploadWithProgress(
-        client,
-        tokens!,
-        b.hex,
-        store.path(b.hex),
-        (done, size) => {
+      const up = await client.uploadBlob(b.hex, store.path(b.hex), {
+        ...(o.signal ? { signal: o.signal } : {}),
+        onProgress: (done, size) => {
           const t = Date.now();
           if (t - last < 100) return;
           last = t;
           emit({ type: 'upload.progress', label: b.label, hex: b.hex, done, size });
         },
-        o.signal,
-      );
+      });
       b.sent = up.sent;
       if (up.sent) result.uploadedBytes += up.size;
       emit({ type: 'upload.done', label: b.label, hex: b.hex, size: up.size, sent: up.sent, ms: Date.now() - t0 });

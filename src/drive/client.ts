@@ -10,7 +10,7 @@ import { DriveError, errorFromResponse } from './errors.ts';
 import { DEFAULT_RETRY, backoffMs, sleep, type RetryPolicy } from './retry.ts';
 import type { AuditEntry, Me, PostedSnapshot, PublicKeyEntry, SharedSnapshot, ShareEntry, SnapshotSummary, TokenSource } from './types.ts';
 import { downloadBlob, downloadBlobs, type DownloadOptions, type DownloadResult } from './download.ts';
-import { uploadBlob, uploadBlobs, type UploadResult } from './upload.ts';
+import { uploadBlob, uploadBlobs, type UploadOptions, type UploadResult } from './upload.ts';
 
 export interface DriveClientOptions {
   server: string;
@@ -43,8 +43,9 @@ type Owner = string | undefined;
 export class DriveClient {
   readonly base: string;
   readonly retry: RetryPolicy;
+  /** Per-request timeout without any response, ms; for the blob PUTs (upload.ts), the longest idle time of the connection. */
+  readonly timeoutMs: number;
   private tokens: TokenSource;
-  private timeoutMs: number;
 
   constructor(o: DriveClientOptions) {
     const u = checkServerUrlAsDrive(o.server);
@@ -56,6 +57,11 @@ export class DriveClient {
 
   url(path: string): string {
     return `${this.base}${path}`;
+  }
+
+  /** Where this client's access tokens come from (for requests made outside `request`, e.g. the blob PUTs of upload.ts). */
+  get tokenSource(): TokenSource {
+    return this.tokens;
   }
 
   /** One authenticated request with the retry rules above; throws DriveError for non-accepted statuses. */
@@ -201,9 +207,9 @@ export class DriveClient {
     const res = await this.request(this.blobPath(hex, owner), { method: 'HEAD', accept: [404] });
     return res.status === 404 ? undefined : Number(res.headers.get('content-length'));
   }
-  /** Uploads a file as blob `hex` unless the server has it (HEAD first). */
-  uploadBlob(hex: string, file: string, signal?: AbortSignal): Promise<UploadResult> {
-    return uploadBlob(this, hex, file, signal);
+  /** Uploads a file as blob `hex` unless the server has it (HEAD first); streamed, with byte progress. */
+  uploadBlob(hex: string, file: string, o: UploadOptions = {}): Promise<UploadResult> {
+    return uploadBlob(this, hex, file, o);
   }
   uploadBlobs(items: { hex: string; file: string }[], o: { parallel?: number; signal?: AbortSignal } = {}): Promise<UploadResult[]> {
     return uploadBlobs(this, items, o);
