@@ -85,9 +85,21 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', ...SECURITY_HEADERS });
     let pending: UiState | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let phase: UiState['phase'] | undefined;
     const write = (ui: UiState) => res.write(`data: ${JSON.stringify(ui)}\n\n`);
-    // Coalesce bursts of progress into at most ten messages a second.
+    // Coalesce bursts of progress into at most ten messages a second. A new
+    // phase is sent at once and never coalesced away: the wizard acts on
+    // transitions (focus, which form to show), e.g. configure → preparing →
+    // back at the form with WRONG_SECRET within a few milliseconds.
     const unsubscribe = o.session.subscribe((ui) => {
+      if (ui.phase !== phase) {
+        phase = ui.phase;
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        pending = undefined;
+        write(ui);
+        return;
+      }
       pending = ui;
       timer ??= setTimeout(() => {
         timer = undefined;

@@ -63,6 +63,8 @@ export const en = {
   choose_empty: 'There are no snapshots in this Koder ID yet. Snapshots taken with koder-snapshot on your other computers, or shared with you, appear here.',
   choose_mine: 'Your snapshots',
   choose_shared: 'Shared with you',
+  choose_skip: 'Skip the restore',
+  choose_skip_hint: 'The new system starts fresh.',
   shared_by: 'Shared by',
   chain_full: 'Full snapshot',
   chain_depth: (d: number) => `Chain of ${n(d)} snapshots`,

@@ -61,6 +61,8 @@ export const ptBR: Messages = {
   choose_empty: 'Ainda não há snapshots neste Koder ID. Os snapshots feitos com o koder-snapshot nos seus outros computadores, ou compartilhados com você, aparecem aqui.',
   choose_mine: 'Seus snapshots',
   choose_shared: 'Compartilhados com você',
+  choose_skip: 'Pular a restauração',
+  choose_skip_hint: 'O novo sistema começa limpo.',
   shared_by: 'Compartilhado por',
   chain_full: 'Snapshot completo',
   chain_depth: (d: number) => `Cadeia de ${n(d)} snapshots`,

@@ -1,4 +1,4 @@
-/** Screen 3: the person's snapshots and the ones shared with them, newest first. */
+/** Screen 3: the person's snapshots and the ones shared with them, newest first; or skip the restore. */
 import type { SnapshotSummary } from '../../restore-machine/types.ts';
 import { send } from '../api.ts';
 import { Callout, ErrorDetail, Screen, Size, Status } from '../components.tsx';
@@ -39,7 +39,21 @@ export function Choose() {
   const mine = all.filter((x) => !isShared(x)).sort(newestFirst);
   const shared = all.filter(isShared).sort(newestFirst);
   return (
-    <Screen title={m.choose_title} class="choose">
+    <Screen
+      title={m.choose_title}
+      class="choose"
+      actions={
+        // Nothing worth restoring (or no snapshot at all): go on with a fresh system.
+        <>
+          <button type="button" class="btn secondary" onClick={() => send({ type: 'SKIP' })} aria-describedby="choose-skip-hint">
+            {m.choose_skip}
+          </button>
+          <span class="hint actions-hint" id="choose-skip-hint">
+            {m.choose_skip_hint}
+          </span>
+        </>
+      }
+    >
       {all.length === 0 ? (
         <Callout tone="warn">{m.choose_empty}</Callout>
       ) : (
