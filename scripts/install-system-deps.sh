@@ -8,6 +8,13 @@ PKGS=(
   util-linux mount               # unshare, mount
   chromium                       # wizard e2e (driven by playwright-core)
   jq                             # scripts
+  # Installer integration (test/installer/, issue 7):
+  python3                        # the Calamares job's unittest (stub libcalamares)
+  calamares                      # bookworm's 3.2.61: the real-Calamares smoke test of our page + job
+  qmlscene qml-module-qtwebengine  # the "Restore" page under qmlscene (QtWebEngine pulls qtquick2)
+  xvfb imagemagick               # an X server for it; `import`/`identify` for the screenshots
+  binutils                       # strip, for the .deb's native addon (npm run deb)
+  live-build                     # `lb config` check of live-iso/ (and live-iso/build.sh)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,166 @@
+/**
+ * The Debian package for real: `scripts/deb.ts` (what `npm run deb` runs)
+ * builds the .deb, which is installed into a fresh bookworm minbase root with
+ * `apt-get install ./koder-snapshot_*.deb` (apt resolves the Depends from
+ * the Debian archive: bookworm's own nodejs, 18.x). Inside that root, the
+ * packaged CLI must run: --version, verify of test/vectors, --help of every
+ * command, the daemon serving the packaged wizard; and the files must be
+ * where the Calamares and systemd integration expect them.
+ *
+ * Downloaded .debs are kept in .cache/deb-test-archives so a rerun does not
+ * download nodejs & co again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { makeDebianRoot, cacheDir, type TestRoot } from '../helpers/debian-root.ts';
+import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
+import { minbaseTarball } from '../helpers/debian-root.ts';
+import { installerWorld, type InstallerWorld } from './daemon-fixture.ts';
+import { PASSPHRASE } from '../helpers/seed-chain.ts';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
+const archives = join(cacheDir, 'deb-test-archives');
+let out: string, deb: string, target: TestRoot, world: InstallerWorld | undefined;
+
+const inRoot = (argv: string[], env?: Record<string, string>, stdin?: string) => runInChroot(target.root, argv, { check: false, env, stdin });
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), 'ks-deb-'));
+  const built = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/deb.ts', '--out', out], { cwd: repo, encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`scripts/deb.ts failed:\n${built.stderr}\n${built.stdout}`);
+  deb = join(out, readdirSync(out).find((f) => f.endsWith('.deb'))!);
+  target = await makeDebianRoot();
+  copyFileSync(deb, join(target.root, 'tmp', 'koder-snapshot.deb'));
+  const cached = join(target.root, 'var/cache/apt/archives');
+  if (existsSync(archives)) for (const f of readdirSync(archives)) copyFileSync(join(archives, f), join(cached, f));
+  const update = await inRoot(['apt-get', 'update', '-q']);
+  if (update.code !== 0) throw new Error(`apt-get update: ${update.stderr}`);
+  const install = await inRoot(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '/tmp/koder-snapshot.deb']);
+  mkdirSync(archives, { recursive: true });
+  for (const f of readdirSync(cached).filter((f) => f.endsWith('.deb'))) copyFileSync(join(cached, f), join(archives, f));
+  if (install.code !== 0) throw new Error(`apt-get install ./koder-snapshot.deb: ${install.stdout}\n${install.stderr}`);
+}, 300_000);
+
+afterAll(async () => {
+  await world?.cleanup();
+  await target?.dispose();
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with apt into bookworm minbase', () => {
+  it('is named, versioned and depends as documented', () => {
+    expect(deb).toMatch(new RegExp(`/koder-snapshot_${version.replace(/\./g, '\\.')}_(amd64|arm64)\\.deb$`));
+    const info = spawnSync('dpkg-deb', ['--field', deb, 'Depends', 'Architecture'], { encoding: 'utf8' }).stdout;
+    expect(info).toMatch(/nodejs \(>= 18\.19\)/);
+    expect(info).toMatch(/util-linux/);
+    // No node_modules tree: the bundle, plus the one native addon's few files.
+    const files = spawnSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' }).stdout;
+    const nodeModules = files.split('\n').filter((l) => l.includes('/node_modules/') && !l.endsWith('/'));
+    expect(nodeModules.every((l) => l.includes('/node_modules/zstd-napi/')), nodeModules.join('\n')).toBe(true);
+    expect(nodeModules.length).toBeLessThan(15);
+  });
+
+  it('runs on Debian bookworm’s own Node.js: --version, and verify of test/vectors', async () => {
+    const node = await inRoot(['node', '--version']);
+    expect(node.stdout.trim()).toMatch(/^v18\./);
+    const v = await inRoot(['koder-snapshot', '--version']);
+    expect(v.stderr).toBe('');
+    expect(v.stdout.trim()).toBe(`koder-snapshot ${version}`);
+    cpSync(join(repo, 'test/vectors'), join(target.root, 'tmp/vectors'), { recursive: true });
+    const pub = (JSON.parse(readFileSync(join(repo, 'test/vectors/key.json'), 'utf8')) as { public_key_base64: string }).public_key_base64;
+    const ok = await inRoot(['koder-snapshot', 'verify', '--pubkey', pub, '/tmp/vectors/root.kvg', '/tmp/vectors/delta1.kvg', '/tmp/vectors/delta2.kvg']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/[0-9a-f]{64}/);
+    // and refuses a tampered one
+    const bad = readFileSync(join(repo, 'test/vectors/delta2.kvg'), 'utf8').replace(/hostname = "([^"]*)"/, 'hostname = "x$1"');
+    spawnSync('sh', ['-c', 'cat > "$1"', 'sh', join(target.root, 'tmp/vectors/bad.kvg')], { input: bad });
+    const refused = await inRoot(['koder-snapshot', 'verify', '--pubkey', pub, '/tmp/vectors/root.kvg', '/tmp/vectors/delta1.kvg', '/tmp/vectors/bad.kvg']);
+    expect(refused.code).not.toBe(0);
+  }, 60_000);
+
+  it('every command answers --help; the server-only ones say they are not packaged', async () => {
+    const usage = (await inRoot(['koder-snapshot', '--help'])).stdout;
+    const names = usage.split('\n').map((l) => /^ {2}([a-z]+) {2,}/.exec(l)?.[1]).filter(Boolean) as string[];
+    expect(names).toEqual(expect.arrayContaining(['restore', 'daemon', 'verify', 'capture']));
+    // One chroot for all of them: `NAME<TAB>exit<TAB>first line`.
+    const r = await inRoot(['sh', '-c', 'for n in "$@"; do out=$(koder-snapshot "$n" --help 2>&1); printf "%s\\t%s\\t%s\\n" "$n" "$?" "$(printf "%s" "$out" | head -n1)"; done', 'sh', ...names]);
+    const rows = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(rows.map((x) => x[0])).toEqual(names);
+    for (const [n, code, first] of rows) {
+      expect(code, n).toBe('0');
+      expect(first, n).toMatch(/^Usage: koder-snapshot/);
+    }
+    const serve = await inRoot(['koder-snapshot', 'serve']);
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toMatch(/Not part of the Debian package/);
+  }, 60_000);
+
+  it('the daemon serves the packaged wizard and writes its URL file', async () => {
+    // The daemon as the unit starts it (minus systemd): URL file, wizard from /usr/share.
+    const script = [
+      'set -e',
+      'mkdir -p /run/koder-snapshot',
+      'koder-snapshot daemon --mode installer --server http://127.0.0.1:9 --state-dir /tmp/daemon --url-file /run/koder-snapshot/wizard-url --token t0ken >/tmp/daemon.log 2>&1 &',
+      'pid=$!',
+      'for i in $(seq 50); do [ -s /run/koder-snapshot/wizard-url ] && break; sleep 0.2; done',
+      'url=$(cat /run/koder-snapshot/wizard-url)',
+      `node -e 'const u=new URL(process.argv[1]); (async()=>{const h={Authorization:"Bearer t0ken"}; const s=await (await fetch(u.origin+"/api/status",{headers:h})).json(); const i=await fetch(u.origin+"/",{headers:h}); console.log(JSON.stringify(s), i.status, (await i.text()).includes("<div id=\\"app\\">"))})()' "$url"`,
+      'stat -c %a /run/koder-snapshot/wizard-url',
+      'kill $pid; wait $pid || true',
+    ].join('\n');
+    const r = await inRoot(['sh', '-c', script]);
+    expect(r.code, r.stderr + readFileSync(join(target.root, 'tmp/daemon.log'), 'utf8')).toBe(0);
+    expect(r.stdout).toContain('{"phase":"welcome","confirmed":false,"mode":"installer"} 200 true');
+    expect(r.stdout.trim().split('\n').pop()).toBe('600');
+  }, 60_000);
+
+  it('restores for real with the packaged CLI on Node 18 (login, verify, files, secrets into a nested minbase)', async () => {
+    world = await installerWorld();
+    // The target: a second minbase root inside the installed one, with its user.
+    const nested = join(target.root, 'target');
+    mkdirSync(nested);
+    const x = spawnSync('sh', ['-c', 'zstd -q -d -c -- "$1" | tar -x --numeric-owner --same-owner -f - -C "$2"', 'sh', await minbaseTarball(), nested]);
+    expect(x.status, String(x.stderr)).toBe(0);
+    await runInChroot(nested, ['useradd', '-m', '-u', '1000', '-s', '/bin/bash', 'ana']);
+    // ana's saved login, where the packaged CLI (HOME=/root in the chroot) looks.
+    cpSync(join(world.work, 'config'), join(target.root, 'root/.config'), { recursive: true });
+    const r = await inRoot(['koder-snapshot', 'restore', '--target', '/target', '--user', 'ana', '--server', world.srv.url, '--snapshot', world.seeded.leaf, '--only', 'files,secrets', '--hostname', 'koder-novo', '--passphrase-stdin', '--json', '--state-dir', '/tmp/restore-state'], undefined, PASSPHRASE + '\n');
+    const report = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'report')?.report;
+    expect(report?.status, r.stdout + r.stderr).toBe('done');
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(nested, 'home/ana/Documentos/leia-me.txt'), 'utf8')).toBe('Olá, mundo restaurado!\n');
+    expect(readFileSync(join(nested, 'home/ana/.ssh/id_ed25519')).equals(world.seeded.sshKey)).toBe(true);
+  }, 120_000);
+
+  it('puts the Calamares modules, the unit, the man page where they are used', async () => {
+    const at = (p: string) => join(target.root, p);
+    for (const p of [
+      'usr/lib/calamares/modules/koderrestore/module.desc',
+      'usr/lib/calamares/modules/koderrestore/main.py',
+      'usr/share/calamares/modules/koderrestore.conf',
+      'usr/share/calamares/modules/koderrestoreview.conf',
+      'usr/share/koder-snapshot/calamares/koderrestoreview.qml',
+      'usr/share/koder-snapshot/calamares/KoderWebView.qml',
+      'usr/share/koder-snapshot/wizard/index.html',
+      'lib/systemd/system/koder-snapshot-daemon.service',
+      'etc/default/koder-snapshot',
+      'usr/share/doc/koder-snapshot/copyright',
+    ]) expect(existsSync(at(p)), p).toBe(true);
+    // the QML the notesqml instance names is the one installed
+    expect(readFileSync(at('usr/share/calamares/modules/koderrestoreview.conf'), 'utf8')).toMatch(/^qmlFilename: \/usr\/share\/koder-snapshot\/calamares\/koderrestoreview\.qml$/m);
+    const unit = readFileSync(at('lib/systemd/system/koder-snapshot-daemon.service'), 'utf8');
+    expect(unit).toMatch(/^ExecStart=\/usr\/bin\/koder-snapshot daemon --mode installer .*--url-file \/run\/koder-snapshot\/wizard-url$/m);
+    const man = gunzipSync(readFileSync(at('usr/share/man/man1/koder-snapshot.1.gz'))).toString('utf8');
+    expect(man).toMatch(/^\.TH KODER\\-SNAPSHOT 1/m);
+    expect(man).toMatch(/^\.SS restore$/m);
+    // removable again
+    const rm = await inRoot(['apt-get', 'purge', '-y', '-q', 'koder-snapshot']);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(existsSync(at('usr/bin/koder-snapshot'))).toBe(false);
+  }, 60_000);
+});
