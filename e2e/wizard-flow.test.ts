@@ -122,6 +122,7 @@ describe('an expired sign-in code', () => {
     await page.getByRole('button', { name: 'Restaurar do Koder ID' }).click();
     await onScreen(page, 'login');
     await page.getByRole('img', { name: /Código QR/ }).waitFor();
+    await page.locator('.user-code').waitFor();
     const first = (await daemonState<UiState>(page)).login!;
     await expect.poll(() => page.locator('.user-code').textContent()).toBe(first.userCode);
     await shot(page, 'x1-login.pt-BR.800x600');
@@ -202,6 +203,8 @@ describe('the whole flow against the real daemon and server', () => {
     const shownUrl = ((await page.getByText(/^http:\/\/127\.0\.0\.1:\d+\/device$/).textContent()) ?? '').trim();
     expect(shownUrl).toBe(`${server.url}/device`);
     expect(await page.getByText(/The code expires in \d+:\d\d/).count()).toBe(1);
+    // The login screen shows before the provider has answered with a code: wait for the code.
+    await page.locator('.user-code').waitFor();
     const link = (await daemonState<UiState>(page)).login!.verificationUriComplete;
     const parsed = new URL(link);
     expect(parsed.origin + parsed.pathname).toBe(shownUrl);
@@ -412,6 +415,8 @@ describe('skipping from the snapshot list', () => {
     await onScreen(page, 'welcome');
     await page.getByRole('button', { name: 'Restore from Koder ID' }).click();
     await onScreen(page, 'login');
+    // The login screen shows before the provider has answered with a code: wait for the code.
+    await page.locator('.user-code').waitFor();
     const link = (await daemonState<UiState>(page)).login!.verificationUriComplete;
     const phone = await approveOnPhone(browser, link, { user: 'bia', password: 'bia-password-1', locale: 'en-US' });
     contexts.push(phone.context);
