@@ -82,7 +82,7 @@ const guiEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   HOME: world.work,
   DISPLAY: display,
   XDG_RUNTIME_DIR: join(world.work, 'xdg-runtime'),
-  // Calamares runs as root, and Chromium's sandbox refuses root: the ISO's launcher sets the same.
+  // Calamares runs as root, and Chromium's sandbox refuses root: the ISO's /usr/bin/calamares wrapper sets the same.
   QTWEBENGINE_DISABLE_SANDBOX: '1',
   QML_XHR_ALLOW_FILE_READ: '1',
   ...extra,
