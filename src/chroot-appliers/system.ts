@@ -12,6 +12,7 @@ import { aptInstall } from './apt.ts';
 import { errorSummary, installedPackages, runInTarget } from './chroot-commands.ts';
 import { hostPath, isTargetFile, readTargetText, symlinkInTarget, targetEntry, writeTargetFile } from './target-files.ts';
 import { applyGpu } from './gpu.ts';
+import { isHostname } from '../manifest/validate.ts';
 
 export { applyGpu, detectGpuVendors } from './gpu.ts';
 
@@ -19,12 +20,6 @@ const one = (progress: Parameters<StepApplier>[2]) => progress({ bytes: 0, items
 
 // ---------------------------------------------------------------------------
 // hostname
-
-const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
-export function isValidHostname(name: string): boolean {
-  return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
-}
 
 const DEFAULT_HOSTS = '127.0.0.1\tlocalhost\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n';
 
@@ -56,7 +51,7 @@ export function setHostsEntry(hosts: string, name: string): string {
 
 export const applyHostname: StepApplier = async (_step, ctx, progress) => {
   const name = (ctx.choice.hostname || ctx.manifest.snapshot.hostname || '').trim();
-  if (!isValidHostname(name)) return { status: 'failed', message: `${JSON.stringify(name)} is not a valid hostname` };
+  if (!isHostname(name)) return { status: 'failed', message: `${JSON.stringify(name)} is not a valid hostname` };
   const root = ctx.target.root;
   const short = name.split('.')[0]!;
   const a = await writeTargetFile(root, '/etc/hostname', `${short}\n`, { mode: 0o644 });

@@ -1,4 +1,7 @@
 /** What the /v1 API answers (see src/server/README.md). */
+import type { PublicIdentity } from '../keys/identity.ts';
+import type { SnapshotSummary } from '../server/store/snapshots.ts';
+
 export interface Me {
   id: string;
   name: string;
@@ -8,35 +11,16 @@ export interface Me {
   usage: { used: number; limit: number | null };
 }
 
-export interface SnapshotSummary {
-  id: string;
-  hostname: string;
-  created_at: string;
-  parent: string | null;
-  depth: number;
-  key_id: string;
-  uploaded_at: number;
-  manifest_size: number;
-  blobs_size: number;
-  blob_count: number;
-}
-
-export interface SharedSnapshot extends SnapshotSummary {
-  owner_id: string;
-  owner_name: string;
-  shared_at: number;
-}
+// The snapshot listings are the server's own types (type-only: nothing of the server is loaded).
+export type { SharedSnapshot, SnapshotSummary } from '../server/store/snapshots.ts';
 
 export interface PostedSnapshot extends SnapshotSummary {
   created: boolean;
   blobs?: { address: string; size: number; created: boolean }[];
 }
 
-export interface PublicKeyEntry {
-  key_id: string;
-  ed25519: string;
-  x25519: string;
-}
+/** A registered public key: the shape `publicIdentity()` (src/keys) produces. */
+export type PublicKeyEntry = PublicIdentity;
 
 export interface AuditEntry {
   seq: number;

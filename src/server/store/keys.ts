@@ -9,12 +9,10 @@ import type { Clock } from '../clock.ts';
 import { BadRequestError } from '../errors.ts';
 import { fromB64 } from '../../keys/b64.ts';
 import { keyIdOf } from '../../keys/ed25519.ts';
+import type { PublicIdentity } from '../../keys/identity.ts';
 
-export interface PublicKeyEntry {
-  key_id: string;
-  ed25519: string;
-  x25519: string;
-}
+/** A registered public key: the shape `publicIdentity()` (src/keys) produces. */
+export type PublicKeyEntry = PublicIdentity;
 
 export const MAX_KEYS = 32;
 
