@@ -41,6 +41,7 @@ import { chmod, lstat, mkdir, readFile, realpath, rename, rmdir, stat, unlink, w
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, PathEscapeError, resolveInRoot } from './safe-path.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
 
 export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -224,13 +225,6 @@ interface Journal {
 }
 
 
-async function writeFileAtomic(p: string, data: string | Buffer, mode: number): Promise<void> {
-  const tmp = `${p}.koder-tmp`;
-  await writeFile(tmp, data, { mode, flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW });
-  await chmod(tmp, mode);
-  await rename(tmp, p);
-}
-
 /** Host path of `rel` inside the root: parents resolved as if chrooted (never
  *  out of the root), the last component itself not followed. */
 function inRoot(realRoot: string, rel: string): Promise<string> {
@@ -283,7 +277,7 @@ async function undo(realRoot: string, journal: Journal): Promise<void> {
     if (journal.policySavedMode !== null) {
       const savedSt = await lstatOrUndefined(saved);
       if (savedSt?.isFile() && (ours || !cur)) {
-        await writeFileAtomic(policy, await readFile(saved), journal.policySavedMode);
+        await writeFileAtomic(policy, await readFile(saved), { mode: journal.policySavedMode });
       }
       if (savedSt) await unlink(saved);
     } else if (ours) {
@@ -385,11 +379,11 @@ async function runSerialized(
   if (existing) {
     if (!existing.isFile()) throw new TargetRootError(realRoot, '/usr/sbin/policy-rc.d is not a regular file');
     journal.policySavedMode = existing.mode & 0o7777;
-    await writeFileAtomic(await inRoot(realRoot, SAVED_POLICY), await readFile(policy), 0o600);
+    await writeFileAtomic(await inRoot(realRoot, SAVED_POLICY), await readFile(policy), { mode: 0o600 });
   }
-  await writeFileAtomic(await inRoot(realRoot, JOURNAL), JSON.stringify(journal), 0o600);
+  await writeFileAtomic(await inRoot(realRoot, JOURNAL), JSON.stringify(journal), { mode: 0o600 });
   try {
-    await writeFileAtomic(policy, POLICY_RC_D, 0o755);
+    await writeFileAtomic(policy, POLICY_RC_D, { mode: 0o755 });
     if (createResolv) await writeFile(join(realRoot, resolvDst), '', { mode: 0o644, flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW });
     return await spawnRunner(realRoot, argv, env, opts, { hostResolv, resolvDst, resolvInRun });
   } finally {
