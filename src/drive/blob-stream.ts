@@ -5,12 +5,15 @@
  * connection is resumed with `Range: bytes=<have>-` transparently; after the
  * last byte a digest that differs from the address errors the stream with
  * DriveError 'hash_mismatch' — the consumer then discards what it staged.
+ * Over node:http, not fetch: this is the restore's hot path (node-http.ts).
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { DriveClient } from './client.ts';
 import { DriveError } from './errors.ts';
-import { backoffMs, sleep } from './retry.ts';
+import { streamRequest } from './node-http.ts';
+import { retryBudget } from './retry.ts';
 
 export interface BlobStreamOptions {
   owner?: string;
@@ -20,32 +23,33 @@ export interface BlobStreamOptions {
   /** Abort an attempt after this long without a byte (ms, default 30 000). */
   stallMs?: number;
   retries?: number;
+  /** Hash the bytes and error on a mismatch (default true); false when the consumer checks the address itself. */
+  verify?: boolean;
 }
 
 export function openBlobStream(c: DriveClient, hex: string, o: BlobStreamOptions = {}): Readable {
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new DriveError(0, 'invalid_blob_address', `not a sha256 hex address: ${hex}`);
-  const retries = o.retries ?? c.retry.retries;
+  const retry = retryBudget(c.retry, o.retries, o.signal);
   async function* bytes(): AsyncGenerator<Buffer> {
-    const hash = createHash('sha256');
+    const hash = o.verify === false ? undefined : createHash('sha256');
     let have = 0;
-    let failures = 0;
     for (;;) {
-      const stall = new AbortController();
-      const signal = o.signal ? AbortSignal.any([o.signal, stall.signal]) : stall.signal;
-      let timer = setTimeout(() => stall.abort(), o.stallMs ?? 30_000);
+      let res: IncomingMessage | undefined;
       try {
-        const res = await c.request(c.blobPath(hex, o.owner), { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal, retries: 0 });
-        if (have > 0 && res.status !== 206) {
+        res = await streamRequest(c, {
+          method: 'GET',
+          path: c.blobPath(hex, o.owner),
+          ...(have > 0 ? { headers: { range: `bytes=${have}-` } } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+          idleMs: o.stallMs ?? 30_000,
+        });
+        if (have > 0 && res.statusCode !== 206) {
           // Bytes already went downstream: a server that cannot resume cannot be continued.
-          await res.body?.cancel();
-          throw new DriveError(res.status, 'range_unsupported', `blob ${hex}: the server did not resume at byte ${have}`);
+          throw new DriveError(res.statusCode ?? 0, 'range_unsupported', `blob ${hex}: the server did not resume at byte ${have}`);
         }
-        if (!res.body) throw new DriveError(res.status, 'network', `blob ${hex}: empty response`);
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          clearTimeout(timer);
-          timer = setTimeout(() => stall.abort(), o.stallMs ?? 30_000);
-          const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-          hash.update(buf);
+        for await (const chunk of res) {
+          const buf = chunk as Buffer;
+          hash?.update(buf);
           have += buf.length;
           o.onBytes?.(have);
           yield buf;
@@ -53,16 +57,13 @@ export function openBlobStream(c: DriveClient, hex: string, o: BlobStreamOptions
         break;
       } catch (e) {
         if (o.signal?.aborted) throw new DriveError(0, 'aborted', 'download aborted', {}, { cause: e });
-        const err = e instanceof DriveError ? e : new DriveError(0, 'network', `blob ${hex}: ${(e as Error).message}`, {}, { cause: e });
-        if ((!err.transient && err.code !== 'network') || failures >= retries) throw err;
-        failures++;
-        await sleep(backoffMs(failures, c.retry), o.signal);
+        await retry(e instanceof DriveError ? e : new DriveError(0, 'network', `blob ${hex}: ${(e as Error).message}`, {}, { cause: e }));
       } finally {
-        clearTimeout(timer);
+        res?.destroy();
       }
     }
-    const digest = hash.digest('hex');
-    if (digest !== hex) throw new DriveError(0, 'hash_mismatch', `blob ${hex}: received bytes hash to ${digest}`, { expected: hex, actual: digest });
+    const digest = hash?.digest('hex');
+    if (digest !== undefined && digest !== hex) throw new DriveError(0, 'hash_mismatch', `blob ${hex}: received bytes hash to ${digest}`, { expected: hex, actual: digest });
   }
-  return Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 20 });
+  return Readable.from(bytes(), { objectMode: true, highWaterMark: 16 });
 }

@@ -22,13 +22,18 @@ export class DriveError extends Error {
 }
 
 export async function errorFromResponse(res: Response): Promise<DriveError> {
-  let code = `http_${res.status}`;
-  let message = `${res.status} ${res.statusText}`;
+  return errorFromBody(res.status, res.statusText, await res.text().catch(() => ''));
+}
+
+/** A DriveError from an error answer: the server's `{ error: { code, message, ... } }` when the body is that JSON. */
+export function errorFromBody(status: number, statusText: string, body: string): DriveError {
+  let code = `http_${status}`;
+  let message = `${status} ${statusText}`.trim();
   let details: Record<string, unknown> = {};
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } & Record<string, unknown> };
-    if (body?.error) {
-      const { code: c, message: m, ...rest } = body.error;
+    const parsed = JSON.parse(body) as { error?: { code?: string; message?: string } & Record<string, unknown> };
+    if (parsed?.error) {
+      const { code: c, message: m, ...rest } = parsed.error;
       if (typeof c === 'string') code = c;
       if (typeof m === 'string') message = m;
       details = rest;
@@ -36,5 +41,5 @@ export async function errorFromResponse(res: Response): Promise<DriveError> {
   } catch {
     // not JSON
   }
-  return new DriveError(res.status, code, message, details);
+  return new DriveError(status, code, message, details);
 }

@@ -10,3 +10,4 @@ export { pushManifests, type PushOptions, type PushResult } from './push.ts';
 export { pullSnapshot, type PullOptions, type PullResult } from './pull.ts';
 export { resolveSnapshotId } from './resolve-id.ts';
 export { openBlobStream, type BlobStreamOptions } from './blob-stream.ts';
+export { openBlobRemote, type BlobAttempts, type BlobRemoteOptions } from './blob-remote.ts';

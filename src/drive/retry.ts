@@ -1,4 +1,6 @@
 /** Exponential backoff with full jitter, and a small parallel pool. */
+import type { DriveError } from './errors.ts';
+
 export interface RetryPolicy {
   /** Attempts after the first. Default 8. */
   retries: number;
@@ -28,6 +30,20 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The retry rule of one transfer: `next(err)` waits the backoff before
+ * another attempt, or throws `err` when it is not transient or `retries`
+ * attempts were already repeated.
+ */
+export function retryBudget(policy: RetryPolicy, retries = policy.retries, signal?: AbortSignal): (err: DriveError) => Promise<void> {
+  let failures = 0;
+  return async (err) => {
+    if (!err.transient || failures >= retries) throw err;
+    failures += 1;
+    await sleep(backoffMs(failures, policy), signal);
+  };
 }
 
 /** Runs `fn` over `items` with at most `n` at a time; rejects with the first error (after the running ones end). */
