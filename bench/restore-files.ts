@@ -9,17 +9,23 @@
  *   KODER_BENCH_DIR    work dir (default: a mkdtemp dir in the OS tmpdir; removed at the end)
  *   KODER_BENCH_LEVEL  zstd level for the blob (default 3)
  *   KODER_BENCH_ZSTD_WORKER=0  decompress on the extracting thread instead of in a worker
+ *   KODER_BENCH_PATH=stream  from the server: the drive client's stream read on
+ *                       the extracting thread, instead of the worker's own
+ *                       download (what the files applier uses)
+ *   KODER_BENCH_PROF    a dir: our child runs with --cpu-prof into it (main thread + worker)
  *   KODER_BENCH_SOURCE  server (default: the blob is uploaded to the reference
  *                       server on 127.0.0.1 and both sides download it:
- *                       ours with the drive client's resumable, verifying
- *                       stream, native with curl) or file (both read the file)
+ *                       ours as the files applier does (the extractor's
+ *                       worker GETs it, resuming by the drive client's
+ *                       rules); native with curl) or file (both read the file)
  *
  * Builds a tree of mixed file sizes (many small, some medium, a few large;
  * about two thirds compressible text, one third random), tars it and
  * compresses it with the system tar + zstd, then per run, in a fresh target:
- *   (a) ours:   restoreTarZst(createReadStream(blob)) — zstd-napi, sha256 of the
- *               tar verified, tar reader, staging dir, commit into /home/u —
- *               in a child node process whose VmHWM is its peak RSS;
+ *   (a) ours:   restoreTarZst(blob stream) — zstd-napi and the sha256 of the
+ *               blob (its address, verified) in the worker, tar reader,
+ *               staging dir, commit into /home/u, all chowned — in a child
+ *               node process whose VmHWM is its peak RSS;
  *   (b) native: zstd -d -c blob | tar -x -C target/home/u (GNU time for peak RSS).
  * Page cache is dropped (sync; echo 3 > drop_caches) before every run when
  * permitted. The first run's trees are compared with diff -r.
@@ -31,6 +37,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { TarZstInput } from '../src/chroot-appliers/tar-extract.ts';
 
 const MiB = 1024 * 1024;
 
@@ -129,34 +136,33 @@ interface OursResult {
   tarBytes: number;
   entries: number;
   vmHWMKiB: number;
-  rssSampledMaxMiB: number;
 }
 
 /** Child mode: one extraction, JSON on stdout. */
-async function child(blob: string, targetRoot: string, tarSha: string, server?: string, token?: string): Promise<void> {
+async function child(blob: string, targetRoot: string, blobSha: string, server?: string, token?: string): Promise<void> {
   const { restoreTarZst } = await import('../src/chroot-appliers/commit-staging.ts');
-  let source: NodeJS.ReadableStream = createReadStream(blob, { highWaterMark: 256 * 1024 });
+  let source: TarZstInput = createReadStream(blob, { highWaterMark: 256 * 1024 });
   if (server && token) {
-    const { DriveClient, openBlobStream } = await import('../src/drive/index.ts');
-    const hex = blob.split('/').pop()!.replace(/\.blob$/, '');
-    source = openBlobStream(new DriveClient({ server, tokens: token }), hex);
+    // As the files applier gets it from the restore's BlobSource.
+    const { DriveClient } = await import('../src/drive/index.ts');
+    const { driveBlobSource } = await import('../src/daemon/drive-blobs.ts');
+    const blobs = driveBlobSource(new DriveClient({ server, tokens: token }));
+    const ref = `sha256:${blobSha}` as const;
+    source = process.env.KODER_BENCH_PATH === 'stream' ? await blobs.open(ref, { callerVerifies: true }) : { remote: blobs.remote!(ref) };
   }
-  let rssMax = 0;
-  const sample = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 20);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const r = await restoreTarZst(source as import('node:stream').Readable, {
+  const r = await restoreTarZst(source, {
     targetRoot,
     dest: '/home/u',
     key: 'bench',
     uid: 1000,
     gid: 1000,
-    expectedSha256OfTar: tarSha,
+    expectedSha256OfBlob: blobSha,
     zstdInWorker: process.env.KODER_BENCH_ZSTD_WORKER !== '0',
   });
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
-  clearInterval(sample);
   const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
   const out: OursResult = {
     ms,
@@ -164,14 +170,14 @@ async function child(blob: string, targetRoot: string, tarSha: string, server?: 
     tarBytes: r.tarBytes,
     entries: r.entries,
     vmHWMKiB: Number(hwm),
-    rssSampledMaxMiB: rssMax / MiB,
   };
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-function runOurs(blob: string, targetRoot: string, tarSha: string, remote?: Remote): Promise<OursResult> {
+function runOurs(blob: string, targetRoot: string, blobSha: string, remote?: Remote): Promise<OursResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', blob, targetRoot, tarSha, ...(remote ? [remote.server, remote.token] : [])], {
+    const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.KODER_BENCH_PROF] : [];
+    const p = spawn(process.execPath, [...prof, '--import', 'tsx', fileURLToPath(import.meta.url), '--child', blob, targetRoot, blobSha, ...(remote ? [remote.server, remote.token] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -227,10 +233,9 @@ async function main(): Promise<void> {
     const blob = join(work, 'files.tar.zst');
     t = performance.now();
     sh('tar -C "$1" -cf - . | zstd -q -"$3" -T0 -c > "$2"', src, blob, String(level));
-    const tarSha = sh('zstd -q -d -c -- "$1" | sha256sum', blob).split(' ')[0]!;
+    const blobSha = sh('sha256sum < "$1"', blob).split(' ')[0]!;
     const tarBytes = Number(sh('zstd -q -d -c -- "$1" | wc -c', blob).trim());
     const blobBytes = statSync(blob).size;
-    let blobForChild = blob;
     console.log(
       `blob: ${(blobBytes / MiB).toFixed(0)} MiB zstd -${level} of a ${(tarBytes / MiB).toFixed(0)} MiB tar (ratio ${(tarBytes / blobBytes).toFixed(2)}), ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
@@ -242,11 +247,8 @@ async function main(): Promise<void> {
       const srv = await testServer();
       stopServer = () => srv.cleanup();
       const tokens = await loginAs(srv, 'bench');
-      const hex = sh('sha256sum < "$1"', blob).split(' ')[0]!;
-      await new DriveClient({ server: srv.url, tokens: tokens.access_token }).uploadBlob(hex, blob);
-      remote = { server: srv.url, token: tokens.access_token, url: `${srv.url}/v1/me/blobs/${hex}` };
-      sh('ln -sf "$1" "$2"', blob, join(work, `${hex}.blob`));
-      blobForChild = join(work, `${hex}.blob`);
+      await new DriveClient({ server: srv.url, tokens: tokens.access_token }).uploadBlob(blobSha, blob);
+      remote = { server: srv.url, token: tokens.access_token, url: `${srv.url}/v1/me/blobs/${blobSha}` };
       console.log(`source: the reference server on ${srv.url} (ours: drive client stream; native: curl)`);
     } else console.log('source: the blob file');
     const dropped = dropCaches();
@@ -260,7 +262,7 @@ async function main(): Promise<void> {
         mkdirSync(join(target, 'home'), { recursive: true });
         dropCaches();
         if (side === 'ours') {
-          const r = await runOurs(blobForChild, target, tarSha, remote);
+          const r = await runOurs(blob, target, blobSha, remote);
           ours.push(r);
           console.log(
             `  run ${i + 1} ours:   ${(r.ms / 1000).toFixed(2)} s  ${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s  CPU ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.vmHWMKiB / 1024).toFixed(0)} MiB (VmHWM)  load ${loadavg()[0]!.toFixed(1)}`,

@@ -12,13 +12,30 @@ import type { DeferredTask, PlanStep, RestoreChoice, RestorePlan, StepKind } fro
 import type { StepStatus } from '../restore-machine/types.ts';
 import type { Identity } from '../keys/identity.ts';
 import type { Target } from './target.ts';
+import type { RemoteBlob } from './remote-blob.ts';
 
 export interface BlobSource {
   /**
    * A stream of the blob's stored bytes. The stream errors (and the consumer
-   * must discard what it wrote) if the bytes do not hash to `ref`.
+   * must discard what it wrote) if the bytes do not hash to `ref` — unless
+   * the consumer said `callerVerifies`: then it hashes them itself (the files
+   * applier does, beside zstd in its worker thread, off the busy thread) and
+   * the source may skip its own digest; it still errors when it cannot
+   * deliver the bytes.
    */
-  open(ref: BlobRef, opts?: { onBytes?: (n: number) => void; signal?: AbortSignal }): Promise<Readable>;
+  open(ref: BlobRef, opts?: BlobOpenOptions): Promise<Readable>;
+  /**
+   * The same blob for a reader that fetches it over HTTP itself (the files
+   * applier's worker thread); such a reader always checks the address.
+   * Absent when the blobs are not behind HTTP.
+   */
+  remote?(ref: BlobRef, opts?: { signal?: AbortSignal }): RemoteBlob;
+}
+
+export interface BlobOpenOptions {
+  onBytes?: (n: number) => void;
+  signal?: AbortSignal;
+  callerVerifies?: boolean;
 }
 
 export interface ApplyContext {

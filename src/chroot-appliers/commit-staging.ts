@@ -22,9 +22,8 @@ import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import type { Readable } from 'node:stream';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
-import { extractTarZst, type ExtractOptions, type ExtractResult } from './tar-extract.ts';
+import { extractTarZst, type ExtractOptions, type ExtractResult, type TarZstInput } from './tar-extract.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
 
 export const PRE_RESTORE_SUFFIX = '.pre-restore';
@@ -209,7 +208,7 @@ export interface RestoreTarZstOptions extends Omit<ExtractOptions, 'stagingDir'>
  * Nothing is left in the target if extraction or verification fails.
  */
 export async function restoreTarZst(
-  source: Readable | AsyncIterable<Uint8Array>,
+  source: TarZstInput,
   opts: RestoreTarZstOptions,
 ): Promise<ExtractResult & { commit: CommitResult }> {
   const stagingDir = await stagingDirFor(opts.targetRoot, opts.dest, opts.key);

@@ -15,13 +15,13 @@ import { createActor, fromCallback, fromPromise, type Actor, type EventObject } 
 import { restoreMachine, toMachineError, type ApplyInput, type PrepareInput } from '../restore-machine/machine.ts';
 import { planRestore } from '../restore-machine/plan.ts';
 import type { Prepared, RestoreEvent, RestoreReport, SnapshotSummary, TargetInfo } from '../restore-machine/types.ts';
-import { blobHex, resolveChain, type Manifest } from '../manifest/index.ts';
+import { resolveChain, type Manifest } from '../manifest/index.ts';
 import { AuthSession } from '../auth/session.ts';
 import { startDeviceLogin } from '../auth/device-flow.ts';
 import { saveTokens, saveConfig, loadConfig } from '../auth/token-store.ts';
 import { qrSvg } from '../util/qr.ts';
 import { DriveClient } from '../drive/client.ts';
-import { openBlobStream } from '../drive/blob-stream.ts';
+import { driveBlobSource } from './drive-blobs.ts';
 import { openVault } from '../keys/vault.ts';
 import type { Identity } from '../keys/identity.ts';
 import { runPlan } from '../chroot-appliers/run-plan.ts';
@@ -227,7 +227,7 @@ export class RestoreSession {
         manifest,
         choice: input.choice,
         plan: input.prepared.plan,
-        blobs: { open: async (ref, o) => openBlobStream(c, blobHex(ref), { owner, onBytes: o?.onBytes, signal: o?.signal ?? signal }) },
+        blobs: driveBlobSource(c, owner, signal),
         identity: this.identity,
         deferred: [],
         signal,

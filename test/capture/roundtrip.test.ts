@@ -25,7 +25,8 @@ import { applyFiles } from '../../src/chroot-appliers/files.ts';
 import { applyRepo } from '../../src/chroot-appliers/repos.ts';
 import { applySecrets } from '../../src/chroot-appliers/secrets.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
-import { DriveClient, openBlobStream } from '../../src/drive/index.ts';
+import { DriveClient } from '../../src/drive/index.ts';
+import { driveBlobSource } from '../../src/daemon/drive-blobs.ts';
 import { generateIdentity, type Identity } from '../../src/keys/identity.ts';
 import { blobHex, resolveChain, type Manifest } from '../../src/manifest/index.ts';
 import { planRestore, type PlanStep, type RestoreChoice } from '../../src/restore-machine/plan.ts';
@@ -57,7 +58,7 @@ async function restoreInto(root: string, snapshotId: string): Promise<{ folded: 
     manifest: folded,
     choice,
     plan,
-    blobs: { open: async (ref, o = {}) => openBlobStream(client, blobHex(ref), { ...(o.signal ? { signal: o.signal } : {}), ...(o.onBytes ? { onBytes: o.onBytes } : {}) }) },
+    blobs: driveBlobSource(client),
     identity,
     deferred: [],
     log: () => {},

@@ -1,0 +1,30 @@
+/**
+ * The restore's BlobSource over the drive client: streams for the appliers
+ * that read blobs here (keyrings, bundles), remote blobs for the files
+ * applier's worker, which downloads them itself (src/drive/blob-remote.ts).
+ */
+import type { BlobSource } from '../chroot-appliers/applier.ts';
+import { openBlobRemote } from '../drive/blob-remote.ts';
+import { openBlobStream } from '../drive/blob-stream.ts';
+import type { DriveClient } from '../drive/client.ts';
+import { blobHex } from '../manifest/index.ts';
+
+/** `owner`: the chain's owner when it was shared with me; `signal` stops every transfer. */
+export function driveBlobSource(c: DriveClient, owner?: string, signal?: AbortSignal): BlobSource {
+  const sig = (s?: AbortSignal) => s ?? signal;
+  return {
+    open: async (ref, o = {}) => {
+      const s = sig(o.signal);
+      return openBlobStream(c, blobHex(ref), {
+        ...(owner ? { owner } : {}),
+        ...(s ? { signal: s } : {}),
+        ...(o.onBytes ? { onBytes: o.onBytes } : {}),
+        verify: !o.callerVerifies,
+      });
+    },
+    remote: (ref, o = {}) => {
+      const s = sig(o.signal);
+      return openBlobRemote(c, blobHex(ref), { ...(owner ? { owner } : {}), ...(s ? { signal: s } : {}) });
+    },
+  };
+}
