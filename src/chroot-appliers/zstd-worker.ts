@@ -198,7 +198,8 @@ function get(m) {
     const total = m.from + Number(r.headers['content-length']);
     res = r;
     r.on('data', (c) => {
-      if (id !== attemptId || finished) return;
+      // Nothing of an attempt once it was reported failed: its bytes would count twice after the resume.
+      if (id !== attemptId || finished || reported) return;
       if (stall) stall.refresh();
       received += c.length;
       inputs.push({ slot: -1, view: c, size: c.length });
@@ -207,7 +208,7 @@ function get(m) {
       work();
     });
     r.on('end', () => {
-      if (id !== attemptId || finished) return;
+      if (id !== attemptId || finished || reported) return;
       if (Number.isFinite(total) && received !== total) return failed(0, 'connection closed at byte ' + received + ' of ' + total);
       if (stall) clearTimeout(stall);
       stall = null;
