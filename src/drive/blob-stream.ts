@@ -65,5 +65,7 @@ export function openBlobStream(c: DriveClient, hex: string, o: BlobStreamOptions
     const digest = hash?.digest('hex');
     if (digest !== undefined && digest !== hex) throw new DriveError(0, 'hash_mismatch', `blob ${hex}: received bytes hash to ${digest}`, { expected: hex, actual: digest });
   }
+  // Object mode: each read hands over one received chunk as it is; a byte-mode
+  // Readable's iterator concatenates whatever is buffered (a copy per read).
   return Readable.from(bytes(), { objectMode: true, highWaterMark: 16 });
 }
