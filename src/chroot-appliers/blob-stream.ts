@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobRef } from '../manifest/types.ts';
 import type { BlobSource } from './applier.ts';
+import type { RemoteBlob } from './remote-blob.ts';
 
 /**
  * Reads a blob to its end, for the BlobSource to check its address. Resolves
@@ -50,4 +51,23 @@ export function watched(src: Readable): { chunks: AsyncGenerator<Uint8Array, voi
     }
   }
   return { chunks: chunks(), failure };
+}
+
+/**
+ * The same for a remote blob: an error of its policy (it gave up, or the
+ * blob is not there) is remembered as the source's.
+ */
+export function watchedRemote(remote: RemoteBlob): { remote: RemoteBlob; failure: { error?: unknown } } {
+  const failure: { error?: unknown } = {};
+  return {
+    remote: {
+      idleMs: remote.idleMs,
+      attempt: (from, after) =>
+        remote.attempt(from, after).catch((e: unknown) => {
+          failure.error ??= e;
+          throw e;
+        }),
+    },
+    failure,
+  };
 }

@@ -60,9 +60,8 @@
 import type { PlanStep } from '../restore-machine/plan.ts';
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
 import type { BlobRef } from '../manifest/types.ts';
-import { verifyBlob, watched } from './blob-stream.ts';
+import { verifyBlob, watched, watchedRemote } from './blob-stream.ts';
 import { restoreTarZst } from './commit-staging.ts';
-import type { RemoteBlob } from './remote-blob.ts';
 import { TarHashMismatchError, UnsafeTarError, ZstdError, type TarZstInput } from './tar-extract.ts';
 import { TarFormatError } from './tar-reader.ts';
 import { targetPath, type Target } from './target.ts';
@@ -128,17 +127,8 @@ export const applyFiles: StepApplier = async (step: PlanStep, ctx: ApplyContext,
 async function openInput(ctx: ApplyContext, ref: BlobRef): Promise<{ input: TarZstInput; failure: { error?: unknown }; close: () => void }> {
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   if (ctx.blobs.remote) {
-    const remote = ctx.blobs.remote(ref, signal);
-    const failure: { error?: unknown } = {};
-    const watchedRemote: RemoteBlob = {
-      idleMs: remote.idleMs,
-      attempt: (from, after) =>
-        remote.attempt(from, after).catch((e: unknown) => {
-          failure.error ??= e;
-          throw e;
-        }),
-    };
-    return { input: { remote: watchedRemote }, failure, close: () => undefined };
+    const { remote, failure } = watchedRemote(ctx.blobs.remote(ref, signal));
+    return { input: { remote }, failure, close: () => undefined };
   }
   const source = await ctx.blobs.open(ref, { callerVerifies: true, ...signal });
   const { chunks, failure } = watched(source);

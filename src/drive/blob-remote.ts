@@ -9,7 +9,7 @@
  * The reader checks the bytes against the address.
  */
 import type { DriveClient } from './client.ts';
-import { DriveError, errorFromBody } from './errors.ts';
+import { checkBlobHex, DriveError, errorFromBody } from './errors.ts';
 import { retryBudget } from './retry.ts';
 
 export interface BlobRemoteOptions {
@@ -27,7 +27,7 @@ export interface BlobAttempts {
 }
 
 export function openBlobRemote(c: DriveClient, hex: string, o: BlobRemoteOptions = {}): BlobAttempts {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new DriveError(0, 'invalid_blob_address', `not a sha256 hex address: ${hex}`);
+  checkBlobHex(hex);
   const retry = retryBudget(c.retry, o.retries, o.signal);
   const tokens = c.tokenSource;
   let refreshed = false;

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { DriveClient } from './client.ts';
-import { DriveError } from './errors.ts';
+import { checkBlobHex, DriveError } from './errors.ts';
 import { streamRequest } from './node-http.ts';
 import { retryBudget } from './retry.ts';
 
@@ -28,7 +28,7 @@ export interface BlobStreamOptions {
 }
 
 export function openBlobStream(c: DriveClient, hex: string, o: BlobStreamOptions = {}): Readable {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new DriveError(0, 'invalid_blob_address', `not a sha256 hex address: ${hex}`);
+  checkBlobHex(hex);
   const retry = retryBudget(c.retry, o.retries, o.signal);
   async function* bytes(): AsyncGenerator<Buffer> {
     const hash = o.verify === false ? undefined : createHash('sha256');

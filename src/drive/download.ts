@@ -15,7 +15,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { DriveClient } from './client.ts';
-import { DriveError } from './errors.ts';
+import { checkBlobHex, DriveError } from './errors.ts';
 import { backoffMs, pool, sleep } from './retry.ts';
 
 export interface DownloadOptions {
@@ -41,7 +41,7 @@ export interface DownloadResult {
 }
 
 export async function downloadBlob(c: DriveClient, hex: string, dest: string, o: DownloadOptions = {}): Promise<DownloadResult> {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new DriveError(0, 'invalid_blob_address', `not a sha256 hex address: ${hex}`);
+  checkBlobHex(hex);
   await mkdir(dirname(dest), { recursive: true });
   const existing = await stat(dest).catch(() => undefined);
   if (existing?.isFile()) {

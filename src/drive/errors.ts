@@ -21,6 +21,11 @@ export class DriveError extends Error {
   }
 }
 
+/** Throws DriveError 'invalid_blob_address' unless `hex` is a bare sha256 hex address. */
+export function checkBlobHex(hex: string): void {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new DriveError(0, 'invalid_blob_address', `not a sha256 hex address: ${hex}`);
+}
+
 export async function errorFromResponse(res: Response): Promise<DriveError> {
   return errorFromBody(res.status, res.statusText, await res.text().catch(() => ''));
 }

@@ -20,7 +20,7 @@ import { finished } from 'node:stream/promises';
 import type { DriveClient } from './client.ts';
 import { DriveError } from './errors.ts';
 import { streamRequest } from './node-http.ts';
-import { backoffMs, pool, sleep } from './retry.ts';
+import { pool, retryBudget } from './retry.ts';
 
 export interface UploadResult {
   hex: string;
@@ -38,7 +38,8 @@ export interface UploadOptions {
 export async function uploadBlob(c: DriveClient, hex: string, file: string, o: UploadOptions = {}): Promise<UploadResult> {
   const { size } = await stat(file);
   if ((await c.headBlob(hex)) !== undefined) return { hex, size, sent: false };
-  for (let attempt = 0; ; attempt++) {
+  const retry = retryBudget(c.retry, c.retry.retries, o.signal);
+  for (;;) {
     try {
       const res = await streamRequest(c, {
         method: 'PUT',
@@ -55,8 +56,7 @@ export async function uploadBlob(c: DriveClient, hex: string, file: string, o: U
       return { hex, size, sent: true };
     } catch (e) {
       if (!(e instanceof DriveError) || e.code === 'aborted') throw e;
-      if (!e.transient || attempt >= c.retry.retries) throw e;
-      await sleep(backoffMs(attempt + 1, c.retry), o.signal);
+      await retry(e);
     }
   }
 }
