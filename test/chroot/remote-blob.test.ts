@@ -26,6 +26,7 @@ import { droppingProxy } from '../drive/dropping-proxy.ts';
 import { blobHttpServer, type BlobBehaviour, type BlobHttpServer } from '../helpers/blob-http.ts';
 import { loginAs, testServer, type TestServer } from '../server/fixture.ts';
 import { snapshotForCompare, snapshotTree } from './tree.ts';
+import { rssGrowthDuring } from '../helpers/rss.ts';
 
 const UID = 1000;
 const GID = 1000;
@@ -371,35 +372,17 @@ describe('against a misbehaving blob server', () => {
     expect(bomb.length).toBeLessThan(1024 * 1024);
     const hex = sha256(bomb);
     const f = await serve([`drop-after:${Math.floor(bomb.length / 2)}`], bomb, hex);
-    if (global.gc) global.gc();
-    const base = process.memoryUsage().rss;
-    let peak = base;
-    const timer = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 5);
-    try {
-      const r = await restoreTarZst(
+    const { result: r, growthMiB } = await rssGrowthDuring((sample) =>
+      restoreTarZst(
         { remote: openBlobRemote(client(f), hex) },
-        {
-          targetRoot: root,
-          dest: '/home/alice',
-          key: hex,
-          uid: UID,
-          gid: GID,
-          expectedSha256OfBlob: hex,
-          onProgress: () => {
-            peak = Math.max(peak, process.memoryUsage().rss);
-          },
-        },
-      );
-      expect(r.bytes).toBe(512 * 1024 * 1024);
-      expect(r.blobSha256).toBe(hex);
-    } finally {
-      clearInterval(timer);
-    }
+        { targetRoot: root, dest: '/home/alice', key: hex, uid: UID, gid: GID, expectedSha256OfBlob: hex, onProgress: sample },
+      ),
+    );
+    expect(r.bytes).toBe(512 * 1024 * 1024);
+    expect(r.blobSha256).toBe(hex);
     expect(statSync(join(root, 'home/alice/zeros')).size).toBe(512 * 1024 * 1024);
     expect(f.requests.map((q) => q.range)).toEqual([undefined, `bytes=${Math.floor(bomb.length / 2)}-`]);
-    expect((peak - base) / 1024 / 1024).toBeLessThan(100);
+    expect(growthMiB).toBeLessThan(100);
   }, 60_000);
 });
 

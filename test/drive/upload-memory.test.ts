@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriveClient } from '../../src/drive/index.ts';
+import { rssGrowthDuring } from '../helpers/rss.ts';
 import { loginAs, testServer, type TestServer } from '../server/fixture.ts';
 
 const MiB = 1024 * 1024;
@@ -47,32 +48,22 @@ afterAll(async () => {
 describe('upload memory', () => {
   it('uploads a 200 MiB blob with RSS growth under 100 MiB', async () => {
     const c = new DriveClient({ server: srv.url, tokens: token });
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    const sample = () => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    };
-    const timer = setInterval(sample, 10);
     let last = 0;
     let calls = 0;
-    try {
-      const r = await c.uploadBlob(hex, file, {
+    const { result: r, growthMiB } = await rssGrowthDuring((sample) =>
+      c.uploadBlob(hex, file, {
         onProgress: (done, size) => {
           expect(size).toBe(SIZE);
           expect(done).toBeGreaterThanOrEqual(last);
           last = done;
           if (++calls % 16 === 0) sample();
         },
-      });
-      expect(r).toEqual({ hex, size: SIZE, sent: true });
-    } finally {
-      clearInterval(timer);
-    }
-    sample();
+      }),
+    );
+    expect(r).toEqual({ hex, size: SIZE, sent: true });
     expect(last).toBe(SIZE);
     expect(await c.headBlob(hex)).toBe(SIZE);
-    const growth = peak - before;
-    expect(growth, `RSS grew by ${(growth / MiB).toFixed(1)} MiB`).toBeLessThan(100 * MiB);
+    expect(growthMiB, `RSS grew by ${growthMiB.toFixed(1)} MiB`).toBeLessThan(100);
     // already there: HEAD only, nothing sent
     expect(await c.uploadBlob(hex, file)).toEqual({ hex, size: SIZE, sent: false });
   }, 120_000);
