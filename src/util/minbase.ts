@@ -72,6 +72,17 @@ function hostBookwormSources(): string[] {
   return picked;
 }
 
+/**
+ * Extracts the minbase tarball into `dir` (owners and modes kept). GNU tar
+ * reads the file itself through `--zstd`: a `zstd -d | tar -x` pipe under
+ * `pipefail` races — tar stops at the end-of-archive marker, zstd still
+ * writing the trailing padding dies of SIGPIPE (141) when the machine is
+ * busy — whereas tar ignores its own decompressor's SIGPIPE before EOF.
+ */
+export async function extractMinbase(dir: string): Promise<void> {
+  await run('tar', ['--zstd', '-x', '--numeric-owner', '--same-permissions', '--same-owner', '-f', await minbaseTarball(), '-C', dir]);
+}
+
 let tarballPromise: Promise<string> | undefined;
 
 /** Path of the cached bookworm minbase tarball; builds it on first use. */

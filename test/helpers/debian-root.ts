@@ -28,7 +28,7 @@ export interface TestRoot {
   dispose(): Promise<void>;
 }
 
-import { minbaseTarball, run } from '../../src/util/minbase.ts';
+import { extractMinbase, minbaseTarball, run } from '../../src/util/minbase.ts';
 export { cacheDir, minbaseTarballPath, minbaseTarball } from '../../src/util/minbase.ts';
 
 async function tryMountTmpfs(dir: string): Promise<boolean> {
@@ -60,18 +60,12 @@ async function disposer(root: string, onTmpfs: boolean): Promise<() => Promise<v
 
 /** A fresh bookworm minbase root (from the cached tarball). */
 export async function makeDebianRoot(): Promise<TestRoot> {
-  const tarball = await minbaseTarball();
+  await minbaseTarball();
   const root = await mkdtemp(join(tmpdir(), 'koder-debroot-'));
   const onTmpfs = await tryMountTmpfs(root);
   const dispose = await disposer(root, onTmpfs);
   try {
-    await run('bash', [
-      '-c',
-      'set -eo pipefail; zstd -q -d -c -- "$1" | tar -x --numeric-owner --same-permissions --same-owner -f - -C "$2"',
-      'bash',
-      tarball,
-      root,
-    ]);
+    await extractMinbase(root);
   } catch (e) {
     await dispose();
     throw e;

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { makeDebianRoot, cacheDir, type TestRoot } from '../helpers/debian-root.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
-import { minbaseTarball } from '../helpers/debian-root.ts';
+import { extractMinbase } from '../../src/util/minbase.ts';
 import { installerWorld, type InstallerWorld } from './daemon-fixture.ts';
 import { PASSPHRASE } from '../helpers/seed-chain.ts';
 
@@ -124,8 +124,7 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
     // The target: a second minbase root inside the installed one, with its user.
     const nested = join(target.root, 'target');
     mkdirSync(nested);
-    const x = spawnSync('sh', ['-c', 'zstd -q -d -c -- "$1" | tar -x --numeric-owner --same-owner -f - -C "$2"', 'sh', await minbaseTarball(), nested]);
-    expect(x.status, String(x.stderr)).toBe(0);
+    await extractMinbase(nested);
     await runInChroot(nested, ['useradd', '-m', '-u', '1000', '-s', '/bin/bash', 'ana']);
     // ana's saved login, where the packaged CLI (HOME=/root in the chroot) looks.
     cpSync(join(world.work, 'config'), join(target.root, 'root/.config'), { recursive: true });

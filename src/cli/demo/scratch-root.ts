@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { minbaseTarball, run } from '../../util/minbase.ts';
+import { extractMinbase, minbaseTarball, run } from '../../util/minbase.ts';
 import { runInChroot } from '../../chroot-appliers/chroot-runner.ts';
 
 export interface ScratchRoot {
@@ -31,7 +31,7 @@ export async function makeScratchRoot(dir: string, user: string, log: (l: string
     note = `no Debian root (${(e as Error).message.split('\n')[0]}): using an empty folder`;
   }
   if (tarball) {
-    await run('bash', ['-c', 'set -eo pipefail; zstd -q -d -c -- "$1" | tar -x --numeric-owner --same-permissions --same-owner -f - -C "$2"', 'bash', tarball, dir]);
+    await extractMinbase(dir);
     await runInChroot(dir, ['useradd', '-m', '-u', '1000', '-s', '/bin/bash', user]);
     return { root: dir, kind: 'debian' };
   }
