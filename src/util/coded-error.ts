@@ -1,0 +1,67 @@
+/**
+ * The one error convention (as fastify's lib/errors.js and panva's jose):
+ * every error the product raises on purpose is a `CodedError` — or a class
+ * extending it — with a stable `code` from the one catalogue below, written
+ * in one spelling (lower_snake, as the server's wire codes). What a code
+ * means for a caller is decided here, once: the CLI's exit status, the HTTP
+ * status a server route answers with, and whether it is a verification
+ * failure (the only kind that stops a restore).
+ *
+ * Callers check `e instanceof SomeError` or `hasCode(e, 'code')`, never a
+ * message or a hand-typed string. Adding a code: one line in ERROR_CODES.
+ */
+
+/** Exit statuses of the CLI (README): 1 refused / verification failed, 2 usage or parse error, 3 partly done. */
+export type ExitStatus = 1 | 2 | 3;
+
+export interface CodeInfo {
+  /** CLI exit status when this error ends a command. */
+  exit: ExitStatus;
+  /** HTTP status when a server route answers with it. */
+  http?: number;
+  /** A verification failure: the data is not authentic. Stops a restore. */
+  verification?: true;
+}
+
+export const ERROR_CODES = {
+  // ── data v2 (src/store) ───────────────────────────────────────────────
+  /** A chunk's AEAD tag did not verify (altered bytes, wrong key, swapped chunk). */
+  chunk_auth_failed: { exit: 1, verification: true },
+  /** A pack's trailer or table of contents is malformed or does not authenticate. */
+  pack_format: { exit: 1, verification: true },
+  /** A tree object is malformed or does not authenticate. */
+  tree_format: { exit: 1, verification: true },
+  /** A chunk a tree references is not where its location says (pack gone, range short). */
+  chunk_missing: { exit: 1 },
+  /** Data v2 needs the account's keys (the vault opened) and they were not given. */
+  data_keys_locked: { exit: 1 },
+  /** A path asked for (restore --path, ls PATH) is not in the snapshot. */
+  path_not_in_snapshot: { exit: 2 },
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class CodedError extends Error {
+  override name = 'CodedError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get info(): CodeInfo {
+    return ERROR_CODES[this.code] as CodeInfo;
+  }
+}
+
+export function hasCode<C extends ErrorCode>(e: unknown, code: C): e is CodedError & { code: C } {
+  return e instanceof CodedError && e.code === code;
+}
+
+/** A verification failure (the catalogue says so): the only errors that stop a restore. */
+export function isVerificationError(e: unknown): e is CodedError {
+  return e instanceof CodedError && (ERROR_CODES[e.code] as CodeInfo).verification === true;
+}
