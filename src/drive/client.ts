@@ -6,7 +6,7 @@
  * Plain http is refused except to this machine.
  */
 import { checkServerUrl } from '../auth/secure-url.ts';
-import { DriveError, errorFromResponse } from './errors.ts';
+import { checkBlobHex, DriveError, errorFromResponse } from './errors.ts';
 import { DEFAULT_RETRY, backoffMs, sleep, type RetryPolicy } from './retry.ts';
 import type { AuditEntry, Me, PostedSnapshot, PublicKeyEntry, SharedSnapshot, ShareEntry, SnapshotSummary, TokenSource } from './types.ts';
 import { downloadBlob, downloadBlobs, type DownloadOptions, type DownloadResult } from './download.ts';
@@ -207,6 +207,35 @@ export class DriveClient {
     const res = await this.request(this.blobPath(hex, owner), { method: 'HEAD', accept: [404] });
     return res.status === 404 ? undefined : Number(res.headers.get('content-length'));
   }
+  /**
+   * Reads a whole blob, or bytes [start, end] (inclusive) of it, into memory:
+   * for small reads (tree objects, tables of contents, tree roots). The
+   * caller authenticates what it reads; a short or unranged answer is a
+   * DriveError.
+   */
+  async readBlob(hex: string, o: { owner?: Owner; start?: number; end?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    checkBlobHex(hex);
+    const ranged = o.start !== undefined;
+    const res = await this.request(this.blobPath(hex, o.owner), {
+      ...(ranged ? { headers: { range: `bytes=${o.start}-${o.end ?? ''}` } } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    const buf = Buffer.from(await res.arrayBuffer());
+    if (ranged && res.status !== 206) throw new DriveError(res.status, 'range_unsupported', `GET blob ${hex}: asked for a range, got ${res.status}`);
+    if (ranged && o.end !== undefined && buf.length !== o.end - o.start! + 1) {
+      throw new DriveError(res.status, 'short_read', `GET blob ${hex} bytes ${o.start}-${o.end}: got ${buf.length} bytes`);
+    }
+    return buf;
+  }
+
+  /** The caller's blobs (address, size), a page at a time after `after`. */
+  async listBlobs(o: { after?: string; limit?: number } = {}): Promise<{ blobs: { hash: string; size: number }[]; next?: string }> {
+    const q = new URLSearchParams();
+    if (o.after) q.set('after', o.after);
+    if (o.limit) q.set('limit', String(o.limit));
+    return this.json(`/v1/me/blobs${q.size ? `?${q}` : ''}`);
+  }
+
   /** Uploads a file as blob `hex` unless the server has it (HEAD first); streamed, with byte progress. */
   uploadBlob(hex: string, file: string, o: UploadOptions = {}): Promise<UploadResult> {
     return uploadBlob(this, hex, file, o);

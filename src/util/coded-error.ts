@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   data_keys_locked: { exit: 1 },
   /** A path asked for (restore --path, ls PATH) is not in the snapshot. */
   path_not_in_snapshot: { exit: 2 },
+  /** The person (or the installer) cancelled a running restore. */
+  restore_aborted: { exit: 1 },
+  /** A restored file could not be written into the staging folder (disk full, permissions, …). */
+  restore_write_failed: { exit: 3 },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

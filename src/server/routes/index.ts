@@ -2,6 +2,7 @@
 import { Router } from '../http/router.ts';
 import type { Services } from '../services.ts';
 import { blobRoutes } from './blobs.ts';
+import { blobListRoutes } from './blob-list.ts';
 import { keyRoutes } from './keys.ts';
 import { meRoutes } from './me.ts';
 import { shareRoutes } from './shares.ts';
@@ -13,6 +14,7 @@ export function apiRouter(s: Services): Router {
   meRoutes(r, s);
   snapshotRoutes(r, s);
   shareRoutes(r, s);
+  blobListRoutes(r, s);
   blobRoutes(r, s);
   keyRoutes(r, s);
   vaultRoutes(r, s);

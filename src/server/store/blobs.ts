@@ -64,6 +64,11 @@ export class BlobStore {
       | undefined;
   }
 
+  /** The user's blobs after `after` (address order), at most `limit`. */
+  list(userId: string, after: string, limit: number): { hash: string; size: number }[] {
+    return this.db.prepare('SELECT hash, size FROM blobs WHERE user_id = ? AND hash > ? ORDER BY hash LIMIT ?').all(userId, after, limit) as { hash: string; size: number }[];
+  }
+
   /** Which of `hexes` are missing for this user. */
   missing(userId: string, hexes: string[]): string[] {
     const stmt = this.db.prepare('SELECT 1 FROM blobs WHERE user_id = ? AND hash = ?');

@@ -1,0 +1,331 @@
+/**
+ * One capture's writing side of the chunk store: the worker threads that
+ * turn file bytes into sealed chunks, the two pack writers (data, trees),
+ * the uploader, and the local index — shared by every folder and
+ * repository bundle of the capture, so small folders share packs.
+ *
+ * Order (folder-capture.ts walks; this file stores):
+ *   open: clean temp files → list the account's blobs → upload this
+ *         machine's pending packs → learn other machines' packs (their
+ *         tables of contents) → forget packs the server no longer has
+ *   each folder: walk → chunks into data packs, sealed as they fill and
+ *         uploaded meanwhile → a directory's tree object once its chunks'
+ *         packs are sealed
+ *   finish: seal the last data pack → the remaining tree objects → seal the
+ *         tree pack → one tree root per folder → wait for every upload
+ *
+ * A chunk already stored (this run, or in the index) is never stored again;
+ * tree objects likewise, so an unchanged directory costs nothing.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DriveClient } from '../drive/client.ts';
+import { DriveError } from '../drive/errors.ts';
+import { CodedError } from '../util/coded-error.ts';
+import { CapturePool } from './capture-pool.ts';
+import { CHUNK_DATA, CHUNK_TREE, sealChunk, type ChunkType, type Zstd } from './chunk-crypto.ts';
+import { gearTable } from './chunker.ts';
+import { chunkId, chunkKey, treeKey, type DataKeys } from './keys.ts';
+import type { LocalIndex } from './local-index.ts';
+import { openToc, readTrailer, TRAILER_BYTES } from './pack-format.ts';
+import { PackWriter, type SealedPack } from './pack-writer.ts';
+import { encodeRootBlob, type TreeLocation, type TreeRoot } from './root-blob.ts';
+import { encodeTreeObject, MAX_ENTRIES, packsOf, type ChunkRef, type ObjectRef, type TreeNode } from './tree-object.ts';
+import { TreeReader, type BlobBytes } from './tree-reader.ts';
+import { Uploader, type UploadEvents } from './uploader.ts';
+import { zstdContext } from './zstd.ts';
+
+export interface StoreWriterOptions {
+  keys: DataKeys;
+  index: LocalIndex;
+  /** `<cache>`: packs are written to `<cache>/v2/packs/`. */
+  cacheDir: string;
+  /** Absent: a dry run (nothing uploaded; packs stay pending). */
+  client?: DriveClient;
+  level?: number;
+  workers?: number;
+  packBytes?: number;
+  signal?: AbortSignal;
+  uploadEvents?: UploadEvents;
+  warn?: (m: string) => void;
+}
+
+/** A stored tree object: how its parent names it, and where it is. */
+export interface StoredObject {
+  ref: ObjectRef;
+  loc: TreeLocation;
+}
+
+/** What a folder's capture gives the manifest entry. */
+export interface FolderStored {
+  /** Address of the tree root blob. */
+  tree: string;
+  /** base64 of the 16-byte nonce its key derives from. */
+  nonce: string;
+  /** Every pack the folder's trees reference, sorted. */
+  packs: string[];
+  root: TreeRoot;
+}
+
+export function driveBytes(client: DriveClient, owner?: string): BlobBytes {
+  return {
+    read: (hex, start, end) => client.readBlob(hex, { ...(owner ? { owner } : {}), ...(start !== undefined ? { start, ...(end !== undefined ? { end } : {}) } : {}) }),
+  };
+}
+
+export class StoreWriter {
+  readonly zstd: Zstd;
+  readonly gear: Int32Array;
+  readonly reader: TreeReader | undefined;
+  readonly uploader: Uploader;
+  readonly packDir: string;
+  private pool: CapturePool | undefined;
+  private readonly data: PackWriter;
+  private readonly trees: PackWriter;
+  /** Chunks stored in this run, by id hex (their pack filled in when sealed). */
+  private readonly pending = new Map<string, ChunkRef>();
+  /** Tree objects stored or seen in this run, by id hex. */
+  private readonly objects = new Map<string, TreeLocation>();
+  /** Packs that exist (uploaded, or pending here), for "may this old chunk list be reused". */
+  readonly livePacks = new Set<string>();
+  /** Bytes of chunks and tree objects this run stored anew (before packing). */
+  newBytes = 0;
+
+  private constructor(readonly o: StoreWriterOptions) {
+    this.zstd = zstdContext(o.level ?? 3);
+    this.gear = gearTable(o.keys.chunkerKey);
+    this.packDir = join(o.cacheDir, 'v2', 'packs');
+    this.uploader = new Uploader(o.client, o.index, { ...(o.signal ? { signal: o.signal } : {}), ...(o.uploadEvents ? { events: o.uploadEvents } : {}) });
+    const sealed = (p: SealedPack) => {
+      this.livePacks.add(p.hex);
+      this.uploader.add({ hex: p.hex, path: p.path, size: p.size, kind: 'pack', label: `pack ${p.hex.slice(0, 12)}` });
+    };
+    this.data = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed, o.packBytes);
+    this.trees = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed, o.packBytes);
+    this.reader = o.client ? new TreeReader(driveBytes(o.client), this.zstd, o.index) : undefined;
+  }
+
+  static async open(o: StoreWriterOptions): Promise<StoreWriter> {
+    PackWriter.cleanTemp(join(o.cacheDir, 'v2', 'packs'));
+    const w = new StoreWriter(o);
+    await w.sync();
+    return w;
+  }
+
+  /** Reconciles the local index with the server (see the header). */
+  private async sync(): Promise<void> {
+    const idx = this.o.index;
+    const local = new Map(idx.packs().map((p) => [p.hex, p]));
+    const files = new Set(existsSync(this.packDir) ? readdirSync(this.packDir) : []);
+    // Files that are neither pending packs nor temp files: roots of a killed run, never referenced.
+    for (const f of files) if (!f.startsWith('tmp-') && local.get(f)?.state !== 'pending') rmSync(join(this.packDir, f), { force: true });
+    if (!this.o.client) {
+      for (const p of local.values()) if (p.state !== 'not-a-pack') this.livePacks.add(p.hex);
+      return;
+    }
+    const server = new Map<string, number>();
+    for (let after: string | undefined; ; ) {
+      const page = await this.o.client.listBlobs(after ? { after } : {});
+      for (const b of page.blobs) server.set(b.hash, b.size);
+      if (!page.next) break;
+      after = page.next;
+    }
+    const gone: string[] = [];
+    for (const p of local.values()) {
+      if (p.state === 'pending') {
+        if (server.has(p.hex)) idx.setPackState(p.hex, 'uploaded', p.size);
+        else if (files.has(p.hex)) this.uploader.add({ hex: p.hex, path: join(this.packDir, p.hex), size: p.size, kind: 'pack', label: `pack ${p.hex.slice(0, 12)} (from an interrupted capture)` });
+        else {
+          gone.push(p.hex);
+          continue;
+        }
+        this.livePacks.add(p.hex);
+      } else if (p.state === 'uploaded') {
+        if (server.has(p.hex)) this.livePacks.add(p.hex);
+        else gone.push(p.hex);
+      }
+    }
+    if (gone.length) idx.dropPacks(gone);
+    const unknown = [...server].filter(([h]) => !local.has(h));
+    await parallel(unknown, 8, async ([hex, size]) => {
+      if (await this.learnPack(hex, size)) this.livePacks.add(hex);
+    });
+  }
+
+  /** Reads a stored blob's table of contents into the index; false when it is not one of our packs. */
+  private async learnPack(hex: string, size: number): Promise<boolean> {
+    const idx = this.o.index;
+    const notPack = () => {
+      idx.setPackState(hex, 'not-a-pack', size);
+      return false;
+    };
+    if (size < TRAILER_BYTES + 30) return notPack();
+    const bytes = driveBytes(this.o.client!);
+    const tail = await bytes.read(hex, size - TRAILER_BYTES, size - 1);
+    const tocLen = readTrailer(tail);
+    if (tocLen === undefined || tocLen + TRAILER_BYTES > size) return notPack();
+    const tocStart = size - TRAILER_BYTES - tocLen;
+    const sealed = await bytes.read(hex, tocStart, size - TRAILER_BYTES - 1);
+    try {
+      idx.addPack(hex, 'uploaded', size, openToc(this.o.keys.tocKey, sealed, `pack ${hex.slice(0, 12)}`, tocStart));
+      return true;
+    } catch (e) {
+      if (e instanceof CodedError) return notPack();
+      throw e;
+    }
+  }
+
+  private workers(): CapturePool {
+    this.pool ??= new CapturePool(this.o.workers ?? 2, {
+      idKey: this.o.keys.idKey,
+      chunkKeyRoot: this.o.keys.chunkKeyRoot,
+      gear: this.gear,
+      level: this.o.level ?? 3,
+    });
+    return this.pool;
+  }
+
+  /** Backpressure for a walk: wait until a batch may go to the workers and uploads are not piling up. */
+  async beforeSubmit(): Promise<void> {
+    this.o.signal?.throwIfAborted();
+    await this.workers().ready();
+    await this.uploader.below(4);
+  }
+
+  submit(files: Parameters<CapturePool['submit']>[0]): void {
+    this.workers().submit(files);
+  }
+
+  /** The reference of a chunk the workers sealed: stored anew, or found stored. `wait` gets the pack to wait for. */
+  chunk(type: ChunkType, id: Buffer, key: Buffer, raw: number, sealed: Uint8Array, wait: (p: Promise<string>) => void): ChunkRef {
+    const idHex = id.toString('hex');
+    const seen = this.pending.get(idHex);
+    if (seen) {
+      if (!seen.pack) wait(this.handleOf.get(seen)!.sealed);
+      return seen;
+    }
+    const known = this.o.index.chunk(id);
+    if (known && this.livePacks.has(known.pack)) {
+      const ref: ChunkRef = { id: Buffer.from(id), key: Buffer.from(key), raw, pack: known.pack, offset: known.offset, length: known.length };
+      this.pending.set(idHex, ref);
+      return ref;
+    }
+    const at = (type === CHUNK_TREE ? this.trees : this.data).add(type, Buffer.from(id), raw, sealed);
+    this.newBytes += sealed.length;
+    const ref: ChunkRef = { id: Buffer.from(id), key: Buffer.from(key), raw, pack: '', offset: at.offset, length: at.length };
+    at.handle.refs.push(ref);
+    this.handleOf.set(ref, at.handle);
+    this.pending.set(idHex, ref);
+    wait(at.handle.sealed);
+    return ref;
+  }
+  private readonly handleOf = new WeakMap<ChunkRef, { sealed: Promise<string> }>();
+
+  /**
+   * Stores a directory's entries as tree object(s); returns the first
+   * object's reference and every object's location (`into`). Its files'
+   * chunks must have their packs (the caller waited for them).
+   */
+  storeDir(nodes: TreeNode[], into: Map<string, TreeLocation>, packs: Set<string>, parentTrees?: Map<string, TreeLocation>): ObjectRef {
+    let next: ObjectRef | undefined;
+    const parts: TreeNode[][] = [];
+    for (let i = 0; i < nodes.length || i === 0; i += MAX_ENTRIES) parts.push(nodes.slice(i, i + MAX_ENTRIES));
+    for (let p = parts.length - 1; p >= 0; p--) {
+      const entries = parts[p]!;
+      for (const h of packsOf(entries)) packs.add(h);
+      const body = encodeTreeObject(next ? { entries, next } : { entries });
+      const id = chunkId(this.o.keys.idKey, body);
+      const key = chunkKey(this.o.keys.chunkKeyRoot, id);
+      const idHex = id.toString('hex');
+      let loc = this.objects.get(idHex);
+      if (!loc) {
+        const known = this.o.index.chunk(id);
+        if (known && known.type === CHUNK_TREE && this.livePacks.has(known.pack)) loc = { pack: known.pack, offset: known.offset, length: known.length, raw: known.raw };
+        else if (parentTrees?.get(idHex) && this.livePacks.has(parentTrees.get(idHex)!.pack)) loc = { ...parentTrees.get(idHex)! };
+        else {
+          const sealed = sealChunk(key, id, CHUNK_TREE, body, this.zstd);
+          const at = this.trees.add(CHUNK_TREE, id, body.length, sealed);
+          this.newBytes += sealed.length;
+          loc = { pack: '', offset: at.offset, length: at.length, raw: body.length };
+          at.handle.refs.push(loc);
+          this.o.index.putObjectBody(`tree:${idHex}`, body);
+        }
+        this.objects.set(idHex, loc);
+      }
+      into.set(idHex, loc);
+      next = { id, key };
+    }
+    return next!;
+  }
+
+  /**
+   * Registers a folder whose walk has returned: `rootRef` resolves once its
+   * data packs are sealed (in finish()); the result resolves after finish().
+   */
+  folderDone(rootRef: Promise<ObjectRef>, locs: Map<string, TreeLocation>, packs: Set<string>, stats: { files: number; dirs: number; bytes: number }): Promise<FolderStored> {
+    rootRef.catch(() => undefined);
+    return new Promise<FolderStored>((resolve, reject) => this.folders.push({ rootRef, locs, packs, stats, resolve, reject }));
+  }
+  private readonly folders: {
+    rootRef: Promise<ObjectRef>;
+    locs: Map<string, TreeLocation>;
+    packs: Set<string>;
+    stats: { files: number; dirs: number; bytes: number };
+    resolve: (f: FolderStored) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+
+  /** Seals everything, writes the tree roots, waits for every upload. */
+  async finish(): Promise<void> {
+    try {
+      if (this.pool) await this.pool.idle();
+      // Sealing the last data pack lets the last tree objects be stored (their files waited for it).
+      this.data.flush();
+      const refs = await Promise.all(this.folders.map((f) => f.rootRef));
+      this.trees.flush();
+      this.folders.forEach((f, i) => {
+        for (const l of f.locs.values()) {
+          if (!l.pack) throw new Error('a tree object has no pack after the tree pack was sealed');
+          f.packs.add(l.pack);
+        }
+        const root: TreeRoot = { root: refs[i]!, trees: f.locs, ...f.stats };
+        const nonce = randomBytes(16);
+        const blob = encodeRootBlob(treeKey(this.o.keys.treeKeyRoot, nonce), root, this.zstd);
+        const hex = createHash('sha256').update(blob).digest('hex');
+        const path = join(this.packDir, hex);
+        writeFileSync(path, blob, { mode: 0o600 });
+        this.uploader.add({ hex, path, size: blob.length, kind: 'root', label: `tree root ${hex.slice(0, 12)}` });
+        f.resolve({ tree: hex, nonce: nonce.toString('base64'), packs: [...f.packs].sort(), root });
+      });
+      await this.uploader.drain();
+    } catch (e) {
+      for (const f of this.folders) f.reject(e);
+      throw e;
+    }
+  }
+
+  async close(e?: unknown): Promise<void> {
+    if (e !== undefined) {
+      this.data.abort(e);
+      this.trees.abort(e);
+    }
+    await this.pool?.close();
+  }
+
+  /** Whether every chunk of a node's list is in a pack that exists. */
+  chunksLive(chunks: readonly ChunkRef[]): boolean {
+    return chunks.every((c) => this.livePacks.has(c.pack));
+  }
+}
+
+async function parallel<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (i < items.length) await f(items[i++]!);
+    }),
+  );
+}
+
+export { DriveError };

@@ -1,0 +1,141 @@
+/**
+ * Reads a folder's trees back: its tree root (root-blob.ts), then tree
+ * objects (tree-object.ts) at the locations the root lists, each opened with
+ * the key its parent gives and checked against its id. Bytes come from a
+ * `BlobBytes` (the server for the owner or a share recipient; a local
+ * export later). Tree objects are kept once read (and, for captures, in the
+ * local index's object cache) so a folder's trees are fetched at most once.
+ *
+ * `prefetch` reads every tree object of a folder in one ranged GET per run
+ * of nearby objects of a pack — a folder's objects are written together —
+ * instead of one request per directory.
+ */
+import { CodedError } from '../util/coded-error.ts';
+import { CHUNK_TREE, openChunk, type Zstd } from './chunk-crypto.ts';
+import type { LocalIndex } from './local-index.ts';
+import { decodeRootBlob, type TreeLocation, type TreeRoot } from './root-blob.ts';
+import { decodeTreeObject, type ObjectRef, type TreeNode, type TreeObject } from './tree-object.ts';
+
+/** Where stored bytes come from. */
+export interface BlobBytes {
+  /** The whole blob, or bytes [start, end] inclusive. */
+  read(hex: string, start?: number, end?: number): Promise<Buffer>;
+}
+
+/** Reads closer than this are merged into one request. */
+const MERGE_GAP = 1024 * 1024;
+
+export class TreeReader {
+  private readonly objects = new Map<string, TreeObject>();
+
+  constructor(
+    private readonly bytes: BlobBytes,
+    private readonly zstd: Zstd,
+    private readonly cache?: LocalIndex,
+  ) {}
+
+  async root(hex: string, treeKey: Uint8Array): Promise<TreeRoot> {
+    const cached = this.cache?.object(`root:${hex}`);
+    const blob = cached ?? (await this.bytes.read(hex));
+    const root = decodeRootBlob(treeKey, blob, this.zstd, `tree root ${hex.slice(0, 12)}`);
+    if (!cached) this.cache?.putObjectBody(`root:${hex}`, blob);
+    return root;
+  }
+
+  private open(ref: ObjectRef, loc: TreeLocation, sealed: Buffer): TreeObject {
+    const idHex = ref.id.toString('hex');
+    const plain = openChunk(ref.key, ref.id, CHUNK_TREE, sealed, loc.raw, this.zstd, `tree object ${idHex.slice(0, 12)}`);
+    const t = decodeTreeObject(plain, `tree object ${idHex.slice(0, 12)}`);
+    this.objects.set(idHex, t);
+    this.cache?.putObjectBody(`tree:${idHex}`, plain);
+    return t;
+  }
+
+  private cached(idHex: string): TreeObject | undefined {
+    const t = this.objects.get(idHex);
+    if (t) return t;
+    const body = this.cache?.object(`tree:${idHex}`);
+    if (!body) return undefined;
+    const d = decodeTreeObject(body, `cached tree object ${idHex.slice(0, 12)}`);
+    this.objects.set(idHex, d);
+    return d;
+  }
+
+  /** One tree object. */
+  async object(ref: ObjectRef, root: TreeRoot): Promise<TreeObject> {
+    const idHex = ref.id.toString('hex');
+    const have = this.cached(idHex);
+    if (have) return have;
+    const loc = root.trees.get(idHex);
+    if (!loc) throw new CodedError('tree_format', `tree object ${idHex.slice(0, 12)} is not listed in its folder's tree root`);
+    return this.open(ref, loc, await this.bytes.read(loc.pack, loc.offset, loc.offset + loc.length - 1));
+  }
+
+  /** A directory's entries (following continuation objects). */
+  async entries(ref: ObjectRef, root: TreeRoot): Promise<TreeNode[]> {
+    const out: TreeNode[] = [];
+    const seen = new Set<string>();
+    for (let r: ObjectRef | undefined = ref; r; ) {
+      const idHex = r.id.toString('hex');
+      if (seen.has(idHex)) throw new CodedError('tree_format', `tree object ${idHex.slice(0, 12)} continues into itself`);
+      seen.add(idHex);
+      const t: TreeObject = await this.object(r, root);
+      out.push(...t.entries);
+      r = t.next;
+    }
+    return out;
+  }
+
+  /**
+   * Fetches the folder's tree objects that are not cached yet, merged into
+   * few ranged reads. Objects are opened as their parents name them, from
+   * the root down, so every one is checked against the id and key its
+   * parent gave.
+   */
+  async prefetch(root: TreeRoot): Promise<void> {
+    const want = [...root.trees.entries()].filter(([id]) => !this.cached(id));
+    if (!want.length) return;
+    const byPack = new Map<string, [string, TreeLocation][]>();
+    for (const w of want) {
+      const l = byPack.get(w[1].pack) ?? [];
+      l.push(w);
+      byPack.set(w[1].pack, l);
+    }
+    const sealed = new Map<string, Buffer>();
+    for (const [pack, list] of byPack) {
+      list.sort((a, b) => a[1].offset - b[1].offset);
+      for (let i = 0; i < list.length; ) {
+        let j = i;
+        let end = list[i]![1].offset + list[i]![1].length;
+        while (j + 1 < list.length && list[j + 1]![1].offset - end <= MERGE_GAP) {
+          j++;
+          end = Math.max(end, list[j]![1].offset + list[j]![1].length);
+        }
+        const start = list[i]![1].offset;
+        const buf = await this.bytes.read(pack, start, end - 1);
+        for (let k = i; k <= j; k++) {
+          const [id, l] = list[k]!;
+          sealed.set(id, buf.subarray(l.offset - start, l.offset - start + l.length));
+        }
+        i = j + 1;
+      }
+    }
+    // Open from the root down: a tree object's key comes from its parent.
+    const stack: ObjectRef[] = [root.root];
+    const visited = new Set<string>();
+    while (stack.length) {
+      const ref = stack.pop()!;
+      const idHex = ref.id.toString('hex');
+      if (visited.has(idHex)) continue;
+      visited.add(idHex);
+      let t = this.cached(idHex);
+      if (!t) {
+        const s = sealed.get(idHex);
+        if (!s) continue; // not in the root's list: `object()` will say so if anyone asks
+        t = this.open(ref, root.trees.get(idHex)!, s);
+      }
+      for (const e of t.entries) if (e.type === 'dir') stack.push(e.tree);
+      if (t.next) stack.push(t.next);
+    }
+  }
+}
