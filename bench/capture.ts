@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { CompressStream } from 'zstd-napi';
 import { startServer } from '../src/server/index.ts';
+import { isV2Files } from '../src/manifest/types.ts';
 import { startDeviceLogin, AuthSession } from '../src/auth/index.ts';
 import { DriveClient } from '../src/drive/index.ts';
 import { capture, defaultConfig, DEFAULT_ZSTD_LEVEL, type CaptureResult } from '../src/capture/index.ts';
@@ -237,7 +238,8 @@ async function measured(label: string): Promise<CaptureResult> {
   const secs = (performance.now() - t) / 1000;
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage().rss);
-  const stored = r.full.files?.entry?.[0]?.stored_size ?? 0;
+  const first = r.full.files?.entry?.[0];
+  const stored = first && !isV2Files(first) ? (first.stored_size ?? 0) : 0;
   rows.push([`capture: ${label}`, `sent ${mib(r.uploadedBytes)}`, `${fmt(secs)} s`, `stored ${mib(stored)}`, `RSS peak ${mib(peak)} (start ${mib(baseline)})`]);
   json[label] = { secs, uploaded: r.uploadedBytes, stored, rssPeak: peak, rssStart: baseline, kind: r.kind };
   return r;

@@ -30,6 +30,11 @@ export interface BlobSource {
    * Absent when the blobs are not behind HTTP.
    */
   remote?(ref: BlobRef, opts?: { signal?: AbortSignal }): RemoteBlob;
+  /**
+   * A whole blob, or its bytes [start, end] inclusive, in memory: for small
+   * reads (data v2 tree roots and tree objects). The caller authenticates them.
+   */
+  read?(ref: BlobRef, start?: number, end?: number, opts?: { signal?: AbortSignal }): Promise<Buffer>;
 }
 
 export interface BlobOpenOptions {
@@ -47,6 +52,12 @@ export interface ApplyContext {
   blobs: BlobSource;
   /** The opened key vault's identity, when the person unlocked it. Memory only. */
   identity?: Identity;
+  /**
+   * Data v2 tree keys handed over by a share (tree root address → key), for
+   * a snapshot someone shared with this person: their own identity does not
+   * open the sharer's trees. Memory only.
+   */
+  treeKeys?: Map<string, Uint8Array>;
   /** Tasks to hand to the first-boot service; appliers may add to it. */
   deferred: DeferredTask[];
   signal?: AbortSignal;

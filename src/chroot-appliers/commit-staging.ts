@@ -54,7 +54,7 @@ export interface CommitResult {
 
 
 /** Compares two regular files byte by byte with bounded memory. */
-export async function sameFileContent(a: string, b: string): Promise<boolean> {
+export async function sameFileContent(a: string | Buffer, b: string | Buffer): Promise<boolean> {
   const [sa, sb] = await Promise.all([stat(a), stat(b)]);
   if (sa.size !== sb.size) return false;
   if (sa.dev === sb.dev && sa.ino === sb.ino) return true;
@@ -84,9 +84,10 @@ export async function sameFileContent(a: string, b: string): Promise<boolean> {
  * `<highest directory of dest's filesystem>/.koder-restore-staging/<key>`
  * (e.g. `ROOT/.koder-restore-staging/K`, or `ROOT/home/.koder-restore-staging/K`
  * when /home is its own partition). A leftover from an interrupted run is
- * removed. The returned dir does not exist yet (extractTarZst creates it).
+ * removed, unless `keep` (a resumable restore continues in it). The returned
+ * dir may not exist yet (its filler creates it).
  */
-export async function stagingDirFor(targetRoot: string, dest: string, key: string): Promise<string> {
+export async function stagingDirFor(targetRoot: string, dest: string, key: string, o: { keep?: boolean } = {}): Promise<string> {
   if (!/^[A-Za-z0-9._-]+$/.test(key) || key === '.' || key === '..') throw new Error(`bad staging key ${key}`);
   // The nearest existing ancestor of dest decides the filesystem.
   let probe = await resolveInRoot(targetRoot, dest);
@@ -106,7 +107,8 @@ export async function stagingDirFor(targetRoot: string, dest: string, key: strin
   const st = await lstat(parent);
   if (!st.isDirectory()) throw new Error(`${parent} exists and is not a directory`);
   const dir = join(parent, key);
-  await rm(dir, { recursive: true, force: true });
+  // A resumable restore (data v2: per-file journal) keeps what an interrupted run staged.
+  if (!o.keep) await rm(dir, { recursive: true, force: true });
   return dir;
 }
 
@@ -117,11 +119,13 @@ export async function removeStaging(stagingDir: string): Promise<void> {
   if (parent.endsWith(`/${STAGING_DIR_NAME}`)) await rmdir(parent).catch(() => undefined);
 }
 
-async function freePreRestoreName(p: string): Promise<string> {
-  let candidate = p + PRE_RESTORE_SUFFIX;
-  for (let i = 1; await lstatOrUndefined(candidate); i++) candidate = `${p}${PRE_RESTORE_SUFFIX}.${i}`;
+async function freePreRestoreName(p: Buffer): Promise<Buffer> {
+  let candidate = Buffer.concat([p, Buffer.from(PRE_RESTORE_SUFFIX)]);
+  for (let i = 1; await lstatOrUndefined(candidate); i++) candidate = Buffer.concat([p, Buffer.from(`${PRE_RESTORE_SUFFIX}.${i}`)]);
   return candidate;
 }
+
+const joinBytes = (dir: Buffer, name: Buffer) => Buffer.concat([dir, Buffer.from('/'), name]);
 
 /** Moves the staged tree into `dest` (see the file header). */
 export async function commitStaging(opts: CommitOptions): Promise<CommitResult> {
@@ -139,17 +143,18 @@ export async function commitStaging(opts: CommitOptions): Promise<CommitResult> 
       throw new Error(`staging ${staging} and destination ${destDir} are on different filesystems`);
     }
 
-    const setAside = async (d: string) => {
+    const setAside = async (d: Buffer) => {
       const to = await freePreRestoreName(d);
       await rename(d, to);
-      result.preRestored.push(rel(to));
+      result.preRestored.push(rel(to.toString()));
     };
 
-    const mergeDir = async (stagedDir: string, destPath: string): Promise<void> => {
-      const items = await readdir(stagedDir, { withFileTypes: true });
+    // Names are bytes (a non-UTF-8 name must arrive as it was staged): paths here are Buffers.
+    const mergeDir = async (stagedDir: Buffer, destPath: Buffer): Promise<void> => {
+      const items = await readdir(stagedDir, { withFileTypes: true, encoding: 'buffer' });
       for (const it of items) {
-        const s = join(stagedDir, it.name);
-        const d = join(destPath, it.name);
+        const s = joinBytes(stagedDir, it.name);
+        const d = joinBytes(destPath, it.name);
         const ds = await lstatOrUndefined(d);
         if (!ds) {
           await rename(s, d);
@@ -168,7 +173,7 @@ export async function commitStaging(opts: CommitOptions): Promise<CommitResult> 
           continue;
         }
         if (it.isSymbolicLink()) {
-          if (ds.isSymbolicLink() && (await readlink(d)) === (await readlink(s))) {
+          if (ds.isSymbolicLink() && (await readlink(d, { encoding: 'buffer' })).equals(await readlink(s, { encoding: 'buffer' }))) {
             await unlink(s);
             result.identical += 1;
             continue;
@@ -180,14 +185,14 @@ export async function commitStaging(opts: CommitOptions): Promise<CommitResult> 
             continue;
           }
         } else {
-          throw new Error(`unexpected file type in staging: ${s}`);
+          throw new Error(`unexpected file type in staging: ${s.toString()}`);
         }
         await setAside(d);
         await rename(s, d);
         result.placed += 1;
       }
     };
-    await mergeDir(staging, destDir);
+    await mergeDir(Buffer.from(staging), Buffer.from(destDir));
     return result;
   } finally {
     await removeStaging(opts.stagingDir);

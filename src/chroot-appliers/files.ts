@@ -59,7 +59,8 @@
  */
 import type { PlanStep } from '../restore-machine/plan.ts';
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
-import type { BlobRef } from '../manifest/types.ts';
+import { isV2Files, type BlobRef } from '../manifest/types.ts';
+import { applyFilesV2 } from './files-v2.ts';
 import { verifyBlob, watched, watchedRemote } from './blob-stream.ts';
 import { restoreTarZst } from './commit-staging.ts';
 import { TarHashMismatchError, UnsafeTarError, ZstdError, type TarZstInput } from './tar-extract.ts';
@@ -74,10 +75,12 @@ export function filesDestination(target: Target, localPath: string): string {
 
 
 export const applyFiles: StepApplier = async (step: PlanStep, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> => {
-  const entry = ctx.manifest.files?.entry?.find((f) => f.local_path === step.key);
-  if (!entry) return { status: 'failed', message: `no [[files.entry]] with local_path ${JSON.stringify(step.key)} in the manifest` };
+  const found = ctx.manifest.files?.entry?.find((f) => f.local_path === step.key);
+  if (!found) return { status: 'failed', message: `no [[files.entry]] with local_path ${JSON.stringify(step.key)} in the manifest` };
   const { target } = ctx;
-  const dest = filesDestination(target, entry.local_path);
+  const dest = filesDestination(target, found.local_path);
+  if (isV2Files(found)) return applyFilesV2(step, found, dest, ctx, progress);
+  const entry = found;
   const hex = entry.blob.slice('sha256:'.length);
   // Progress in the unit the plan counted: stored bytes when known, else tar bytes.
   const counted = entry.stored_size !== undefined ? 'compressedBytes' : 'tarBytes';

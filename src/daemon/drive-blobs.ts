@@ -22,6 +22,10 @@ export function driveBlobSource(c: DriveClient, owner?: string, signal?: AbortSi
         verify: !o.callerVerifies,
       });
     },
+    read: (ref, start, end, o = {}) => {
+      const s = sig(o.signal);
+      return c.readBlob(blobHex(ref), { ...(owner ? { owner } : {}), ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}), ...(s ? { signal: s } : {}) });
+    },
     remote: (ref, o = {}) => {
       const s = sig(o.signal);
       return openBlobRemote(c, blobHex(ref), { ...(owner ? { owner } : {}), ...(s ? { signal: s } : {}) });

@@ -16,7 +16,8 @@ export interface Signature {
 }
 
 export interface SnapshotHeader {
-  version: 1;
+  /** 1: files and repository bundles as whole blobs; 2: as chunked, encrypted trees (data v2). */
+  version: 1 | 2;
   hostname: string;
   /** RFC 3339 date-time, written as a TOML string. */
   created_at: string;
@@ -86,8 +87,12 @@ export interface RepoEntry {
   /** `~/…` or absolute. Key of the entry. */
   path: string;
   branch: string;
-  /** A git bundle of the repo (work not on the remote), stored as a blob. */
+  /** A git bundle of the repo (work not on the remote), stored as a blob (version 1). */
   bundle?: BlobRef;
+  /** The bundle as a data v2 tree (version 2): its tree root, the nonce of its key, the packs it uses. */
+  bundle_tree?: BlobRef;
+  bundle_tree_nonce?: string;
+  bundle_packs?: BlobRef[];
   bundle_size?: number;
   dirty?: boolean;
   [unknown: string]: unknown;
@@ -104,7 +109,8 @@ export interface SecretEntry {
   [unknown: string]: unknown;
 }
 
-export interface FileEntry {
+/** A folder in a version 1 manifest: one zstd-compressed tar. */
+export interface FileEntryV1 {
   /** `~/…` or absolute. Key of the entry. */
   local_path: string;
   /** Address of the stored `.tar.zst`. */
@@ -115,8 +121,30 @@ export interface FileEntry {
   size: number;
   /** Bytes of the stored blob. */
   stored_size?: number;
+  tree?: undefined;
   [unknown: string]: unknown;
 }
+
+/** A folder in a version 2 manifest: a chunked, encrypted tree (docs/manifest.md, data v2). */
+export interface FileEntryV2 {
+  local_path: string;
+  /** Address of the folder's tree root blob. */
+  tree: BlobRef;
+  /** base64 of the 16-byte nonce the tree key derives from. */
+  tree_nonce: string;
+  /** Every pack the folder's trees reference. */
+  packs: BlobRef[];
+  /** Bytes of the folder's regular files. */
+  size: number;
+  /** Number of files (regular files, links). */
+  files: number;
+  blob?: undefined;
+  [unknown: string]: unknown;
+}
+
+export type FileEntry = FileEntryV1 | FileEntryV2;
+
+export const isV2Files = (e: FileEntry): e is FileEntryV2 => e.tree !== undefined;
 
 export interface SkipsSection {
   patterns?: string[];

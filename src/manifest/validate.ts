@@ -154,7 +154,7 @@ const opt = (check: Check): Field => ({ check });
 const hostname = textWith((s) => (isHostname(s) ? undefined : `expected an RFC 1123 hostname, got ${JSON.stringify(s)}`));
 const rfc3339 = textWith((s) => (isRfc3339(s) ? undefined : `expected an RFC 3339 date-time string with offset, got ${JSON.stringify(s)}`));
 const version: Check = (v, path) => {
-  if (v !== 1) fail(path, `unsupported version ${JSON.stringify(v)}; this reader knows version 1`);
+  if (v !== 1 && v !== 2) fail(path, `unsupported version ${JSON.stringify(v)}; this reader knows versions 1 and 2`);
 };
 
 const snapshot = table({
@@ -203,23 +203,46 @@ const repoEntry: Check = (v, path) => {
     path: req(path_),
     branch: req(textWith((s) => (s === '' || /[\s~^:?*[\\\u0000-\u001f\u007f]|\.\.|^\/|\/$|\.lock$|@\{/.test(s) ? `invalid branch name ${JSON.stringify(s)}` : undefined))),
     bundle: opt(blobRef),
+    bundle_tree: opt(blobRef),
+    bundle_tree_nonce: opt(base64Of(16)),
+    bundle_packs: opt(arrayOf(blobRef)),
     bundle_size: opt(count),
     dirty: opt(bool),
   })(v, path);
   const t = v as Table;
-  if (t.url === undefined && t.bundle === undefined) fail(path, 'a repo needs a url, a bundle, or both');
+  if (t.url === undefined && t.bundle === undefined && t.bundle_tree === undefined) fail(path, 'a repo needs a url, a bundle, or both');
+  if (t.bundle !== undefined && t.bundle_tree !== undefined) fail([...path, 'bundle_tree'], 'a repo has a bundle blob (version 1) or a bundle tree (version 2), not both');
+  if (t.bundle_tree !== undefined) {
+    if (t.bundle_tree_nonce === undefined) fail([...path, 'bundle_tree_nonce'], 'required with bundle_tree');
+    if (t.bundle_packs === undefined) fail([...path, 'bundle_packs'], 'required with bundle_tree');
+  }
 };
 
 const repos = table({ entry: opt(arrayOf(repoEntry)) });
-const files = table({
-  entry: opt(arrayOf(table({
-    local_path: req(path_),
-    blob: req(blobRef),
-    sha256: req(hex64),
-    size: req(count),
-    stored_size: opt(count),
-  }))),
-});
+const fileEntryV1 = table({ local_path: req(path_), blob: req(blobRef), sha256: req(hex64), size: req(count), stored_size: opt(count) });
+const fileEntryV2 = table({ local_path: req(path_), tree: req(blobRef), tree_nonce: req(base64Of(16)), packs: req(arrayOf(blobRef)), size: req(count), files: req(count) });
+const fileEntry: Check = (v, path) => {
+  if (isTable(v) && v.tree !== undefined) {
+    if (v.blob !== undefined) fail([...path, 'blob'], 'a folder is a blob (version 1) or a tree (version 2), not both');
+    fileEntryV2(v, path);
+  } else fileEntryV1(v, path);
+};
+const files = table({ entry: opt(arrayOf(fileEntry)) });
+
+/** Data v2 fields only in version 2 manifests, version 1 fields only in version 1 ones. */
+function checkDataVersion(doc: Table): void {
+  const v = (doc.snapshot as Table).version;
+  const fe = isTable(doc.files) && Array.isArray(doc.files.entry) ? (doc.files.entry as Table[]) : [];
+  fe.forEach((e, i) => {
+    if (v === 1 && e.tree !== undefined) fail(['files', 'entry', i, 'tree'], 'a version 1 manifest stores folders as blobs; trees need version 2');
+    if (v === 2 && e.blob !== undefined) fail(['files', 'entry', i, 'blob'], 'a version 2 manifest stores folders as trees, not blobs');
+  });
+  const re = isTable(doc.repos) && Array.isArray(doc.repos.entry) ? (doc.repos.entry as Table[]) : [];
+  re.forEach((e, i) => {
+    if (v === 1 && e.bundle_tree !== undefined) fail(['repos', 'entry', i, 'bundle_tree'], 'a version 1 manifest stores bundles as blobs; trees need version 2');
+    if (v === 2 && e.bundle !== undefined) fail(['repos', 'entry', i, 'bundle'], 'a version 2 manifest stores bundles as trees, not blobs');
+  });
+}
 // crypto_box_seal adds 48 bytes (ephemeral public key + MAC).
 const secrets = mapOf(NAME, table({ path: req(path_), mode: req(str(MODE, 'an octal mode string like "0600"')), type: opt(oneOf('file', 'tar')), sealed: req(base64Of({ min: 48 })) }));
 const skips = table({ patterns: opt(arrayOf(plainText)) });
@@ -258,6 +281,7 @@ export function validateManifest(doc: Table): Manifest {
   if (doc.snapshot === undefined) fail(['snapshot'], 'required section [snapshot] is missing');
   for (const s of SECTIONS) if (doc[s] !== undefined) SECTION_CHECKS[s](doc[s], [s]);
   checkUniqueKeys(doc);
+  checkDataVersion(doc);
   if (doc.removed !== undefined && (doc.snapshot as Table).parent === undefined) {
     fail(['removed'], 'a full snapshot (no snapshot.parent) cannot have a [removed] section');
   }

@@ -9,7 +9,7 @@
  * manifest entry it restores by key, so a step id is stable across runs and a
  * finished step is recognised after a restart.
  */
-import type { Manifest } from '../manifest/types.ts';
+import { isV2Files, type Manifest } from '../manifest/types.ts';
 
 export const CATEGORIES = ['system', 'apps', 'repos', 'secrets', 'files'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -33,6 +33,8 @@ export interface PlanStep {
   bytes: number;
   /** Items this step handles (packages, files, secrets…). */
   items: number;
+  /** files.restore of a data v2 folder: only this path inside it (`/`-separated, relative to the folder). */
+  select?: string;
 }
 
 export type DeferredKind = 'snap' | 'flatpak.user' | 'repo.ssh' | 'kpkg' | 'gsettings';
@@ -54,6 +56,13 @@ export interface RestoreChoice {
   /** Login name of the user in the target that receives `~` paths. */
   targetUser: string;
   categories: Category[];
+  /**
+   * Restore only these files or folders (manifest paths, `~/…` or `/…`),
+   * from the folders of the snapshot that hold them (`restore --path`).
+   * Only data v2 folders can give part of themselves; a version 1 folder is
+   * restored whole.
+   */
+  paths?: string[];
 }
 
 export interface RestorePlan {
@@ -108,7 +117,21 @@ export function planRestore(m: Manifest, choice: RestoreChoice): RestorePlan {
   }
   if (want.has('files')) {
     for (const f of m.files?.entry ?? []) {
-      step({ kind: 'files.restore', category: 'files', key: f.local_path, label: f.local_path, bytes: f.stored_size ?? f.size, items: 1 });
+      const bytes = isV2Files(f) ? f.size : (f.stored_size ?? f.size);
+      const items = isV2Files(f) ? f.files : 1;
+      if (!choice.paths) {
+        step({ kind: 'files.restore', category: 'files', key: f.local_path, label: f.local_path, bytes, items });
+        continue;
+      }
+      for (const p of choice.paths) {
+        const whole = p === f.local_path || f.local_path.startsWith(`${p}/`);
+        const inside = p.startsWith(`${f.local_path}/`);
+        if (whole || (inside && !isV2Files(f))) {
+          step({ kind: 'files.restore', category: 'files', key: f.local_path, label: f.local_path, bytes, items });
+          break;
+        }
+        if (inside) steps.push({ id: `files.restore:${p}`, kind: 'files.restore', category: 'files', key: f.local_path, select: p.slice(f.local_path.length + 1), label: p, bytes, items: 1 });
+      }
     }
   }
   if (want.has('repos')) {

@@ -3,7 +3,7 @@ import { lstat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 
 /** lstat, or undefined when the path does not exist (other errors are thrown). */
-export async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+export async function lstatOrUndefined(p: string | Buffer): Promise<Stats | undefined> {
   try {
     return await lstat(p);
   } catch (e) {

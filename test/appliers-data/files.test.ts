@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyFiles } from '../../src/chroot-appliers/files.ts';
 import { TarHashMismatchError } from '../../src/chroot-appliers/tar-extract.ts';
 import { isVerificationFailure } from '../../src/chroot-appliers/run-plan.ts';
-import type { FileEntry, Manifest } from '../../src/manifest/types.ts';
+import type { FileEntryV1 as FileEntry, Manifest } from '../../src/manifest/types.ts';
 import { buildTar, zstdCli } from '../chroot/tar-builder.ts';
 import { snapshotForCompare, snapshotTree } from '../chroot/tree.ts';
 import { BlobHashMismatchError } from '../helpers/blob-dir.ts';

@@ -119,7 +119,7 @@ describe('capture → server → restore', () => {
   it('the files blob is a tar of the folder contents that GNU tar and zstd read', () => {
     const docs = first.manifest.files!.entry!.find((f) => f.local_path === '~/Documents')!;
     const stored = join(srv.dataDir, 'blobs');
-    const file = allFiles(stored).find((p) => p.endsWith(blobHex(docs.blob)))!;
+    const file = allFiles(stored).find((p) => p.endsWith(blobHex(docs.blob!)))!;
     const tarBytes = execFileSync('zstd', ['-dc', file]);
     expect(tarBytes.length).toBe(docs.size);
     const names = execFileSync('tar', ['-tf', '-'], { input: tarBytes, encoding: 'utf8' }).split('\n').filter(Boolean);

@@ -72,7 +72,7 @@ describe('parse', () => {
     ['native date-time', HEADER.replace('"2026-05-21T10:00:00Z"', '2026-05-21T10:00:00Z'), 'snapshot.created_at', /native TOML date-times/],
     ['bad date', HEADER.replace('2026-05-21T10', '2026-02-30T10'), 'snapshot.created_at', /RFC 3339/],
     ['no offset', HEADER.replace('10:00:00Z', '10:00:00'), 'snapshot.created_at', /RFC 3339/],
-    ['version 2', HEADER.replace('version = 1', 'version = 2'), 'snapshot.version', /unsupported version 2/],
+    ['version 3', HEADER.replace('version = 1', 'version = 3'), 'snapshot.version', /unsupported version 3/],
     ['bad parent', HEADER + 'parent = "ABC"\n', 'snapshot.parent', /64 lowercase hex/],
     ['short signature', HEADER + 'sig = { ed25519 = "AAAA", key_id = "' + 'a'.repeat(64) + '" }\n', 'snapshot.sig.ed25519', /64 bytes/],
     ['relative path', HEADER + '[[files.entry]]\nlocal_path = "Documentos"\nblob = "sha256:' + '1'.repeat(64) + '"\nsha256 = "' + '2'.repeat(64) + '"\nsize = 1\n', 'files.entry[0].local_path', /must start with/],

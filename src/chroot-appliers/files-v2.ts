@@ -1,0 +1,96 @@
+/**
+ * The files applier for a data v2 folder (docs/manifest.md, "Data v2"):
+ * its tree root and tree objects are read and authenticated, the chunks its
+ * files need are fetched pack by pack, authenticated and written straight
+ * into a staging folder on the destination's filesystem (src/store/
+ * folder-restore.ts: no tar on this path), then committed into place with
+ * the same rules as every restore (commit-staging.ts: a differing existing
+ * file is kept as NAME.pre-restore).
+ *
+ * Keys: the owner's tree key derives from their identity (the vault opened
+ * with the passphrase or recovery key); a shared snapshot's comes with the
+ * share. Without either, the folder is skipped — said plainly, never guessed.
+ *
+ * Outcomes:
+ * - done;
+ * - skipped: locked (no key for this tree);
+ * - thrown (stops the restore, nothing of the folder left in the target): a
+ *   tree or chunk that does not authenticate, or a source that cannot
+ *   deliver;
+ * - failed: the target cannot take it (path escapes the root, disk full…).
+ * Interrupted: the staging folder and its journal stay; the next run
+ * fetches only the files not finished.
+ */
+import { rm } from 'node:fs/promises';
+import type { FileEntryV2 } from '../manifest/types.ts';
+import type { PlanStep } from '../restore-machine/plan.ts';
+import { restoreFolder } from '../store/folder-restore.ts';
+import { deriveDataKeys, treeKey } from '../store/keys.ts';
+import { TreeReader } from '../store/tree-reader.ts';
+import { zstdContext } from '../store/zstd.ts';
+import { isVerificationError, CodedError } from '../util/coded-error.ts';
+import { errMessage } from '../util/fs.ts';
+import type { ApplyContext, Progress, StepOutcome } from './applier.ts';
+import { commitStaging, removeStaging, stagingDirFor } from './commit-staging.ts';
+
+export const FILES_LOCKED_MESSAGE = 'locked: the passphrase or recovery key opens files, repositories and secrets; without it only system settings and apps are restored';
+
+/** The tree key of an entry for this restore: the owner's, or the one a share handed over. */
+export function treeKeyFor(ctx: ApplyContext, tree: string, nonce: string): Uint8Array | undefined {
+  const shared = ctx.treeKeys?.get(tree);
+  if (shared) return shared;
+  if (!ctx.identity) return undefined;
+  return treeKey(deriveDataKeys(ctx.identity.signing.seed).treeKeyRoot, Buffer.from(nonce, 'base64'));
+}
+
+export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> {
+  const { target } = ctx;
+  const key = treeKeyFor(ctx, entry.tree, entry.tree_nonce);
+  if (!key) return { status: 'skipped', message: FILES_LOCKED_MESSAGE };
+  const { read, remote } = ctx.blobs;
+  if (!read || !remote) throw new CodedError('chunk_missing', 'this restore source cannot read data v2 folders (no ranged reads)');
+  const hex = entry.tree.slice('sha256:'.length);
+  const signal = ctx.signal ? { signal: ctx.signal } : {};
+  const reader = new TreeReader({ read: (h, s, e) => read(`sha256:${h}`, s, e, signal) }, zstdContext());
+  const staging = await stagingDirFor(target.root, dest, `files-v2-${hex.slice(0, 24)}${step.select ? `-${Buffer.from(step.select).toString('hex').slice(0, 32)}` : ''}`, { keep: true });
+  const journal = `${staging}.journal`;
+  let r;
+  try {
+    const root = await reader.root(hex, key);
+    r = await restoreFolder({
+      reader,
+      root,
+      packs: { remote: (p) => remote(`sha256:${p}`, signal) },
+      staging,
+      journal,
+      ...(step.select ? { select: Buffer.from(step.select) } : {}),
+      uid: target.uid,
+      gid: target.gid,
+      onProgress: (p) => progress({ bytes: p.bytes, items: p.files }),
+      ...signal,
+    });
+  } catch (e) {
+    if (isVerificationError(e)) {
+      // Not what was signed: nothing of it stays, not even for a resume.
+      await removeStaging(staging);
+      await rm(journal, { force: true });
+      throw e;
+    }
+    if (e instanceof CodedError && e.code === 'path_not_in_snapshot') {
+      await removeStaging(staging);
+      await rm(journal, { force: true });
+      return { status: 'failed', message: e.message };
+    }
+    if (e instanceof CodedError && e.code === 'restore_write_failed') return { status: 'failed', message: `${entry.local_path}: ${e.message}` };
+    throw e;
+  }
+  try {
+    const commit = await commitStaging({ targetRoot: target.root, dest, stagingDir: staging, uid: target.uid, gid: target.gid });
+    await rm(journal, { force: true });
+    const kept = commit.preRestored.map((p) => `kept ${p} (was different)`);
+    ctx.log(`files ${step.label}: ${r.files} files, ${r.dirs} folders into ${dest} (${commit.placed} placed, ${commit.identical} identical, ${kept.length} kept as .pre-restore${r.resumed ? `, ${r.resumed} finished by an earlier run` : ''})`);
+    return { status: 'done', message: `${r.files} files restored into ${dest}`, ...(kept.length ? { details: kept } : {}) };
+  } catch (e) {
+    return { status: 'failed', message: `${entry.local_path}: ${errMessage(e)}` };
+  }
+}
