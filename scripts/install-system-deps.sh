@@ -15,6 +15,10 @@ PKGS=(
   xvfb imagemagick               # an X server for it; `import`/`identify` for the screenshots
   binutils                       # strip, for the .deb's native addon (npm run deb)
   live-build                     # `lb config` check of live-iso/ (and live-iso/build.sh)
+  # Server at scale (issue 15): throwaway engines started by scripts/postgres.sh and scripts/ceph-rgw.sh
+  postgresql                     # PostgreSQL 15 (initdb/pg_ctl under /usr/lib/postgresql/15/bin)
+  ceph-mon ceph-osd radosgw      # Ceph 16: 1 mon + 1 memstore osd + radosgw as the S3 endpoint
+  curl                           # scripts/ceph-rgw.sh polls radosgw until it answers
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -23,6 +27,15 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "install-system-deps: need root to install: ${missing[*]}" >&2; exit 1; fi
   export DEBIAN_FRONTEND=noninteractive
+  # No daemon may start on install (postgresql's "main" cluster, ceph's units): the tests start their
+  # own throwaway ones. Containers usually ship a policy-rc.d that says so; where none exists, put one
+  # in place for the install and remove it after.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# install-system-deps.sh: no service starts during this install\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
