@@ -50,6 +50,11 @@ export interface DeferredTask {
 
 export interface RestoreChoice {
   snapshotId: string;
+  /**
+   * The owner's user id when the snapshot was shared with me (absent for my
+   * own). Set by the machine from the listing at CHOOSE, never by the event.
+   */
+  owner?: string;
   hostname: string;
   /** Login name of the user in the target that receives `~` paths. */
   targetUser: string;

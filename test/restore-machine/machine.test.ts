@@ -191,6 +191,42 @@ describe('restore machine', () => {
     expect(applyInputs).toHaveLength(2);
     expect(applyInputs[1]).toEqual(applyInputs[0]);
   });
+
+  it("a shared snapshot's owner comes from the listing, stays in the persisted choice and reaches prepare and a resumed apply", async () => {
+    const shared: SnapshotSummary = { ...snapshots[0]!, id: 'b'.repeat(64), owner: 'owner-1', shared: true };
+    const inputs: { prepare: PrepareInput[]; apply: ApplyInput[] } = { prepare: [], apply: [] };
+    const machine = restoreMachine.provide({
+      actors: {
+        login: fromCallback(() => {}),
+        listSnapshots: fromPromise(async () => [...snapshots, shared]),
+        prepare: fromPromise<Prepared, PrepareInput>(async ({ input }) => {
+          inputs.prepare.push(input);
+          return { plan: planRestore(manifest, input.choice), vault: 'locked', chain: [] };
+        }),
+        apply: fromCallback<EventObject, ApplyInput>(({ input }) => void inputs.apply.push(input)),
+      },
+    });
+    const actor = createActor(machine).start();
+    actor.send({ type: 'START' });
+    actor.send({ type: 'LOGIN.DONE', user: { id: 'u1' } });
+    await waitFor(actor, (s) => s.matches({ choose: 'ready' }));
+    // The wizard's event cannot name an owner: my own snapshot stays mine.
+    actor.send({ type: 'CHOOSE', choice: { ...choice, owner: 'someone-else' }, unlock: false });
+    await waitFor(actor, (s) => s.matches('waitTarget'));
+    expect(actor.getSnapshot().context.choice).toEqual(choice);
+    actor.send({ type: 'BACK' });
+    await waitFor(actor, (s) => s.matches({ choose: 'ready' }));
+    actor.send({ type: 'CHOOSE', choice: { ...choice, snapshotId: shared.id }, unlock: false });
+    await waitFor(actor, (s) => s.matches('waitTarget'));
+    expect(inputs.prepare.at(-1)!.choice.owner).toBe('owner-1');
+    actor.send({ type: 'TARGET', target: { root: '/t', user: 'ana' } });
+    const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+    actor.stop();
+    const resumed = createActor(machine, { snapshot: saved }).start();
+    expect(resumed.getSnapshot().value).toEqual({ apply: 'running' });
+    expect(inputs.apply.map((i) => i.choice.owner)).toEqual(['owner-1', 'owner-1']);
+    resumed.stop();
+  });
 });
 
 describe('planRestore', () => {
