@@ -195,12 +195,13 @@ describe('koder-snapshot restore into a real Debian root', () => {
     const t = await freshTarget();
     try {
       const before = targetTree(t.root);
-      const r = await cli([...restoreArgs(t.root, join(work, 'state-tamper-blob')), '--only', 'files']);
+      // No --hostname: the hostname is a system setting, not part of --only files.
+      const r = await cli(['restore', '--target', t.root, '--user', 'ana', '--json', '--state-dir', join(work, 'state-tamper-blob'), '--only', 'files']);
       expect(r.code).toBe(1);
       expect(r.stdout + r.stderr).toMatch(/hash/);
       const changed = diffTrees(before, targetTree(t.root));
-      // Only the hostname (always applied first) and the report dir may differ; no documents, no staging.
-      expect(changed.filter((p) => !/^(etc\/hostname|etc\/hosts|var\/lib\/koder-restore)(\/|$)/.test(p) && p !== 'var/lib')).toEqual([]);
+      // Only the report dir may differ; no documents, no staging, no hostname.
+      expect(changed.filter((p) => !/^var\/lib\/koder-restore(\/|$)/.test(p) && p !== 'var/lib')).toEqual([]);
       expect(execFileSync('find', [t.root, '-name', '*koder-restore-staging*'], { encoding: 'utf8' }).trim()).toBe('');
     } finally {
       writeFileSync(stored, original);

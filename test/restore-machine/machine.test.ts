@@ -241,10 +241,13 @@ describe('planRestore', () => {
     expect(plan.byCategory.files).toEqual({ bytes: 40960, items: 1 });
   });
 
-  it('restores only the chosen categories (the hostname always)', () => {
+  it('restores only the chosen categories: the hostname is a system setting', () => {
     const plan = planRestore(manifest, { ...choice, categories: ['files'] });
-    expect(plan.steps.map((s) => s.id)).toEqual(['system.hostname', 'files.restore:~/Documentos']);
+    expect(plan.steps.map((s) => s.id)).toEqual(['files.restore:~/Documentos']);
     expect(plan.deferred).toEqual([]);
+    const bare = structuredClone(manifest);
+    delete bare.system;
+    expect(planRestore(bare, { ...choice, categories: ['system'] }).steps.map((s) => s.id)).toEqual(['system.hostname']);
   });
 
   it('defers ssh repos without a bundle to first boot, as the user', () => {
@@ -252,6 +255,6 @@ describe('planRestore', () => {
     m.repos!.entry = [{ slug: 'x', url: 'git@flow.koder.dev:ana/x.git', path: '~/x', branch: 'main' }];
     const plan = planRestore(m, { ...choice, categories: ['repos'] });
     expect(plan.deferred).toEqual([{ id: 'repo.ssh:~/x', kind: 'repo.ssh', label: 'git clone git@flow.koder.dev:ana/x.git', asUser: true, args: { url: 'git@flow.koder.dev:ana/x.git', path: '~/x', branch: 'main' } }]);
-    expect(plan.steps.map((s) => s.kind)).toEqual(['system.hostname', 'firstboot.install']);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['firstboot.install']);
   });
 });
