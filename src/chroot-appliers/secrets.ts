@@ -46,7 +46,7 @@ import { ensureDirInRoot, isInside, resolveInRoot } from './safe-path.ts';
 import { extractTar, safeComponents } from './tar-extract.ts';
 import { readTar } from './tar-reader.ts';
 import { targetPath, type Target } from './target.ts';
-import { lstatOrUndefined, errMessage } from '../util/fs.ts';
+import { errMessage, fsyncDir, lstatOrUndefined } from '../util/fs.ts';
 
 export const SECRETS_LOCKED_MESSAGE = 'secrets locked: no passphrase or recovery key given';
 
@@ -69,15 +69,6 @@ async function freePreRestoreName(p: string): Promise<string> {
   let candidate = p + PRE_RESTORE_SUFFIX;
   for (let i = 1; await lstatOrUndefined(candidate); i++) candidate = `${p}${PRE_RESTORE_SUFFIX}.${i}`;
   return candidate;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function sameBytes(path: string, plain: Uint8Array): Promise<boolean> {
@@ -128,7 +119,7 @@ async function writeSecretFile(root: string, dest: string, plain: Uint8Array, mo
       details.push(`kept ${'/' + relative(root, keep)} (was different)`);
     }
     await rename(tmp, finalPath);
-    await syncDir(dir);
+    await fsyncDir(dir);
     return details;
   } catch (e) {
     await rm(tmp, { force: true });
