@@ -25,8 +25,8 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
 import { extractTarZst, type ExtractOptions, type ExtractResult, type TarZstInput } from './tar-extract.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
+import { placeAside } from './pre-restore.ts';
 
-export const PRE_RESTORE_SUFFIX = '.pre-restore';
 const STAGING_DIR_NAME = '.koder-restore-staging';
 
 export interface CommitOptions {
@@ -117,12 +117,6 @@ export async function removeStaging(stagingDir: string): Promise<void> {
   if (parent.endsWith(`/${STAGING_DIR_NAME}`)) await rmdir(parent).catch(() => undefined);
 }
 
-async function freePreRestoreName(p: string): Promise<string> {
-  let candidate = p + PRE_RESTORE_SUFFIX;
-  for (let i = 1; await lstatOrUndefined(candidate); i++) candidate = `${p}${PRE_RESTORE_SUFFIX}.${i}`;
-  return candidate;
-}
-
 /** Moves the staged tree into `dest` (see the file header). */
 export async function commitStaging(opts: CommitOptions): Promise<CommitResult> {
   if (!isAbsolute(opts.targetRoot)) throw new Error(`targetRoot must be absolute: ${opts.targetRoot}`);
@@ -140,9 +134,7 @@ export async function commitStaging(opts: CommitOptions): Promise<CommitResult> 
     }
 
     const setAside = async (d: string) => {
-      const to = await freePreRestoreName(d);
-      await rename(d, to);
-      result.preRestored.push(rel(to));
+      result.preRestored.push(rel(await placeAside(d)));
     };
 
     const mergeDir = async (stagedDir: string, destPath: string): Promise<void> => {

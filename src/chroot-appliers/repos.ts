@@ -75,7 +75,8 @@ import type { RepoEntry } from '../manifest/types.ts';
 import type { PlanStep } from '../restore-machine/plan.ts';
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
 import { verifyBlob, watched } from './blob-stream.ts';
-import { PRE_RESTORE_SUFFIX, removeStaging, stagingDirFor } from './commit-staging.ts';
+import { removeStaging, stagingDirFor } from './commit-staging.ts';
+import { placeAside } from './pre-restore.ts';
 import { BundleFormatError, isSafeRefName, splitBundle, type BundleHeader } from './git-bundle.ts';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
 import { targetPath } from './target.ts';
@@ -414,12 +415,6 @@ async function headOf(dir: string): Promise<{ oid: string; branch: string | unde
   }
 }
 
-async function freePreRestoreName(p: string): Promise<string> {
-  let candidate = p + PRE_RESTORE_SUFFIX;
-  for (let i = 1; await lstatOrUndefined(candidate); i++) candidate = `${p}${PRE_RESTORE_SUFFIX}.${i}`;
-  return candidate;
-}
-
 type Placed = { kind: 'placed' } | { kind: 'same' } | { kind: 'replaced'; keptAs: string };
 
 /** Moves the finished repo to `dest` (a path inside the target), making its missing parents for the user. */
@@ -448,8 +443,7 @@ async function placeInto(work: string, destHost: string): Promise<Placed> {
     const [mine, theirs] = await Promise.all([headOf(work), headOf(destHost)]);
     if (mine && theirs && mine.oid === theirs.oid && mine.branch === theirs.branch) return { kind: 'same' };
   }
-  const keptAs = await freePreRestoreName(destHost);
-  await rename(destHost, keptAs);
+  const keptAs = await placeAside(destHost);
   await rename(work, destHost);
   return { kind: 'replaced', keptAs };
 }

@@ -17,13 +17,13 @@ import { saveTokens } from '../../src/auth/index.ts';
 import { DriveClient } from '../../src/drive/index.ts';
 import { makeDebianRoot, type TestRoot } from '../helpers/debian-root.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
-import { seedChain, type SeededChain } from '../helpers/seed-chain.ts';
+import { seedChain } from '../helpers/seed-chain.ts';
 import { setGitHome } from '../appliers-data/git.ts';
 import { statTree, changedEntries } from '../helpers/tree-state.ts';
 import { runCli } from '../helpers/cli.ts';
 
 const BIN = new URL('../../bin/koder-snapshot.mjs', import.meta.url).pathname;
-let srv: TestServer, work: string, env: NodeJS.ProcessEnv, seeded: SeededChain, target: TestRoot;
+let srv: TestServer, work: string, env: NodeJS.ProcessEnv, target: TestRoot;
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -44,7 +44,7 @@ beforeAll(async () => {
   env = { PATH: process.env.PATH, HOME: work, XDG_CONFIG_HOME: join(work, 'config'), XDG_STATE_HOME: join(work, 'state'), KODER_SNAPSHOT_SERVER: srv.url, KODER_CACHE_DIR: process.env.KODER_CACHE_DIR };
   await saveTokens(tokens, env);
   const client = new DriveClient({ server: srv.url, tokens: tokens.access_token });
-  seeded = await seedChain(client, work, { user: (await client.me()).id });
+  await seedChain(client, work, { user: (await client.me()).id });
   target = await makeDebianRoot();
   await runInChroot(target.root, ['useradd', '-m', '-u', '1000', '-s', '/bin/bash', 'ana']);
 }, 300_000);
