@@ -15,7 +15,7 @@ import { DriveClient } from '../src/drive/index.ts';
 import { makeDebianRoot, type TestRoot } from '../test/helpers/debian-root.ts';
 import { startGitHttp, type GitHttpServer } from '../test/helpers/git-http.ts';
 import { runInChroot } from '../src/chroot-appliers/chroot-runner.ts';
-import { g, setGitHome } from '../test/appliers-data/git.ts';
+import { g, setGitHome } from '../test/helpers/git.ts';
 import { snapshotTree } from '../test/chroot/tree.ts';
 import { seedChain, PASSPHRASE, type SeededChain } from '../test/helpers/seed-chain.ts';
 

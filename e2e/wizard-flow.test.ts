@@ -18,8 +18,7 @@
  *
  * Screenshots of every real screen: e2e/artifacts/flow/.
  */
-import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, existsSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +27,7 @@ import { DEMO_PASSPHRASE, DEMO_PASSWORD, DEMO_USER } from '../src/cli/demo/seed.
 import type { UiState } from '../src/daemon/ui-state.ts';
 import { qrOf } from '../src/util/qr.ts';
 import { CLIENT_ID } from '../src/server/index.ts';
+import { contentTree as tree } from '../test/helpers/tree-state.ts';
 import { makeScratchRoot, type ScratchRoot } from '../src/cli/demo/scratch-root.ts';
 import { ROOT, buildWizard, flowDaemon, flowServer, holdStep, seedFlow, type FlowDaemon, type FlowServer } from './helpers/stack.ts';
 import { approveOnPhone, daemonState, launchChromium, onScreen, readQrModules, recordScreens, shooter, watchErrors } from './helpers/browser.ts';
@@ -435,23 +435,3 @@ describe('skipping from the snapshot list', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 });
-
-/** Every entry under `dir`: type, mode, and content hash or link target. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = join(dir, r);
-      const st = lstatSync(p);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) {
-        out[r] = `dir ${mode}`;
-        walk(r);
-      } else if (st.isSymbolicLink()) out[r] = `link ${readlinkSync(p)}`;
-      else out[r] = `file ${mode} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
-    }
-  };
-  walk('');
-  return out;
-}

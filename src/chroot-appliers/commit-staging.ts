@@ -18,7 +18,6 @@
  * - Running it again after an interruption is safe: what already moved is
  *   found identical and left.
  */
-import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
@@ -219,16 +218,4 @@ export async function restoreTarZst(
     gid: opts.gid,
   });
   return { ...extracted, commit };
-}
-
-/** sha256 (hex) of a file, streamed. */
-export async function sha256File(p: string): Promise<string> {
-  const h = createHash('sha256');
-  const fh = await open(p, fsc.O_RDONLY);
-  try {
-    for await (const c of fh.createReadStream()) h.update(c as Buffer);
-  } finally {
-    await fh.close().catch(() => undefined);
-  }
-  return h.digest('hex');
 }

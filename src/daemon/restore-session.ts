@@ -311,11 +311,6 @@ export class RestoreSession {
     });
   }
 
-  /** Machine state value (for tests and the CLI). */
-  get state() {
-    return this.actor.getSnapshot();
-  }
-
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
     l(this.ui());
@@ -347,11 +342,6 @@ export class RestoreSession {
   async close(): Promise<void> {
     this.actor.stop();
     await this.persistQueue;
-  }
-
-  /** Waits for pending state writes (tests). */
-  flush(): Promise<void> {
-    return this.persistQueue;
   }
 }
 

@@ -186,5 +186,3 @@ export const restoreMachine = setup({
     skipped: { type: 'final' },
   },
 });
-
-export type RestoreMachine = typeof restoreMachine;

@@ -18,7 +18,7 @@ import { DriveClient } from '../../src/drive/index.ts';
 import { makeDebianRoot, type TestRoot } from '../helpers/debian-root.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
 import { seedChain } from '../helpers/seed-chain.ts';
-import { setGitHome } from '../appliers-data/git.ts';
+import { setGitHome } from '../helpers/git.ts';
 import { statTree, changedEntries } from '../helpers/tree-state.ts';
 import { runCli } from '../helpers/cli.ts';
 

@@ -7,7 +7,7 @@
  * device-flow logins of two users, real appliers into a plain target root.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testServer, loginAs, type TestServer } from '../server/fixture.ts';
@@ -18,8 +18,9 @@ import { defaultAppliers, type ApplierTable } from '../../src/chroot-appliers/in
 import type { StepKind } from '../../src/restore-machine/plan.ts';
 import type { UiState } from '../../src/daemon/ui-state.ts';
 import { seedChain, type SeededChain } from '../helpers/seed-chain.ts';
-import { g, setGitHome } from '../appliers-data/git.ts';
+import { g, setGitHome } from '../helpers/git.ts';
 import { makeEnv, type Env } from '../appliers-data/setup.ts';
+import { contentTree as tree } from '../helpers/tree-state.ts';
 
 let srv: TestServer;
 let work: string;
@@ -107,25 +108,6 @@ function drive(session: RestoreSession, snapshotId: string, until: (ui: UiState)
 
 const finished = (ui: UiState) => ['report', 'apply-failed', 'prepare-failed', 'refused', 'list-failed', 'login-failed'].includes(ui.phase) || (ui.phase === 'choose' && !!ui.error);
 
-/** Every entry below `dir`: type, mode bits, and content or link target. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (p: string, rel: string) => {
-    for (const name of readdirSync(p).sort()) {
-      const full = join(p, name);
-      const r = `${rel}/${name}`;
-      const st = lstatSync(full);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isSymbolicLink()) out[r] = `link ${readlinkSync(full)}`;
-      else if (st.isDirectory()) {
-        out[r] = `dir ${mode}`;
-        walk(full, r);
-      } else out[r] = `file ${mode} ${readFileSync(full).toString('base64')}`;
-    }
-  };
-  walk(dir, '');
-  return out;
-}
 
 describe('a shared snapshot, restored by the person it was shared with', () => {
   it('is listed as shared by its owner', async () => {

@@ -74,28 +74,48 @@ export function changedEntries(before: Map<string, StatEntry>, after: Map<string
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/**
- * The target's configuration as lines: every entry under /etc (type, mode,
- * owner, inode, mtime, size and content hash or link target), dpkg's status
- * and the locale archive. Equal before and after = nothing there was written.
- */
-export async function etcState(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string, rel: string) => {
-    for (const name of (await readdir(dir)).sort()) {
-      const p = join(dir, name);
-      const r = `${rel}/${name}`;
-      const st = await lstat(p);
-      const head = `${r} ${st.mode.toString(8)} ${st.uid}:${st.gid} ino=${st.ino} mtime=${st.mtimeMs}`;
-      if (st.isSymbolicLink()) out.push(`${head} -> ${await readlink(p)}`);
-      else if (st.isDirectory()) {
-        out.push(`${head} dir`);
-        await walk(p, r);
-      } else out.push(`${head} ${st.size} ${sha256(await readFile(p))}`);
+/** Every entry below `dir`: type, mode, and content hash or link target (what a restore must bring back byte-identical). */
+export function contentTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = join(dir, r);
+      const st = lstatSync(p);
+      const mode = (st.mode & 0o7777).toString(8);
+      if (st.isDirectory()) {
+        out[r] = `dir ${mode}`;
+        walk(r);
+      } else if (st.isSymbolicLink()) out[r] = `link ${readlinkSync(p)}`;
+      else out[r] = `file ${mode} ${sha256(readFileSync(p))}`;
     }
   };
-  await walk(join(root, 'etc'), '/etc');
-  out.push(`dpkg-status ${sha256(readFileSync(join(root, 'var/lib/dpkg/status')))}`);
-  out.push(`locale-archive ${sha256(await readFile(join(root, 'usr/lib/locale/locale-archive')).catch(() => Buffer.alloc(0)))}`);
+  walk('');
   return out;
+}
+
+/**
+ * The trees at `paths` (inside `root`) as lines: type, mode, owner, inode,
+ * mtime, and size + content hash or link target; "missing" for an absent one.
+ * Equal before and after = nothing there was written.
+ */
+export async function pathsState(root: string, paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const one = async (p: string, r: string) => {
+    const st = await lstat(p).catch(() => undefined);
+    if (!st) return void out.push(`${r} missing`);
+    const head = `${r} ${st.mode.toString(8)} ${st.uid}:${st.gid} ino=${st.ino} mtime=${st.mtimeMs}`;
+    if (st.isSymbolicLink()) out.push(`${head} -> ${await readlink(p)}`);
+    else if (st.isDirectory()) {
+      out.push(`${head} dir`);
+      for (const n of (await readdir(p)).sort()) await one(join(p, n), `${r}/${n}`);
+    } else out.push(`${head} ${st.size} ${sha256(await readFile(p))}`);
+  };
+  for (const p of paths) await one(join(root, p), p);
+  return out;
+}
+
+/** The target's configuration: pathsState of /etc, dpkg's status and the locale archive. */
+export function etcState(root: string): Promise<string[]> {
+  return pathsState(root, ['/etc', '/var/lib/dpkg/status', '/usr/lib/locale/locale-archive']);
 }
