@@ -5,7 +5,7 @@
  * a child process, as the installer job would run it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,25 +18,11 @@ import { runInChroot } from '../src/chroot-appliers/chroot-runner.ts';
 import { g, setGitHome } from '../test/helpers/git.ts';
 import { snapshotTree } from '../test/chroot/tree.ts';
 import { seedChain, PASSPHRASE, type SeededChain } from '../test/helpers/seed-chain.ts';
+import { spawnCli } from '../test/helpers/cli.ts';
 
-const BIN = new URL('../bin/koder-snapshot.mjs', import.meta.url).pathname;
 let srv: TestServer, work: string, env: NodeJS.ProcessEnv, seeded: SeededChain, git: GitHttpServer;
 
-interface CliRun { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-function cli(args: string[], o: { stdin?: string; killWhen?: (stdout: string) => boolean } = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (o.killWhen?.(stdout)) child.kill('SIGKILL');
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(o.stdin ?? '');
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const cli = (args: string[], o: { stdin?: string; killWhen?: (stdout: string) => boolean } = {}) => spawnCli(args, { env, ...o });
 
 async function freshTarget(): Promise<TestRoot> {
   const t = await makeDebianRoot();

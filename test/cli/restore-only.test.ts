@@ -8,7 +8,6 @@
  * mtime moves when an entry appears in them) may differ.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,21 +19,11 @@ import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
 import { seedChain } from '../helpers/seed-chain.ts';
 import { setGitHome } from '../helpers/git.ts';
 import { statTree, changedEntries } from '../helpers/tree-state.ts';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, spawnCli } from '../helpers/cli.ts';
 
-const BIN = new URL('../../bin/koder-snapshot.mjs', import.meta.url).pathname;
 let srv: TestServer, work: string, env: NodeJS.ProcessEnv, target: TestRoot;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => spawnCli(args, { env });
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ks-restore-only-'));

@@ -28,6 +28,7 @@ export function applyContext(o: {
   blobs?: BlobSource;
   identity?: Identity;
   host?: ApplyContext['host'];
+  signal?: AbortSignal;
   logs?: string[];
 }): TestApplyContext {
   const choice: RestoreChoice = { snapshotId: 'x'.repeat(64), hostname: 'new-laptop', targetUser: o.target.user, categories: [...CATEGORIES], ...o.choice };
@@ -41,6 +42,7 @@ export function applyContext(o: {
     blobs: o.blobs ?? NO_BLOBS,
     ...(o.identity ? { identity: o.identity } : {}),
     ...(o.host ? { host: o.host } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
     deferred: [...plan.deferred],
     log: (l) => logs.push(l),
     logs,
