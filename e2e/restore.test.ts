@@ -5,7 +5,7 @@
  * a child process, as the installer job would run it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,28 +15,14 @@ import { DriveClient } from '../src/drive/index.ts';
 import { makeDebianRoot, type TestRoot } from '../test/helpers/debian-root.ts';
 import { startGitHttp, type GitHttpServer } from '../test/helpers/git-http.ts';
 import { runInChroot } from '../src/chroot-appliers/chroot-runner.ts';
-import { g, setGitHome } from '../test/appliers-data/git.ts';
+import { g, setGitHome } from '../test/helpers/git.ts';
 import { snapshotTree } from '../test/chroot/tree.ts';
 import { seedChain, PASSPHRASE, type SeededChain } from '../test/helpers/seed-chain.ts';
+import { spawnCli } from '../test/helpers/cli.ts';
 
-const BIN = new URL('../bin/koder-snapshot.mjs', import.meta.url).pathname;
 let srv: TestServer, work: string, env: NodeJS.ProcessEnv, seeded: SeededChain, git: GitHttpServer;
 
-interface CliRun { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-function cli(args: string[], o: { stdin?: string; killWhen?: (stdout: string) => boolean } = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (o.killWhen?.(stdout)) child.kill('SIGKILL');
-    });
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(o.stdin ?? '');
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+const cli = (args: string[], o: { stdin?: string; killWhen?: (stdout: string) => boolean } = {}) => spawnCli(args, { env, ...o });
 
 async function freshTarget(): Promise<TestRoot> {
   const t = await makeDebianRoot();
@@ -195,12 +181,13 @@ describe('koder-snapshot restore into a real Debian root', () => {
     const t = await freshTarget();
     try {
       const before = targetTree(t.root);
-      const r = await cli([...restoreArgs(t.root, join(work, 'state-tamper-blob')), '--only', 'files']);
+      // No --hostname: the hostname is a system setting, not part of --only files.
+      const r = await cli(['restore', '--target', t.root, '--user', 'ana', '--json', '--state-dir', join(work, 'state-tamper-blob'), '--only', 'files']);
       expect(r.code).toBe(1);
       expect(r.stdout + r.stderr).toMatch(/hash/);
       const changed = diffTrees(before, targetTree(t.root));
-      // Only the hostname (always applied first) and the report dir may differ; no documents, no staging.
-      expect(changed.filter((p) => !/^(etc\/hostname|etc\/hosts|var\/lib\/koder-restore)(\/|$)/.test(p) && p !== 'var/lib')).toEqual([]);
+      // Only the report dir may differ; no documents, no staging, no hostname.
+      expect(changed.filter((p) => !/^var\/lib\/koder-restore(\/|$)/.test(p) && p !== 'var/lib')).toEqual([]);
       expect(execFileSync('find', [t.root, '-name', '*koder-restore-staging*'], { encoding: 'utf8' }).trim()).toBe('');
     } finally {
       writeFileSync(stored, original);

@@ -12,14 +12,13 @@
  * accessible names (roles, labels, button names) in en and pt-BR.
  *
  * Categories are restricted to repos + secrets + files in the happy path
- * (the hostname is always applied): apt and locale-gen in a chroot take
+ * (so the hostname, a system setting, is not written): apt and locale-gen in a chroot take
  * minutes and have their own e2e (e2e/restore.test.ts); here the point is the
  * wizard ↔ daemon ↔ server flow ending with files in the target.
  *
  * Screenshots of every real screen: e2e/artifacts/flow/.
  */
-import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, existsSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +27,7 @@ import { DEMO_PASSPHRASE, DEMO_PASSWORD, DEMO_USER } from '../src/cli/demo/seed.
 import type { UiState } from '../src/daemon/ui-state.ts';
 import { qrOf } from '../src/util/qr.ts';
 import { CLIENT_ID } from '../src/server/index.ts';
+import { contentTree as tree } from '../test/helpers/tree-state.ts';
 import { makeScratchRoot, type ScratchRoot } from '../src/cli/demo/scratch-root.ts';
 import { ROOT, buildWizard, flowDaemon, flowServer, holdStep, seedFlow, type FlowDaemon, type FlowServer } from './helpers/stack.ts';
 import { approveOnPhone, daemonState, launchChromium, onScreen, readQrModules, recordScreens, shooter, watchErrors } from './helpers/browser.ts';
@@ -296,17 +296,17 @@ describe('the whole flow against the real daemon and server', () => {
     await expectTitle(page, 'Review the restore');
     const plan = page.getByRole('region', { name: 'What will be restored' });
     const groups = await plan.locator('h3 > span:first-child').allTextContents();
-    expect(groups).toEqual(['System settings', 'Git repositories', 'Secrets', 'Documents and files']);
+    expect(groups).toEqual(['Git repositories', 'Secrets', 'Documents and files']);
     expect(await plan.textContent()).toMatch(/~\/Documentos/);
     expect(await plan.textContent()).toMatch(/~\/Imagens/);
     expect(await page.locator('main').textContent()).toContain('Your key vault is open');
     const facts = (await page.locator('main dl').textContent()) ?? '';
-    expect(facts).toContain('koder-novo');
+    expect(facts).not.toContain('koder-novo'); // the name is a system setting, not chosen here
     expect(facts).toContain('ana');
     const state = await daemonState<UiState>(page);
     expect(state.plan!.vault).toBe('unlocked');
     expect(state.choice).toEqual({ snapshotId: seeded.ids[2], hostname: 'koder-novo', targetUser: 'ana', categories: ['repos', 'secrets', 'files'] });
-    expect(state.plan!.steps.map((s) => s.kind)).toEqual(['system.hostname', 'files.restore', 'files.restore', 'repo.restore', 'secrets.restore']);
+    expect(state.plan!.steps.map((s) => s.kind)).toEqual(['files.restore', 'files.restore', 'repo.restore', 'secrets.restore']);
     await shot(page, '06-summary');
   }, 90_000);
 
@@ -341,7 +341,7 @@ describe('the whole flow against the real daemon and server', () => {
   it('confirm → progress → report; the documents, the repo and the secrets are in the target', async () => {
     await page.getByRole('button', { name: 'Start the restore' }).click();
     await onScreen(page, 'applying', 20_000);
-    // The repo step is about to run: hostname and files are done.
+    // The repo step is about to run: the files are done.
     await within(held.started, 30_000, async () => `the repo step never started; the page says: ${await page.locator('main').textContent()}`);
     const bars = page.getByRole('progressbar');
     await expect.poll(() => page.getByRole('progressbar', { name: 'Documents and files' }).getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('100');
@@ -349,7 +349,7 @@ describe('the whole flow against the real daemon and server', () => {
     const overall = Number(await page.getByRole('progressbar', { name: 'Overall' }).getAttribute('aria-valuenow'));
     expect(overall).toBeGreaterThan(0);
     expect(overall).toBeLessThan(100);
-    expect(await bars.count()).toBe(5); // overall + system, repos, secrets, files
+    expect(await bars.count()).toBe(4); // overall + repos, secrets, files
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Now:' }).textContent()).toContain('notas');
     expect(await page.locator('main').textContent()).toContain('You can walk away');
     await shot(page, '07-progress');
@@ -357,7 +357,7 @@ describe('the whole flow against the real daemon and server', () => {
 
     await onScreen(page, 'report', 60_000);
     await expectTitle(page, 'Your setup is restored');
-    expect(await page.locator('main').textContent()).toMatch(/5 done, 0 skipped, 0 failed/);
+    expect(await page.locator('main').textContent()).toMatch(/4 done, 0 skipped, 0 failed/);
     expect(await mainButtons(page)).toEqual([]); // nothing failed: no retry
     const report = (await daemonState<UiState>(page)).report!;
     expect(report.status).toBe('done');
@@ -380,8 +380,8 @@ describe('the whole flow against the real daemon and server', () => {
       expect(lstatSync(join(home, s)).mode & 0o777, s).toBe(0o600);
       expect(lstatSync(join(home, s)).uid, s).toBe(1000);
     }
-    expect(readFileSync(join(target.root, 'etc/hostname'), 'utf8')).toBe('koder-novo\n');
-    // Not chosen: no apps, no system settings.
+    // Not chosen: no apps, no system settings (not even the computer's name).
+    expect(existsSync(join(target.root, 'etc/hostname')) ? readFileSync(join(target.root, 'etc/hostname'), 'utf8') : '').not.toContain('koder-novo');
     expect(existsSync(join(target.root, 'usr/bin/jq'))).toBe(false);
     const keyboard = join(target.root, 'etc/default/keyboard');
     expect(existsSync(keyboard) ? readFileSync(keyboard, 'utf8') : '').not.toMatch(/abnt2/);
@@ -435,23 +435,3 @@ describe('skipping from the snapshot list', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 });
-
-/** Every entry under `dir`: type, mode, and content hash or link target. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (rel: string) => {
-    for (const name of readdirSync(join(dir, rel)).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      const p = join(dir, r);
-      const st = lstatSync(p);
-      const mode = (st.mode & 0o7777).toString(8);
-      if (st.isDirectory()) {
-        out[r] = `dir ${mode}`;
-        walk(r);
-      } else if (st.isSymbolicLink()) out[r] = `link ${readlinkSync(p)}`;
-      else out[r] = `file ${mode} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
-    }
-  };
-  walk('');
-  return out;
-}

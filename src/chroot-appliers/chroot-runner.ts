@@ -37,7 +37,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as fsc, existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, realpath, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, PathEscapeError, resolveInRoot } from './safe-path.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
@@ -129,11 +129,6 @@ export async function assertTargetRoot(root: string): Promise<string> {
     throw new TargetRootError(root, "is the host's /");
   }
   return real;
-}
-
-/** Runs `fn` with the canonical target root after assertTargetRoot. */
-export async function withTargetRoot<T>(root: string, fn: (root: string) => Promise<T>): Promise<T> {
-  return fn(await assertTargetRoot(root));
 }
 
 // ---------------------------------------------------------------------------

@@ -18,15 +18,14 @@
  * - Running it again after an interruption is safe: what already moved is
  *   found identical and left.
  */
-import { createHash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
 import { extractTarZst, type ExtractOptions, type ExtractResult, type TarZstInput } from './tar-extract.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
+import { placeAside } from './pre-restore.ts';
 
-export const PRE_RESTORE_SUFFIX = '.pre-restore';
 const STAGING_DIR_NAME = '.koder-restore-staging';
 
 export interface CommitOptions {
@@ -119,12 +118,6 @@ export async function removeStaging(stagingDir: string): Promise<void> {
   if (parent.endsWith(`/${STAGING_DIR_NAME}`)) await rmdir(parent).catch(() => undefined);
 }
 
-async function freePreRestoreName(p: Buffer): Promise<Buffer> {
-  let candidate = Buffer.concat([p, Buffer.from(PRE_RESTORE_SUFFIX)]);
-  for (let i = 1; await lstatOrUndefined(candidate); i++) candidate = Buffer.concat([p, Buffer.from(`${PRE_RESTORE_SUFFIX}.${i}`)]);
-  return candidate;
-}
-
 const joinBytes = (dir: Buffer, name: Buffer) => Buffer.concat([dir, Buffer.from('/'), name]);
 
 /** Moves the staged tree into `dest` (see the file header). */
@@ -144,9 +137,7 @@ export async function commitStaging(opts: CommitOptions): Promise<CommitResult> 
     }
 
     const setAside = async (d: Buffer) => {
-      const to = await freePreRestoreName(d);
-      await rename(d, to);
-      result.preRestored.push(rel(to.toString()));
+      result.preRestored.push(rel((await placeAside(d)).toString()));
     };
 
     // Names are bytes (a non-UTF-8 name must arrive as it was staged): paths here are Buffers.
@@ -232,16 +223,4 @@ export async function restoreTarZst(
     gid: opts.gid,
   });
   return { ...extracted, commit };
-}
-
-/** sha256 (hex) of a file, streamed. */
-export async function sha256File(p: string): Promise<string> {
-  const h = createHash('sha256');
-  const fh = await open(p, fsc.O_RDONLY);
-  try {
-    for await (const c of fh.createReadStream()) h.update(c as Buffer);
-  } finally {
-    await fh.close().catch(() => undefined);
-  }
-  return h.digest('hex');
 }

@@ -53,10 +53,10 @@ export interface RunPlanOptions {
   /** Only these step ids run again (retry of failed steps); the others keep their recorded result. */
   retryOnly?: string[];
   onEvent?: (e: ApplyEvent) => void;
-  now?: () => Date;
-  /** Minimum ms between two progress events of one step. */
-  progressIntervalMs?: number;
 }
+
+/** Minimum ms between two progress events of one step. */
+const PROGRESS_INTERVAL_MS = 200;
 
 async function loadJournal(path: string, snapshotId: string): Promise<Journal> {
   try {
@@ -71,8 +71,8 @@ async function loadJournal(path: string, snapshotId: string): Promise<Journal> {
 const FIRSTBOOT_STEP: PlanStep = { id: 'firstboot.install', kind: 'firstboot.install', category: 'firstboot', label: 'first-boot tasks', bytes: 0, items: 0 };
 
 export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
-  const { plan, ctx, appliers, onEvent = () => {}, now = () => new Date(), progressIntervalMs = 200 } = opts;
-  const startedAt = now().toISOString();
+  const { plan, ctx, appliers, onEvent = () => {} } = opts;
+  const startedAt = new Date().toISOString();
   const journal = await loadJournal(opts.journalPath, plan.snapshotId);
   const planned = new Set(plan.deferred.map((d) => d.id));
   ctx.deferred.splice(0, ctx.deferred.length, ...plan.deferred, ...journal.deferred.filter((d) => !planned.has(d.id)));
@@ -94,7 +94,7 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
     let last = 0;
     const progress = (p: { bytes: number; items: number }) => {
       const t = Date.now();
-      if (t - last < progressIntervalMs) return;
+      if (t - last < PROGRESS_INTERVAL_MS) return;
       last = t;
       onEvent({ type: 'STEP.PROGRESS', stepId: step.id, ...p });
     };
@@ -130,7 +130,7 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
     results,
     deferred: [...ctx.deferred],
     startedAt,
-    finishedAt: now().toISOString(),
+    finishedAt: new Date().toISOString(),
   };
   await writeReport(ctx, report);
   return report;

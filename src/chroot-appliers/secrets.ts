@@ -33,7 +33,7 @@
  *   Plaintext never appears in a message.
  */
 import { constants as fsc } from 'node:fs';
-import { chmod, lchown, link, lstat, open, readdir, readlink, rename, rm } from 'node:fs/promises';
+import { chmod, lchown, lstat, open, readdir, readlink, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { fromB64 } from '../keys/b64.ts';
 import type { SealingKeyPair } from '../keys/identity.ts';
@@ -41,12 +41,13 @@ import { openSealed } from '../keys/seal.ts';
 import type { SecretEntry } from '../manifest/types.ts';
 import type { PlanStep } from '../restore-machine/plan.ts';
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
-import { commitStaging, PRE_RESTORE_SUFFIX, removeStaging, stagingDirFor } from './commit-staging.ts';
+import { commitStaging, removeStaging, stagingDirFor } from './commit-staging.ts';
+import { placeAside } from './pre-restore.ts';
 import { ensureDirInRoot, isInside, resolveInRoot } from './safe-path.ts';
 import { extractTar, safeComponents } from './tar-extract.ts';
 import { readTar } from './tar-reader.ts';
 import { targetPath, type Target } from './target.ts';
-import { lstatOrUndefined, errMessage } from '../util/fs.ts';
+import { errMessage, fsyncDir, lstatOrUndefined } from '../util/fs.ts';
 
 export const SECRETS_LOCKED_MESSAGE = 'secrets locked: no passphrase or recovery key given';
 
@@ -63,21 +64,6 @@ export function parseSecretMode(mode: string): number {
 /** Who owns a secret at `dest` (a path inside the target): the user in their home, root elsewhere. */
 export function secretOwner(target: Target, dest: string): { uid: number; gid: number } {
   return isInside(target.home, dest) ? { uid: target.uid, gid: target.gid } : { uid: 0, gid: 0 };
-}
-
-async function freePreRestoreName(p: string): Promise<string> {
-  let candidate = p + PRE_RESTORE_SUFFIX;
-  for (let i = 1; await lstatOrUndefined(candidate); i++) candidate = `${p}${PRE_RESTORE_SUFFIX}.${i}`;
-  return candidate;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function sameBytes(path: string, plain: Uint8Array): Promise<boolean> {
@@ -122,13 +108,12 @@ async function writeSecretFile(root: string, dest: string, plain: Uint8Array, mo
     }
     const details: string[] = [];
     if (existing) {
-      const keep = await freePreRestoreName(finalPath);
-      if (existing.isDirectory()) await rename(finalPath, keep);
-      else await link(finalPath, keep); // the old name keeps working until the rename below
+      // A file keeps its name until the rename below: no moment without it.
+      const keep = await placeAside(finalPath, { keepName: true });
       details.push(`kept ${'/' + relative(root, keep)} (was different)`);
     }
     await rename(tmp, finalPath);
-    await syncDir(dir);
+    await fsyncDir(dir);
     return details;
   } catch (e) {
     await rm(tmp, { force: true });

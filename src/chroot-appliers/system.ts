@@ -11,10 +11,7 @@ import type { ApplyContext, StepApplier } from './applier.ts';
 import { aptInstall } from './apt.ts';
 import { errorSummary, installedPackages, runInTarget } from './chroot-commands.ts';
 import { hostPath, isTargetFile, readTargetText, symlinkInTarget, targetEntry, writeTargetFile } from './target-files.ts';
-import { applyGpu } from './gpu.ts';
 import { isHostname } from '../manifest/validate.ts';
-
-export { applyGpu, detectGpuVendors } from './gpu.ts';
 
 const one = (progress: Parameters<StepApplier>[2]) => progress({ bytes: 0, items: 1 });
 
@@ -322,12 +319,3 @@ export const applyKeyboard: StepApplier = async (_step, ctx, progress) => {
   const label = `${parsed.layout}${parsed.variant ? ` (${parsed.variant})` : ''}`;
   return { status: 'done', message: changed ? `keyboard set to ${label}` : `keyboard already ${label}`, ...(details.length ? { details } : {}) };
 };
-
-/** The system appliers by step kind. */
-export const systemAppliers = {
-  'system.hostname': applyHostname,
-  'system.timezone': applyTimezone,
-  'system.locale': applyLocale,
-  'system.keyboard': applyKeyboard,
-  'system.gpu': applyGpu,
-} as const;

@@ -11,6 +11,7 @@ import { lstat, readFile, readlink, realpath, rename, stat, symlink, unlink } fr
 import { dirname, posix } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
+import { freePreRestorePath } from './pre-restore.ts';
 
 export interface WriteOptions {
   /** Exact mode (default 0644). The file is owned by whoever runs the restore (root). */
@@ -147,10 +148,8 @@ export async function removeInTarget(root: string, path: string): Promise<boolea
 /** Lowercase hex sha256 of some bytes. */
 export const sha256Hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-/** A name for setting `path` aside that is not taken yet: `path.pre-restore`, `.pre-restore.1`, … */
+/** The target-relative form of pre-restore.ts's free name for `path` (`path.pre-restore`, `.pre-restore.1`, …). */
 export async function freePreRestoreName(root: string, path: string): Promise<string> {
-  for (let i = 0; ; i++) {
-    const candidate = i === 0 ? `${path}.pre-restore` : `${path}.pre-restore.${i}`;
-    if ((await targetEntry(root, candidate)) === undefined) return candidate;
-  }
+  const p = await hostPath(root, path, false);
+  return path + (await freePreRestorePath(p)).slice(p.length);
 }

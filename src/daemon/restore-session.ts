@@ -7,7 +7,10 @@
  * State dir (0700): actor.json (the machine, no secrets), manifest.json (the
  * folded, verified manifest of the chosen snapshot), journal.json (finished
  * apply steps). Secrets (passphrase, opened identity) live in memory only: a
- * restarted daemon that had them says the vault is locked again.
+ * restarted daemon that had them says the vault is locked again. Whose
+ * storage the blobs, keys and manifests come from (the owner of a snapshot
+ * shared with me) is part of the machine's choice, so it is persisted too.
+ * A chain is fetched and verified once per session (details and prepare).
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,14 +57,14 @@ export class RestoreSession {
   private secret?: { passphrase: string } | { recoveryKey: string };
   private identity?: Identity;
   private drive?: DriveClient;
-  private owners = new Map<string, string | undefined>();
   private qr?: { url: string; svg: string };
   private confirmed = false;
   private applyStartedAt?: number;
   private persistQueue: Promise<void> = Promise.resolve();
   private lastPersistKey = '';
   private lastPersistAt = 0;
-  private detailsCache = new Map<string, Promise<SnapshotDetails>>();
+  /** Verified chains by owner and snapshot id (content-addressed: a verified chain stays valid). */
+  private verified = new Map<string, Promise<{ folded: Manifest; chain: string[] }>>();
   private reportWaiters = new Set<(r: { report?: RestoreReport; error?: Error }) => void>();
 
   private constructor(readonly cfg: RestoreSessionConfig) {}
@@ -156,39 +159,51 @@ export class RestoreSession {
       ...mine.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: me, shared: false, chainDepth: s.depth, bytes: s.blobs_size })),
       ...shared.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: s.owner_id, shared: true, chainDepth: s.depth, bytes: s.blobs_size })),
     ];
-    for (const s of all) this.owners.set(s.id, s.shared ? s.owner : undefined);
     return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
   }
 
-  /** Resolve + verify a chain against the owner's registered keys. */
-  private async verifiedManifest(snapshotId: string): Promise<{ folded: Manifest; chain: string[] }> {
-    const c = await this.client();
-    const owner = this.owners.get(snapshotId);
-    const keys = (await c.getKeys(owner)).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64')));
-    const { chain, folded } = await resolveChain(snapshotId, (id) => c.getManifest(id, owner), keys);
-    return { folded, chain: chain.map((l) => l.id) };
+  /**
+   * The chain of `snapshotId` (in `owner`'s storage when shared with me)
+   * resolved and verified against the owner's registered keys, once: the
+   * wizard's details and prepare share it; a failure is not kept.
+   */
+  private verifiedManifest(snapshotId: string, owner: string | undefined): Promise<{ folded: Manifest; chain: string[] }> {
+    const key = `${owner ?? ''}/${snapshotId}`;
+    let p = this.verified.get(key);
+    if (!p) {
+      p = (async () => {
+        const c = await this.client();
+        const keys = (await c.getKeys(owner)).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64')));
+        const { chain, folded } = await resolveChain(snapshotId, (id) => c.getManifest(id, owner), keys);
+        return { folded, chain: chain.map((l) => l.id) };
+      })();
+      p.catch(() => this.verified.delete(key));
+      this.verified.set(key, p);
+    }
+    return p;
+  }
+
+  /** The owner of a listed snapshot that was shared with me (undefined: mine, or not listed). */
+  private ownerOf(snapshotId: string): string | undefined {
+    const s = this.actor.getSnapshot().context.snapshots?.find((x) => x.id === snapshotId);
+    return s?.shared ? s.owner : undefined;
   }
 
   async details(snapshotId: string): Promise<SnapshotDetails> {
-    let p = this.detailsCache.get(snapshotId);
-    if (!p) {
-      p = this.verifiedManifest(snapshotId).then(({ folded }) => ({
-        id: snapshotId,
-        hostname: folded.snapshot.hostname,
-        byCategory: categorySizes(folded),
-        counts: {
-          apt: folded.apps?.apt?.length ?? 0,
-          snap: folded.apps?.snap?.length ?? 0,
-          flatpak: folded.apps?.flatpak?.length ?? 0,
-          repos: folded.repos?.entry?.length ?? 0,
-          files: folded.files?.entry?.length ?? 0,
-          secrets: Object.keys(folded.secrets ?? {}).length,
-        },
-      }));
-      p.catch(() => this.detailsCache.delete(snapshotId));
-      this.detailsCache.set(snapshotId, p);
-    }
-    return p;
+    const { folded } = await this.verifiedManifest(snapshotId, this.ownerOf(snapshotId));
+    return {
+      id: snapshotId,
+      hostname: folded.snapshot.hostname,
+      byCategory: categorySizes(folded),
+      counts: {
+        apt: folded.apps?.apt?.length ?? 0,
+        snap: folded.apps?.snap?.length ?? 0,
+        flatpak: folded.apps?.flatpak?.length ?? 0,
+        repos: folded.repos?.entry?.length ?? 0,
+        files: folded.files?.entry?.length ?? 0,
+        secrets: Object.keys(folded.secrets ?? {}).length,
+      },
+    };
   }
 
   /** Opens the person's key vault with the secret held in memory; undefined when there is no vault. */
@@ -198,10 +213,11 @@ export class RestoreSession {
   }
 
   private async prepare(input: PrepareInput): Promise<Prepared> {
-    const { folded, chain } = await this.verifiedManifest(input.choice.snapshotId);
+    const { folded, chain } = await this.verifiedManifest(input.choice.snapshotId, input.choice.owner);
     let vault: Prepared['vault'] = 'locked';
     this.identity = undefined;
-    if (input.unlock && this.secret && !this.owners.get(input.choice.snapshotId)) {
+    // A shared snapshot's secrets are sealed to its owner's keys, not to mine.
+    if (input.unlock && this.secret && !input.choice.owner) {
       this.identity = await this.unlockVault();
       vault = this.identity ? 'unlocked' : 'absent';
     }
@@ -213,7 +229,6 @@ export class RestoreSession {
     const manifest = JSON.parse(await readFile(join(this.cfg.stateDir, 'manifest.json'), 'utf8')) as Manifest;
     const target = await resolveTarget(input.target.root, input.target.user);
     const c = await this.client();
-    const owner = this.owners.get(input.choice.snapshotId);
     // Resumed after a restart: the opened keys died with the old process; reopen them if the secret was given again.
     if (!this.identity && this.secret && input.prepared.vault === 'unlocked') this.identity = await this.unlockVault();
     return runPlan({
@@ -227,7 +242,7 @@ export class RestoreSession {
         manifest,
         choice: input.choice,
         plan: input.prepared.plan,
-        blobs: driveBlobSource(c, owner, signal),
+        blobs: driveBlobSource(c, input.choice.owner, signal),
         identity: this.identity,
         deferred: [],
         signal,
@@ -296,11 +311,6 @@ export class RestoreSession {
     });
   }
 
-  /** Machine state value (for tests and the CLI). */
-  get state() {
-    return this.actor.getSnapshot();
-  }
-
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
     l(this.ui());
@@ -332,11 +342,6 @@ export class RestoreSession {
   async close(): Promise<void> {
     this.actor.stop();
     await this.persistQueue;
-  }
-
-  /** Waits for pending state writes (tests). */
-  flush(): Promise<void> {
-    return this.persistQueue;
   }
 }
 

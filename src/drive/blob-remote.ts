@@ -9,7 +9,7 @@
  * The reader checks the bytes against the address.
  */
 import type { DriveClient } from './client.ts';
-import { checkBlobHex, DriveError, errorFromBody } from './errors.ts';
+import { blobFetchError, checkBlobHex, DriveError, errorFromBody } from './errors.ts';
 import { retryBudget } from './retry.ts';
 
 export interface BlobRemoteOptions {
@@ -48,7 +48,7 @@ export function openBlobRemote(c: DriveClient, hex: string, o: BlobRemoteOptions
         } else {
           await retry(err).catch((e: unknown) => {
             if (o.signal?.aborted) throw new DriveError(0, 'aborted', 'download aborted', {}, { cause: e });
-            throw e;
+            throw e instanceof DriveError ? blobFetchError(e, hex, c.blobPath(hex, o.owner)) : e;
           });
         }
       }

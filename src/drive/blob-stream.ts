@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { DriveClient } from './client.ts';
-import { checkBlobHex, DriveError } from './errors.ts';
+import { blobFetchError, checkBlobHex, DriveError } from './errors.ts';
 import { streamRequest } from './node-http.ts';
 import { retryBudget } from './retry.ts';
 
@@ -57,7 +57,10 @@ export function openBlobStream(c: DriveClient, hex: string, o: BlobStreamOptions
         break;
       } catch (e) {
         if (o.signal?.aborted) throw new DriveError(0, 'aborted', 'download aborted', {}, { cause: e });
-        await retry(e instanceof DriveError ? e : new DriveError(0, 'network', `blob ${hex}: ${(e as Error).message}`, {}, { cause: e }));
+        const err = e instanceof DriveError ? e : new DriveError(0, 'network', `blob ${hex}: ${(e as Error).message}`, {}, { cause: e });
+        await retry(err).catch((last: unknown) => {
+          throw last instanceof DriveError ? blobFetchError(last, hex, c.blobPath(hex, o.owner)) : last;
+        });
       } finally {
         res?.destroy();
       }

@@ -26,6 +26,22 @@ export function checkBlobHex(hex: string): void {
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new DriveError(0, 'invalid_blob_address', `not a sha256 hex address: ${hex}`);
 }
 
+/**
+ * The error a blob transfer gives up with, saying which blob, where it was
+ * asked for (the path names whose storage: `/v1/me/…` or the owner's
+ * `/v1/users/<id>/…`) and what the server answered. Status, code and details
+ * are kept: callers (and the restore's stop on verification errors) still
+ * switch on the code. An abort, or a message that already says all that,
+ * passes as it is.
+ */
+export function blobFetchError(err: DriveError, hex: string, path: string): DriveError {
+  if (err.code === 'aborted' || err.code === 'hash_mismatch') return err;
+  const why = err.status ? `HTTP ${err.status} ${err.code}` : err.code;
+  const prefix = `blob ${hex}: `;
+  const told = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+  return new DriveError(err.status, err.code, `blob ${hex} could not be fetched from ${path} (${why}): ${told}`, err.details, { cause: err });
+}
+
 export async function errorFromResponse(res: Response): Promise<DriveError> {
   return errorFromBody(res.status, res.statusText, await res.text().catch(() => ''));
 }

@@ -2,8 +2,6 @@
  * The lists whose entries a delta adds, replaces and removes by key, in one
  * table so that validation (unique keys), fold, diff and normalize agree.
  */
-import type { Manifest } from './types.ts';
-
 export interface KeyedList {
   /** Top-level section holding the list. */
   section: 'apps' | 'repos' | 'files' | 'skips';
@@ -36,12 +34,4 @@ export type Table = Record<string, unknown>;
 
 export function isTable(v: unknown): v is Table {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** The list `kl` of manifest `m`, if present. */
-export function listOf(m: Manifest, kl: KeyedList): unknown[] | undefined {
-  const section = (m as unknown as Table)[kl.section];
-  if (!isTable(section)) return undefined;
-  const list = section[kl.list];
-  return Array.isArray(list) ? list : undefined;
 }

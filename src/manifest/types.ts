@@ -182,4 +182,3 @@ export interface Manifest {
 
 /** The sections a manifest may have; any other top-level key is an error. */
 export const SECTIONS = ['snapshot', 'system', 'apps', 'repos', 'secrets', 'files', 'skips', 'removed'] as const;
-export type SectionName = (typeof SECTIONS)[number];

@@ -5,7 +5,7 @@
  *
  * - `login`          (callback) device flow; sends LOGIN.CODE, LOGIN.DONE, LOGIN.FAILED
  * - `listSnapshots`  (promise)  the person's and shared snapshots
- * - `prepare`        (promise)  resolve + verify the chain, open the vault, fetch small blobs, plan
+ * - `prepare`        (promise)  resolve + verify the chain (of `choice.owner` when shared), open the vault, plan
  * - `apply`          (callback) run the plan into the target; sends STEP.*, APPLY.DONE, APPLY.FAILED
  *
  * Context is JSON and holds no secret: the daemon keeps a passphrase in
@@ -36,6 +36,18 @@ const unprovided = (name: string) => () => {
 export function toMachineError(e: unknown): MachineError {
   const err = e as { code?: unknown; message?: unknown };
   return { code: typeof err?.code === 'string' ? err.code : 'ERROR', message: typeof err?.message === 'string' ? err.message : String(e) };
+}
+
+/**
+ * The choice with the snapshot's owner when it was shared with me, taken from
+ * the listing (not from the event): prepare and apply read blobs, keys and
+ * manifests from the owner's storage, and the choice is persisted with the
+ * machine, so a restarted daemon still knows whose they are.
+ */
+function withOwner(choice: RestoreChoice, snapshots: SnapshotSummary[] | undefined): RestoreChoice {
+  const { owner: _fromEvent, ...rest } = choice;
+  const listed = snapshots?.find((s) => s.id === choice.snapshotId);
+  return listed?.shared ? { ...rest, owner: listed.owner } : rest;
 }
 
 export const restoreMachine = setup({
@@ -100,7 +112,7 @@ export const restoreMachine = setup({
             SKIP: { target: '#restore.skipped' },
             CHOOSE: {
               target: '#restore.prepare',
-              actions: assign({ choice: ({ event }) => event.choice, unlock: ({ event }) => event.unlock, error: undefined, prepared: undefined }),
+              actions: assign({ choice: ({ context, event }) => withOwner(event.choice, context.snapshots), unlock: ({ event }) => event.unlock, error: undefined, prepared: undefined }),
             },
           },
         },
@@ -174,5 +186,3 @@ export const restoreMachine = setup({
     skipped: { type: 'final' },
   },
 });
-
-export type RestoreMachine = typeof restoreMachine;

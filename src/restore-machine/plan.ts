@@ -52,6 +52,11 @@ export interface DeferredTask {
 
 export interface RestoreChoice {
   snapshotId: string;
+  /**
+   * The owner's user id when the snapshot was shared with me (absent for my
+   * own). Set by the machine from the listing at CHOOSE, never by the event.
+   */
+  owner?: string;
   hostname: string;
   /** Login name of the user in the target that receives `~` paths. */
   targetUser: string;
@@ -87,8 +92,16 @@ export function planRestore(m: Manifest, choice: RestoreChoice): RestorePlan {
   const deferred: DeferredTask[] = [];
   const step = (s: Omit<PlanStep, 'id'>) => steps.push({ ...s, id: s.key === undefined ? s.kind : `${s.kind}:${s.key}` });
 
-  // The hostname is chosen in the wizard for this install: always applied.
-  step({ kind: 'system.hostname', category: 'system', label: `hostname ${choice.hostname}`, bytes: 0, items: 1 });
+  if (want.has('system')) {
+    // The hostname is a system setting: restored only when "system" is chosen,
+    // like the timezone. It is typed per install (the wizard's field, the
+    // CLI's --hostname, by default the snapshot's name), but a person who left
+    // "System settings" out was promised that nothing they did not choose is
+    // touched: the installer's own name for the machine stays. (Writing it
+    // "only when it differs" would still rename such a target whenever the
+    // snapshot's name differs — a change nobody chose.)
+    step({ kind: 'system.hostname', category: 'system', label: `hostname ${choice.hostname}`, bytes: 0, items: 1 });
+  }
   if (want.has('system') && m.system) {
     const s = m.system;
     if (s.timezone) step({ kind: 'system.timezone', category: 'system', label: `timezone ${s.timezone}`, bytes: 0, items: 1 });

@@ -7,6 +7,7 @@
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fsyncDir } from './fs.ts';
 
 export interface AtomicWriteOptions {
   /** Exact mode of the file (the umask does not apply). Default 0644. */
@@ -35,10 +36,5 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, {
     await unlink(tmp).catch(() => undefined);
     throw e;
   }
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  await fsyncDir(dirname(path));
 }

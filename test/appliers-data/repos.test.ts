@@ -7,7 +7,7 @@ import type { Manifest, RepoEntry } from '../../src/manifest/types.ts';
 import { snapshotForCompare } from '../chroot/tree.ts';
 import { BlobHashMismatchError } from '../helpers/blob-dir.ts';
 import { startGitHttp, type GitHttpServer } from '../helpers/git-http.ts';
-import { g, notOwnedBy, refsOf, saveWip, setGitHome } from './git.ts';
+import { g, notOwnedBy, refsOf, saveWip, setGitHome } from '../helpers/git.ts';
 import { baseManifest, GID, makeCtx, makeEnv, recorder, stepOf, UID, type Env } from './setup.ts';
 
 let env: Env;

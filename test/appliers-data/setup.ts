@@ -8,9 +8,10 @@ import type { ApplyContext, Progress } from '../../src/chroot-appliers/applier.t
 import { resolveTarget, type Target } from '../../src/chroot-appliers/target.ts';
 import type { Identity } from '../../src/keys/identity.ts';
 import type { Manifest } from '../../src/manifest/types.ts';
-import { planRestore, CATEGORIES, type PlanStep, type StepKind } from '../../src/restore-machine/plan.ts';
+import type { PlanStep, StepKind } from '../../src/restore-machine/plan.ts';
 import { zstdCli } from '../chroot/tar-builder.ts';
 import { BlobDir } from '../helpers/blob-dir.ts';
+import { applyContext, type TestApplyContext } from '../helpers/apply-context.ts';
 
 export const UID = 1000;
 export const GID = 1000;
@@ -47,24 +48,11 @@ export function baseManifest(): Manifest {
   };
 }
 
-export interface Ctx extends ApplyContext {
-  logs: string[];
-}
+export type Ctx = TestApplyContext;
 
+/** An ApplyContext on this env's target and blobs (every category chosen). */
 export function makeCtx(env: Env, manifest: Manifest, identity?: Identity): Ctx {
-  const choice = { snapshotId: 'x', hostname: 'new-laptop', targetUser: 'ana', categories: [...CATEGORIES] };
-  const logs: string[] = [];
-  return {
-    target: env.target,
-    manifest,
-    choice,
-    plan: planRestore(manifest, choice),
-    blobs: env.blobs,
-    ...(identity ? { identity } : {}),
-    deferred: [],
-    log: (l) => logs.push(l),
-    logs,
-  };
+  return applyContext({ target: env.target, manifest, blobs: env.blobs, ...(identity ? { identity } : {}) });
 }
 
 /** The plan step of `kind` (and `key`) for the context's manifest. */

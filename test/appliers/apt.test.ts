@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { lstat, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,9 +24,11 @@ import {
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { AptSource, Manifest } from '../../src/manifest/types.ts';
-import { planRestore, type PlanStep, type RestoreChoice } from '../../src/restore-machine/plan.ts';
+import type { PlanStep, RestoreChoice } from '../../src/restore-machine/plan.ts';
 import { BlobDir, BlobHashMismatchError } from '../helpers/blob-dir.ts';
 import { makeDebianRoot, type TestRoot } from '../helpers/debian-root.ts';
+import { applyContext } from '../helpers/apply-context.ts';
+import { etcState } from '../helpers/tree-state.ts';
 
 const choice: RestoreChoice = { snapshotId: 'b'.repeat(64), hostname: 'novo', targetUser: 'root', categories: ['apps'] };
 const KEYRING_PATH = '/etc/apt/keyrings/koder-test-debian.gpg';
@@ -40,16 +41,7 @@ let sources: AptSource[];
 const logs: string[] = [];
 
 async function context(m: Manifest = manifest): Promise<ApplyContext> {
-  const plan = planRestore(m, choice);
-  return {
-    target: await resolveTarget(t.root, 'root'),
-    manifest: m,
-    choice,
-    plan,
-    blobs,
-    deferred: [...plan.deferred],
-    log: (l) => logs.push(l),
-  };
+  return applyContext({ target: await resolveTarget(t.root, 'root'), manifest: m, choice, blobs, logs });
 }
 
 const step = (kind: PlanStep['kind']): PlanStep => ({ id: kind, kind, category: 'apps', label: kind, bytes: 0, items: 1 });
@@ -59,27 +51,6 @@ const sink = () => {
   return { seen, progress };
 };
 const chroot = (argv: string[]) => runInChroot(t.root, argv, { check: false });
-
-/** /etc (entries, modes, owners, content, inode, mtime) and dpkg's status. */
-async function etcState(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string, rel: string) => {
-    for (const name of (await readdir(dir)).sort()) {
-      const p = join(dir, name);
-      const r = `${rel}/${name}`;
-      const st = await lstat(p);
-      const head = `${r} ${st.mode.toString(8)} ${st.uid}:${st.gid} ino=${st.ino} mtime=${st.mtimeMs}`;
-      if (st.isSymbolicLink()) out.push(`${head} -> ${await readlink(p)}`);
-      else if (st.isDirectory()) {
-        out.push(`${head} dir`);
-        await walk(p, r);
-      } else out.push(`${head} ${st.size} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
-    }
-  };
-  await walk(join(root, 'etc'), '/etc');
-  out.push(`dpkg-status ${createHash('sha256').update(await readFile(join(root, 'var/lib/dpkg/status'))).digest('hex')}`);
-  return out;
-}
 
 /** A flat apt repository at /srv/koder-repo in the root: koder-ok (installable) and koder-broken (depends on a package that does not exist). */
 async function buildLocalRepo(root: string): Promise<void> {

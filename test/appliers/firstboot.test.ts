@@ -6,8 +6,7 @@
  * dbus-run-session are stand-ins that record the argv they got and the user
  * they ran as, so the quoting and the user switch are checked exactly.
  */
-import { createHash } from 'node:crypto';
-import { chmod, lstat, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyContext } from '../../src/chroot-appliers/applier.ts';
@@ -29,8 +28,10 @@ import {
 import { applyKpkg } from '../../src/chroot-appliers/kpkg.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { Manifest } from '../../src/manifest/types.ts';
-import { planRestore, type PlanStep, type RestoreChoice } from '../../src/restore-machine/plan.ts';
+import type { PlanStep, RestoreChoice } from '../../src/restore-machine/plan.ts';
 import { makeDebianRoot, type TestRoot } from '../helpers/debian-root.ts';
+import { applyContext } from '../helpers/apply-context.ts';
+import { pathsState } from '../helpers/tree-state.ts';
 
 const TRICKY = `'it'"'"'s $(touch /tmp/pwned) \`id\` ; a\\b\nline2'`;
 
@@ -62,16 +63,7 @@ const inRoot = (p: string) => join(t.root, p.slice(1));
 const chroot = (argv: string[], env?: Record<string, string>) => runInChroot(t.root, argv, { check: false, ...(env ? { env } : {}) });
 
 async function context(): Promise<ApplyContext> {
-  const plan = planRestore(manifest, choice);
-  return {
-    target: await resolveTarget(t.root, 'ana'),
-    manifest,
-    choice,
-    plan,
-    blobs: { open: async () => { throw new Error('no blobs'); } },
-    deferred: [...plan.deferred],
-    log: (l) => logs.push(l),
-  };
+  return applyContext({ target: await resolveTarget(t.root, 'ana'), manifest, choice, logs });
 }
 
 async function fake(path: string, body: string) {
@@ -79,22 +71,7 @@ async function fake(path: string, body: string) {
   await chmod(inRoot(path), 0o755);
 }
 
-/** Entries, modes, owners, content, inodes and mtimes of the given trees. */
-async function treeState(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  const one = async (p: string, r: string) => {
-    const st = await lstat(p).catch(() => undefined);
-    if (!st) return void out.push(`${r} missing`);
-    const head = `${r} ${st.mode.toString(8)} ${st.uid}:${st.gid} ino=${st.ino} mtime=${st.mtimeMs}`;
-    if (st.isSymbolicLink()) out.push(`${head} -> ${await readlink(p)}`);
-    else if (st.isDirectory()) {
-      out.push(`${head} dir`);
-      for (const n of (await readdir(p)).sort()) await one(join(p, n), `${r}/${n}`);
-    } else out.push(`${head} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
-  };
-  for (const p of paths) await one(inRoot(p), p);
-  return out;
-}
+const treeState = (paths: string[]) => pathsState(t.root, paths);
 
 beforeAll(async () => {
   t = await makeDebianRoot();

@@ -3,16 +3,15 @@
  * locale, keyboard, GPU. One root for the file; the tests run in order and
  * the last one re-applies everything and checks nothing changed.
  */
-import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyContext, Progress, StepApplier } from '../../src/chroot-appliers/applier.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
-import { detectGpuVendors } from '../../src/chroot-appliers/gpu.ts';
+import { applyGpu, detectGpuVendors } from '../../src/chroot-appliers/gpu.ts';
+import { defaultAppliers } from '../../src/chroot-appliers/index.ts';
 import {
-  applyGpu,
   applyHostname,
   applyKeyboard,
   applyLocale,
@@ -22,12 +21,13 @@ import {
   parseKeyboard,
   setHostsEntry,
   setShellVars,
-  systemAppliers,
 } from '../../src/chroot-appliers/system.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { Manifest } from '../../src/manifest/types.ts';
-import { planRestore, type PlanStep, type RestoreChoice } from '../../src/restore-machine/plan.ts';
+import type { PlanStep, RestoreChoice } from '../../src/restore-machine/plan.ts';
 import { makeDebianRoot, type TestRoot } from '../helpers/debian-root.ts';
+import { applyContext } from '../helpers/apply-context.ts';
+import { etcState } from '../helpers/tree-state.ts';
 
 const manifest: Manifest = {
   snapshot: { version: 1, hostname: 'rodrigo-laptop', created_at: '2026-05-21T10:00:00Z', koder_user_id: 'rodrigo' },
@@ -46,17 +46,7 @@ let ctx: ApplyContext;
 const logs: string[] = [];
 
 async function context(m: Manifest = manifest, host: ApplyContext['host'] = { gpuVendors: ['8086'] }): Promise<ApplyContext> {
-  const plan = planRestore(m, choice);
-  return {
-    target: await resolveTarget(t.root, 'root'),
-    manifest: m,
-    choice,
-    plan,
-    blobs: { open: async () => { throw new Error('no blobs in this test'); } },
-    deferred: [...plan.deferred],
-    log: (l) => logs.push(l),
-    host,
-  };
+  return applyContext({ target: await resolveTarget(t.root, 'root'), manifest: m, choice, host, logs });
 }
 
 function stepOf(kind: PlanStep['kind']): PlanStep {
@@ -71,28 +61,6 @@ async function apply(fn: StepApplier, kind: PlanStep['kind'], c = ctx) {
 }
 
 const chroot = (argv: string[], env?: Record<string, string>) => runInChroot(t.root, argv, { check: false, ...(env ? { env } : {}) });
-
-/** Every entry under /etc (type, mode, owner, size, content hash or link, inode, mtime) + dpkg status. */
-async function etcState(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string, rel: string) => {
-    for (const name of (await readdir(dir)).sort()) {
-      const p = join(dir, name);
-      const r = `${rel}/${name}`;
-      const st = await lstat(p);
-      const head = `${r} ${st.mode.toString(8)} ${st.uid}:${st.gid} ino=${st.ino} mtime=${st.mtimeMs}`;
-      if (st.isSymbolicLink()) out.push(`${head} -> ${await readlink(p)}`);
-      else if (st.isDirectory()) {
-        out.push(`${head} dir`);
-        await walk(p, r);
-      } else out.push(`${head} ${st.size} ${createHash('sha256').update(await readFile(p)).digest('hex')}`);
-    }
-  };
-  await walk(join(root, 'etc'), '/etc');
-  out.push(`dpkg-status ${createHash('sha256').update(await readFile(join(root, 'var/lib/dpkg/status'))).digest('hex')}`);
-  out.push(`locale-archive ${createHash('sha256').update(await readFile(join(root, 'usr/lib/locale/locale-archive')).catch(() => Buffer.alloc(0))).digest('hex')}`);
-  return out;
-}
 
 beforeAll(async () => {
   t = await makeDebianRoot();
@@ -246,8 +214,8 @@ describe('system appliers in a bookworm root', () => {
   it('running every system applier again changes nothing', async () => {
     const before = await etcState(t.root);
     const fresh = await context();
-    for (const [kind, fn] of Object.entries(systemAppliers)) {
-      const r = await apply(fn, kind as PlanStep['kind'], fresh);
+    for (const [kind, fn] of Object.entries(defaultAppliers).filter(([k]) => k.startsWith('system.'))) {
+      const r = await apply(fn!, kind as PlanStep['kind'], fresh);
       expect(kind === 'system.gpu' ? r.status === 'skipped' : r.status === 'done', `${kind}: ${JSON.stringify(r)}`).toBe(true);
       if (kind !== 'system.gpu') expect(r.message, kind).toMatch(/already/);
     }

@@ -8,25 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfig, type CaptureConfig } from '../../src/capture/config.ts';
+import { gitEnv } from '../helpers/git.ts';
 
-export function gitEnv(home: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
-  return {
-    ...env,
-    HOME: home,
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_AUTHOR_NAME: 'Ana',
-    GIT_AUTHOR_EMAIL: 'ana@example.org',
-    GIT_COMMITTER_NAME: 'Ana',
-    GIT_COMMITTER_EMAIL: 'ana@example.org',
-    GIT_AUTHOR_DATE: '2024-01-02T03:04:05Z',
-    GIT_COMMITTER_DATE: '2024-01-02T03:04:05Z',
-  };
-}
+const FIXED_DATES = { GIT_AUTHOR_DATE: '2024-01-02T03:04:05Z', GIT_COMMITTER_DATE: '2024-01-02T03:04:05Z' };
 
+/** git in `cwd` with `home` as HOME and fixed commit dates (the fixture's repos are the same every run). */
 export function git(cwd: string, home: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd, env: gitEnv(home), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync('git', args, { cwd, env: gitEnv({ home, extra: FIXED_DATES }), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 export interface FixtureHome {

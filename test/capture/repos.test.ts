@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capture, type CaptureResult } from '../../src/capture/index.ts';
-import type { ApplyContext } from '../../src/chroot-appliers/applier.ts';
 import { applyRepo } from '../../src/chroot-appliers/repos.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { RepoEntry } from '../../src/manifest/types.ts';
-import { planRestore } from '../../src/restore-machine/plan.ts';
 import { BlobDir } from '../helpers/blob-dir.ts';
+import { applyContext } from '../helpers/apply-context.ts';
 import { git, testConfig } from './fixture.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'koder-repos-'));
@@ -72,10 +71,8 @@ async function restore(slug: string): Promise<string> {
   mkdirSync(join(root, 'etc'), { recursive: true });
   writeFileSync(join(root, 'etc', 'passwd'), `ana:x:${process.getuid!()}:${process.getgid!()}::/home/ana:/bin/sh\n`);
   const target = await resolveTarget(root, 'ana');
-  const choice = { snapshotId: r.id, hostname: 'h', targetUser: 'ana', categories: ['repos' as const] };
-  const plan = planRestore(r.full, choice);
-  const ctx: ApplyContext = { target, manifest: r.full, choice, plan, blobs: new BlobDir(join(base, 'cache', 'koder-snapshot', 'blobs')), deferred: [], log: () => {} };
-  const step = plan.steps.find((s) => s.key === entries[slug]!.path)!;
+  const ctx = applyContext({ target, manifest: r.full, choice: { snapshotId: r.id, categories: ['repos'] }, blobs: new BlobDir(join(base, 'cache', 'koder-snapshot', 'blobs')) });
+  const step = ctx.plan.steps.find((s) => s.key === entries[slug]!.path)!;
   const out = await applyRepo(step, ctx, () => {});
   expect(out.status, out.message).toBe('done');
   return join(root, 'home', 'ana', 'code', slug);

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capture, type CaptureResult } from '../../src/capture/index.ts';
-import type { ApplyContext, StepApplier } from '../../src/chroot-appliers/applier.ts';
+import type { StepApplier } from '../../src/chroot-appliers/applier.ts';
 import { applyFiles } from '../../src/chroot-appliers/files.ts';
 import { applyRepo } from '../../src/chroot-appliers/repos.ts';
 import { applySecrets } from '../../src/chroot-appliers/secrets.ts';
@@ -29,7 +29,8 @@ import { DriveClient } from '../../src/drive/index.ts';
 import { driveBlobSource } from '../../src/daemon/drive-blobs.ts';
 import { generateIdentity, type Identity } from '../../src/keys/identity.ts';
 import { blobHex, resolveChain, type Manifest } from '../../src/manifest/index.ts';
-import { planRestore, type PlanStep, type RestoreChoice } from '../../src/restore-machine/plan.ts';
+import type { PlanStep } from '../../src/restore-machine/plan.ts';
+import { applyContext } from '../helpers/apply-context.ts';
 import { loginAs, testServer, type TestServer } from '../server/fixture.ts';
 import { allFiles, git, makeFixtureHome, readTree, testConfig, type FixtureHome } from './fixture.ts';
 
@@ -51,18 +52,8 @@ async function restoreInto(root: string, snapshotId: string): Promise<{ folded: 
   mkdirSync(join(root, 'home', 'ana'), { recursive: true });
   writeFileSync(join(root, 'etc', 'passwd'), `root:x:0:0:root:/root:/bin/sh\nana:x:${process.getuid!()}:${process.getgid!()}:Ana:/home/ana:/bin/bash\n`);
   const target = await resolveTarget(root, 'ana');
-  const choice: RestoreChoice = { snapshotId, hostname: 'restored', targetUser: 'ana', categories: ['files', 'repos', 'secrets'] };
-  const plan = planRestore(folded, choice);
-  const ctx: ApplyContext = {
-    target,
-    manifest: folded,
-    choice,
-    plan,
-    blobs: driveBlobSource(client),
-    identity,
-    deferred: [],
-    log: () => {},
-  };
+  const ctx = applyContext({ target, manifest: folded, choice: { snapshotId, categories: ['files', 'repos', 'secrets'] }, blobs: driveBlobSource(client), identity });
+  const { plan } = ctx;
   const table: Partial<Record<PlanStep['kind'], StepApplier>> = { 'files.restore': applyFiles, 'repo.restore': applyRepo, 'secrets.restore': applySecrets };
   const results: Record<string, string> = {};
   for (const step of plan.steps) {

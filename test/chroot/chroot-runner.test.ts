@@ -9,7 +9,6 @@ import {
   recoverChrootLeftovers,
   runInChroot,
   TargetRootError,
-  withTargetRoot,
 } from '../../src/chroot-appliers/chroot-runner.ts';
 import { makeDebianRoot, makeEmptyRoot, type TestRoot } from '../helpers/debian-root.ts';
 
@@ -319,7 +318,7 @@ describe('target root guard', () => {
         await expect(assertTargetRoot(bad), bad).rejects.toBeInstanceOf(TargetRootError);
         await expect(runInChroot(bad, ['true']), bad).rejects.toBeInstanceOf(TargetRootError);
       }
-      expect(await withTargetRoot(e.root, async (r) => r)).toBe(e.root);
+      expect(await assertTargetRoot(e.root)).toBe(e.root);
     } finally {
       await e.dispose();
     }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DriveClient } from '../../src/drive/index.ts';
 import { diff, serialize, sign, snapshotId, type Manifest } from '../../src/manifest/index.ts';
 import { createVault, generateIdentity, publicIdentity, seal, type Identity } from '../../src/keys/index.ts';
-import { g, saveWip } from '../appliers-data/git.ts';
+import { g, saveWip } from '../helpers/git.ts';
 
 export const PASSPHRASE = 'correct horse battery staple';
 

@@ -14,7 +14,7 @@ import { testServer, loginAs, type TestServer } from '../server/fixture.ts';
 import { saveTokens } from '../../src/auth/index.ts';
 import { DriveClient } from '../../src/drive/index.ts';
 import { seedChain, PASSPHRASE, type SeededChain } from '../helpers/seed-chain.ts';
-import { setGitHome } from '../appliers-data/git.ts';
+import { setGitHome } from '../helpers/git.ts';
 
 export const BIN = new URL('../../bin/koder-snapshot.mjs', import.meta.url).pathname;
 

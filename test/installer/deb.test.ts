@@ -128,7 +128,7 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
     await runInChroot(nested, ['useradd', '-m', '-u', '1000', '-s', '/bin/bash', 'ana']);
     // ana's saved login, where the packaged CLI (HOME=/root in the chroot) looks.
     cpSync(join(world.work, 'config'), join(target.root, 'root/.config'), { recursive: true });
-    const r = await inRoot(['koder-snapshot', 'restore', '--target', '/target', '--user', 'ana', '--server', world.srv.url, '--snapshot', world.seeded.leaf, '--only', 'files,secrets', '--hostname', 'koder-novo', '--passphrase-stdin', '--json', '--state-dir', '/tmp/restore-state'], undefined, PASSPHRASE + '\n');
+    const r = await inRoot(['koder-snapshot', 'restore', '--target', '/target', '--user', 'ana', '--server', world.srv.url, '--snapshot', world.seeded.leaf, '--only', 'files,secrets', '--passphrase-stdin', '--json', '--state-dir', '/tmp/restore-state'], undefined, PASSPHRASE + '\n');
     const report = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'report')?.report;
     expect(report?.status, r.stdout + r.stderr).toBe('done');
     expect(r.code).toBe(0);

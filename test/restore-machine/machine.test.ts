@@ -191,6 +191,42 @@ describe('restore machine', () => {
     expect(applyInputs).toHaveLength(2);
     expect(applyInputs[1]).toEqual(applyInputs[0]);
   });
+
+  it("a shared snapshot's owner comes from the listing, stays in the persisted choice and reaches prepare and a resumed apply", async () => {
+    const shared: SnapshotSummary = { ...snapshots[0]!, id: 'b'.repeat(64), owner: 'owner-1', shared: true };
+    const inputs: { prepare: PrepareInput[]; apply: ApplyInput[] } = { prepare: [], apply: [] };
+    const machine = restoreMachine.provide({
+      actors: {
+        login: fromCallback(() => {}),
+        listSnapshots: fromPromise(async () => [...snapshots, shared]),
+        prepare: fromPromise<Prepared, PrepareInput>(async ({ input }) => {
+          inputs.prepare.push(input);
+          return { plan: planRestore(manifest, input.choice), vault: 'locked', chain: [] };
+        }),
+        apply: fromCallback<EventObject, ApplyInput>(({ input }) => void inputs.apply.push(input)),
+      },
+    });
+    const actor = createActor(machine).start();
+    actor.send({ type: 'START' });
+    actor.send({ type: 'LOGIN.DONE', user: { id: 'u1' } });
+    await waitFor(actor, (s) => s.matches({ choose: 'ready' }));
+    // The wizard's event cannot name an owner: my own snapshot stays mine.
+    actor.send({ type: 'CHOOSE', choice: { ...choice, owner: 'someone-else' }, unlock: false });
+    await waitFor(actor, (s) => s.matches('waitTarget'));
+    expect(actor.getSnapshot().context.choice).toEqual(choice);
+    actor.send({ type: 'BACK' });
+    await waitFor(actor, (s) => s.matches({ choose: 'ready' }));
+    actor.send({ type: 'CHOOSE', choice: { ...choice, snapshotId: shared.id }, unlock: false });
+    await waitFor(actor, (s) => s.matches('waitTarget'));
+    expect(inputs.prepare.at(-1)!.choice.owner).toBe('owner-1');
+    actor.send({ type: 'TARGET', target: { root: '/t', user: 'ana' } });
+    const saved = JSON.parse(JSON.stringify(actor.getPersistedSnapshot()));
+    actor.stop();
+    const resumed = createActor(machine, { snapshot: saved }).start();
+    expect(resumed.getSnapshot().value).toEqual({ apply: 'running' });
+    expect(inputs.apply.map((i) => i.choice.owner)).toEqual(['owner-1', 'owner-1']);
+    resumed.stop();
+  });
 });
 
 describe('planRestore', () => {
@@ -205,10 +241,13 @@ describe('planRestore', () => {
     expect(plan.byCategory.files).toEqual({ bytes: 40960, items: 1 });
   });
 
-  it('restores only the chosen categories (the hostname always)', () => {
+  it('restores only the chosen categories: the hostname is a system setting', () => {
     const plan = planRestore(manifest, { ...choice, categories: ['files'] });
-    expect(plan.steps.map((s) => s.id)).toEqual(['system.hostname', 'files.restore:~/Documentos']);
+    expect(plan.steps.map((s) => s.id)).toEqual(['files.restore:~/Documentos']);
     expect(plan.deferred).toEqual([]);
+    const bare = structuredClone(manifest);
+    delete bare.system;
+    expect(planRestore(bare, { ...choice, categories: ['system'] }).steps.map((s) => s.id)).toEqual(['system.hostname']);
   });
 
   it('defers ssh repos without a bundle to first boot, as the user', () => {
@@ -216,6 +255,6 @@ describe('planRestore', () => {
     m.repos!.entry = [{ slug: 'x', url: 'git@flow.koder.dev:ana/x.git', path: '~/x', branch: 'main' }];
     const plan = planRestore(m, { ...choice, categories: ['repos'] });
     expect(plan.deferred).toEqual([{ id: 'repo.ssh:~/x', kind: 'repo.ssh', label: 'git clone git@flow.koder.dev:ana/x.git', asUser: true, args: { url: 'git@flow.koder.dev:ana/x.git', path: '~/x', branch: 'main' } }]);
-    expect(plan.steps.map((s) => s.kind)).toEqual(['system.hostname', 'firstboot.install']);
+    expect(plan.steps.map((s) => s.kind)).toEqual(['firstboot.install']);
   });
 });

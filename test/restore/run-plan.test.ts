@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { runPlan, type ApplyEvent } from '../../src/chroot-appliers/run-plan.ts';
 import type { ApplierTable, ApplyContext } from '../../src/chroot-appliers/applier.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
-import { planRestore, type RestoreChoice } from '../../src/restore-machine/plan.ts';
+import type { RestoreChoice } from '../../src/restore-machine/plan.ts';
+import { applyContext } from '../helpers/apply-context.ts';
 import { normalize, parse } from '../../src/manifest/index.ts';
 import { fixtureText } from '../helpers/manifests.ts';
 
@@ -48,8 +49,7 @@ function markerAppliers(runs: Map<string, number>, opts: { failOn?: string; abor
 }
 
 async function context(signal?: AbortSignal): Promise<ApplyContext> {
-  const plan = planRestore(manifest, choice);
-  return { target: await resolveTarget(root, 'ana'), manifest, choice, plan, blobs: { open: async () => { throw new Error('unused'); } }, deferred: [], signal, log: () => {} };
+  return applyContext({ target: await resolveTarget(root, 'ana'), manifest, choice, ...(signal ? { signal } : {}) });
 }
 
 describe('runPlan', () => {

@@ -29,7 +29,8 @@ Options:
   --user NAME              the user in ROOT who receives ~ paths
   --server URL             Koder ID + Drive server (default: the last login)
   --snapshot ID            snapshot id or unique prefix (default: the newest)
-  --hostname H             hostname of the restored system (default: the snapshot's)
+  --hostname H             hostname of the restored system (default: the snapshot's;
+                           a system setting: written only with the system category)
   --only LIST              categories, comma-separated: ${CATEGORIES.join(',')}
   --passphrase-stdin       read the vault passphrase from standard input (for secrets)
   --recovery-key-stdin     read the recovery key from standard input instead
@@ -71,6 +72,7 @@ export const restore: Command = {
     if (!v.user) throw new UsageError('--user NAME is required');
     if (v.hostname && !isHostname(v.hostname)) throw new UsageError(`--hostname ${JSON.stringify(v.hostname)} is not an RFC 1123 hostname`);
     const categories = parseOnly(v.only);
+    if (v.hostname && !categories.includes('system')) throw new UsageError('--hostname sets a system setting: add system to --only (or leave --hostname out)');
     const env = process.env;
     const server = v.server ?? env.KODER_SNAPSHOT_SERVER ?? (await loadConfig(env)).server;
     if (!server) throw new UsageError('no server: give --server URL (or log in first with `koder-snapshot login`)');

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extractMinbase, minbaseTarball, run } from '../../util/minbase.ts';
+import { extractMinbase, minbaseTarball } from '../../util/minbase.ts';
 import { runInChroot } from '../../chroot-appliers/chroot-runner.ts';
 
 export interface ScratchRoot {

@@ -77,6 +77,7 @@ export const en = {
   configure_from: 'Snapshot of',
   hostname_label: 'Name of this computer',
   hostname_hint: 'Letters, digits and hyphens. Dots separate parts.',
+  hostname_not_chosen: 'Kept as the installer set it: the name is restored with the system settings.',
   hostname_empty: 'Enter a name for this computer.',
   hostname_too_long: 'The name is too long: at most 253 characters.',
   hostname_label_empty: 'Remove the extra dot: parts cannot be empty.',

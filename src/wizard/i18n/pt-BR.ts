@@ -75,6 +75,7 @@ export const ptBR: Messages = {
   configure_from: 'Snapshot de',
   hostname_label: 'Nome deste computador',
   hostname_hint: 'Letras, números e hífens. Pontos separam as partes.',
+  hostname_not_chosen: 'Fica como o instalador definiu: o nome é restaurado com as configurações do sistema.',
   hostname_empty: 'Digite um nome para este computador.',
   hostname_too_long: 'O nome é longo demais: no máximo 253 caracteres.',
   hostname_label_empty: 'Remova o ponto a mais: as partes não podem ficar vazias.',

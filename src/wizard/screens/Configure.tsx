@@ -82,7 +82,9 @@ export function Configure() {
   const secretsExist = has('secrets');
   const wantSecrets = chosen.has('secrets') && secretsExist;
 
-  const hostProblem = checkHostname(hostname);
+  // The computer's name is a system setting: without "System settings" it is not written (plan.ts).
+  const systemChosen = chosen.has('system') && has('system');
+  const hostProblem = systemChosen ? checkHostname(hostname) : null;
   const hostError = hostProblem && (touched.hostname || submitted) ? hostnameMessage(m, hostProblem) : null;
   const userError = !checkUserName(user) && (touched.user || submitted) ? m.user_error : null;
   const catError = submitted && chosen.size === 0 ? m.categories_none : null;
@@ -150,7 +152,7 @@ export function Configure() {
       ) : null}
       <form id="configure-form" class="config-grid" noValidate onSubmit={submit}>
         <div class="config-fields">
-          <Field id="hostname" label={m.hostname_label} hint={m.hostname_hint} error={hostError}>
+          <Field id="hostname" label={m.hostname_label} hint={systemChosen ? m.hostname_hint : m.hostname_not_chosen} error={hostError}>
             {(describedBy) => (
               <input
                 id="hostname"
@@ -161,6 +163,7 @@ export function Configure() {
                 autocapitalize="none"
                 spellcheck={false}
                 maxLength={300}
+                disabled={!systemChosen}
                 aria-invalid={hostError ? 'true' : 'false'}
                 aria-describedby={describedBy}
                 onInput={(e) => setHostname(e.currentTarget.value)}

@@ -141,17 +141,19 @@ export function Summary() {
   );
 }
 
-/** The choice at a glance: computer name, user, total to download. */
+/** The choice at a glance: computer name (a system setting), user, total to download. */
 function Facts({ s }: { s: UiState }) {
   const m = msgs.value;
   if (!s.choice) return null;
   const total = s.plan?.steps.reduce((n, x) => n + x.bytes, 0);
   return (
     <dl class="facts">
-      <div>
-        <dt>{m.fact_hostname}</dt>
-        <dd translate={false}>{s.choice.hostname}</dd>
-      </div>
+      {s.choice.categories.includes('system') ? (
+        <div>
+          <dt>{m.fact_hostname}</dt>
+          <dd translate={false}>{s.choice.hostname}</dd>
+        </div>
+      ) : null}
       <div>
         <dt>{m.fact_user}</dt>
         <dd translate={false}>{s.choice.targetUser}</dd>

@@ -1,4 +1,4 @@
-/** The git CLI for the repos tests (making real repos and bundles, reading restored ones). */
+/** The git CLI for the tests (making real repos and bundles, reading restored ones), with a clean, fixed environment. */
 import { spawnSync } from 'node:child_process';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,10 +9,15 @@ export function setGitHome(dir: string): void {
   home = dir;
 }
 
-export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+/**
+ * The environment of the tests' git: PATH only from the host, HOME = `o.home`
+ * (default: setGitHome's), no system config, Ana as author, config that lets
+ * root read uid-1000 repos; `o.extra` on top (e.g. fixed commit dates).
+ */
+export function gitEnv(o: { home?: string; extra?: NodeJS.ProcessEnv } = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    HOME: home,
+    HOME: o.home ?? home,
     GIT_CONFIG_NOSYSTEM: '1',
     GIT_AUTHOR_NAME: 'Ana',
     GIT_AUTHOR_EMAIL: 'ana@example.org',
@@ -26,13 +31,13 @@ export function gitEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     GIT_CONFIG_VALUE_1: 'main',
     GIT_CONFIG_KEY_2: 'protocol.file.allow',
     GIT_CONFIG_VALUE_2: 'always',
-    ...extra,
+    ...o.extra,
   };
 }
 
 /** Runs git in `cwd` and returns stdout (trimmed at the end). Throws on failure. */
 export function g(cwd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): string {
-  const r = spawnSync('git', ['--no-optional-locks', ...args], { cwd, env: gitEnv(extraEnv), encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('git', ['--no-optional-locks', ...args], { cwd, env: gitEnv({ extra: extraEnv }), encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`git ${args.join(' ')} (in ${cwd}) failed: ${r.stderr}`);
   return r.stdout.replace(/\n$/, '');
 }
