@@ -55,8 +55,12 @@ export interface CaptureConfig {
     /** Folders archived; those that do not exist are skipped. */
     folders: string[];
     zstd_level: number;
-    /** zstd worker threads; 0 = one per CPU core. */
+    /** zstd worker threads; 0 = one per CPU core (data v2: chunking worker threads). */
     zstd_workers: number;
+    /** 2 (default): chunked, encrypted trees (data v2); 1: one tar.zst blob per folder, readable by the server. */
+    format: number;
+    /** Data v2: target size of a pack, MiB. */
+    pack_mib: number;
   };
   skips: {
     patterns: string[];
@@ -131,6 +135,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): CaptureConf
       folders: ['~/Documentos', '~/Documents', '~/Imagens', '~/Pictures', '~/Vídeos', '~/Videos', '~/Downloads'],
       zstd_level: DEFAULT_ZSTD_LEVEL,
       zstd_workers: 0,
+      format: 2,
+      pack_mib: 16,
     },
     skips: { patterns: ['~/.cache', 'node_modules', '~/.local/share/Trash', '.Trash-*'] },
     cache: { dir: defaultCacheDir(env), keep_blobs: false },
@@ -144,7 +150,7 @@ const SCHEMA: { [S in keyof CaptureConfig]: { [K in keyof CaptureConfig[S]]: Kin
   apps: { apt_base_list: 'string', distro_hosts: 'string[]', snap_exclude: 'string[]', kpkg_command: 'string[]' },
   repos: { roots: 'string[]', max_depth: 'int' },
   secrets: { paths: 'string[]', max_bytes: 'int' },
-  files: { folders: 'string[]', zstd_level: 'int', zstd_workers: 'int' },
+  files: { folders: 'string[]', zstd_level: 'int', zstd_workers: 'int', format: 'int', pack_mib: 'int' },
   skips: { patterns: 'string[]' },
   cache: { dir: 'string', keep_blobs: 'bool' },
 };
@@ -156,6 +162,8 @@ const BOUNDS: Record<string, [number, number]> = {
   'secrets.max_bytes': [1, 1024 * 1024 * 1024],
   'files.zstd_level': [1, 22],
   'files.zstd_workers': [0, 256],
+  'files.format': [1, 2],
+  'files.pack_mib': [4, 512],
 };
 
 function checkValue(file: string, path: string, kind: Kind, v: unknown): void {

@@ -11,6 +11,7 @@ import type { CaptureConfig } from './config.ts';
 import type { CaptureEvent } from './progress.ts';
 import type { SkipMatcher } from './skips.ts';
 import type { CaptureState } from './state.ts';
+import type { DataV2 } from './data-v2.ts';
 
 export interface BlobItem {
   hex: string;
@@ -44,6 +45,8 @@ export interface CollectContext {
   parent?: Manifest;
   /** Absent when there is no identity (a dry run before `init`): secrets are then left out. */
   sealer?: Sealer;
+  /** Data v2 (files.format = 2): the chunk store this capture writes into. */
+  v2?: DataV2;
   /** Blobs referenced so far, by hex. */
   blobs: Map<string, BlobItem>;
   /** Worktrees of the repositories captured (their .git is left out of file archives). */

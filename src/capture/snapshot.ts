@@ -33,6 +33,8 @@ import { expandHome, inRoot } from './paths.ts';
 import type { CaptureEvent } from './progress.ts';
 import { SkipMatcher } from './skips.ts';
 import { CaptureState } from './state.ts';
+import { openDataV2 } from './data-v2.ts';
+import { zstdWorkers } from './config.ts';
 
 export interface CaptureOptions {
   config: CaptureConfig;
@@ -82,6 +84,8 @@ export interface CaptureResult {
   blobs: CaptureBlob[];
   /** Blob bytes sent to the server. */
   uploadedBytes: number;
+  /** Data v2: bytes of new chunks and tree objects packed by this capture (before upload; what a dry run would send at most). */
+  packedBytes: number;
   posted: boolean;
   warnings: string[];
 }
@@ -175,98 +179,139 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
         }
       }
     }
+    const version: 1 | 2 = cfg.files.format === 2 ? 2 : 1;
     const chainTooDeep = parent !== undefined && parent.depth + 1 >= cfg.snapshot.max_chain;
-    const asDelta = parent !== undefined && !o.full && !chainTooDeep;
+    // A chain keeps one data version: the first v2 capture after a v1 chain is a full v2 snapshot.
+    const otherVersion = parent !== undefined && parent.folded.snapshot.version !== version;
+    const asDelta = parent !== undefined && !o.full && !chainTooDeep && !otherVersion;
     emit({
       type: 'parent',
       ...(asDelta ? { id: parent!.id, depth: parent!.depth } : {}),
-      reason: !parent ? `no earlier snapshot of ${host}: full snapshot` : o.full ? 'full snapshot (--full)' : chainTooDeep ? `chain is ${parent.depth + 1} deep (max_chain ${cfg.snapshot.max_chain}): full snapshot` : `delta from ${parent.id.slice(0, 12)}`,
+      reason: !parent ? `no earlier snapshot of ${host}: full snapshot` : o.full ? 'full snapshot (--full)' : otherVersion ? `the latest snapshot of ${host} is data version ${parent.folded.snapshot.version}: full version ${version} snapshot` : chainTooDeep ? `chain is ${parent.depth + 1} deep (max_chain ${cfg.snapshot.max_chain}): full snapshot` : `delta from ${parent.id.slice(0, 12)}`,
     });
 
     const userEnv: NodeJS.ProcessEnv = { ...process.env, HOME: o.home };
     if (process.env.HOME !== o.home) for (const k of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME']) delete userEnv[k];
     const blobs = new Map<string, BlobItem>();
-    const ctx: CollectContext = {
-      root,
-      home: o.home,
-      config: cfg,
-      userEnv,
-      store,
-      state,
-      skip: new SkipMatcher(cfg.skips.patterns, o.home),
-      ...(parent ? { parent: parent.folded } : {}),
-      ...(o.identity ? { sealer: sealerFor(o.identity) } : {}),
-      blobs,
-      repoWorktrees: [],
-      warn,
-      emit,
-      ...(o.signal ? { signal: o.signal } : {}),
-    };
-    const sections = await collect(ctx, only);
+    const v2 =
+      version === 2 && (only.includes('files') || only.includes('repos'))
+        ? await openDataV2({
+            cacheDir,
+            userId,
+            ...(o.client && !o.dryRun ? { client: o.client } : {}),
+            ...(o.identity ? { identity: o.identity } : {}),
+            level: cfg.files.zstd_level,
+            workers: zstdWorkers(cfg),
+            packMib: cfg.files.pack_mib,
+            ...(o.signal ? { signal: o.signal } : {}),
+            uploadEvents: {
+              start: (it) => emit({ type: 'upload.start', label: it.label, hex: it.hex, size: it.size }),
+              done: (it, sent, ms) => emit({ type: 'upload.done', label: it.label, hex: it.hex, size: it.size, sent, ms }),
+            },
+            warn,
+          })
+        : undefined;
+    try {
+      const ctx: CollectContext = {
+        root,
+        home: o.home,
+        config: cfg,
+        userEnv,
+        store,
+        state,
+        skip: new SkipMatcher(cfg.skips.patterns, o.home),
+        ...(parent ? { parent: parent.folded } : {}),
+        ...(o.identity ? { sealer: sealerFor(o.identity) } : {}),
+        ...(v2 ? { v2 } : {}),
+        blobs,
+        repoWorktrees: [],
+        warn,
+        emit,
+        ...(o.signal ? { signal: o.signal } : {}),
+      };
+      const sections = await collect(ctx, only);
+      // Data v2: seal the last packs, write the tree roots, wait for every upload; then the entries are complete.
+      await v2?.finish();
 
-    const header = { version: 1 as const, hostname: host, created_at: now().toISOString(), koder_user_id: userId };
-    const full = normalize({ snapshot: header, ...carryOver(parent?.folded, only), ...sections } as Manifest);
-    let manifest = asDelta ? diff(parent!.folded, full, parent!.id) : full;
-    if (o.identity) manifest = sign(manifest, o.identity.signing.seed);
-    const text = serialize(manifest);
-    parse(text, 'the new snapshot'); // never post what we could not read back
-    const id = snapshotId(manifest);
-    const refs = blobRefs(manifest).map(blobHex);
-    const result: CaptureResult = {
-      id,
-      manifest,
-      text,
-      full,
-      ...(asDelta ? { parentId: parent!.id } : {}),
-      kind: asDelta ? 'delta' : 'full',
-      blobs: refs.map((hex) => ({ hex, label: blobs.get(hex)?.label ?? 'from an earlier snapshot', size: blobs.get(hex)?.size ?? 0, sent: false })),
-      uploadedBytes: 0,
-      posted: false,
-      warnings,
-    };
-    await state.save();
-    if (o.dryRun) return result;
+      const header = { version, hostname: host, created_at: now().toISOString(), koder_user_id: userId };
+      // Folders and bundles of a parent of the other data version cannot be carried into this one.
+      const carried = otherVersion ? [...only, 'files' as const, 'repos' as const] : only;
+      if (otherVersion && (!only.includes('files') || !only.includes('repos'))) warn(`the latest snapshot is data version ${parent!.folded.snapshot.version}: its folders and repositories are not carried into this version ${version} snapshot`);
+      const full = normalize({ snapshot: header, ...carryOver(parent?.folded, carried), ...sections } as Manifest);
+      let manifest = asDelta ? diff(parent!.folded, full, parent!.id) : full;
+      if (o.identity) manifest = sign(manifest, o.identity.signing.seed);
+      const text = serialize(manifest);
+      parse(text, 'the new snapshot'); // never post what we could not read back
+      const id = snapshotId(manifest);
+      const refs = blobRefs(manifest).map(blobHex);
+    // Data v2's packs and tree roots: the store uploaded them (or found them stored) already.
+    const v2Refs = new Set<string>();
+    for (const f of manifest.files?.entry ?? []) if (f.tree !== undefined) for (const r of [f.tree, ...f.packs]) v2Refs.add(blobHex(r));
+    for (const r of manifest.repos?.entry ?? []) for (const x of [r.bundle_tree, ...(r.bundle_packs ?? [])]) if (x) v2Refs.add(blobHex(x));
+      const result: CaptureResult = {
+        id,
+        manifest,
+        text,
+        full,
+        ...(asDelta ? { parentId: parent!.id } : {}),
+        kind: asDelta ? 'delta' : 'full',
+        blobs: refs.map((hex) => ({ hex, label: v2Refs.has(hex) ? 'data v2' : (blobs.get(hex)?.label ?? 'from an earlier snapshot'), size: blobs.get(hex)?.size ?? 0, sent: false })),
+        uploadedBytes: 0,
+        packedBytes: v2?.writer.newBytes ?? 0,
+        posted: false,
+        warnings,
+      };
+      await state.save();
+      if (o.dryRun) return result;
 
-    const client = o.client!;
-    await client.addKey(publicIdentity(o.identity!));
-    for (const b of result.blobs) {
-      o.signal?.throwIfAborted();
-      const item = blobs.get(b.hex);
-      if (!item) {
-        // Kept from the parent (a folder that could not be read this time): it must be on the server already.
-        if ((await client.headBlob(b.hex)) === undefined) throw new CaptureError('UPLOAD', `blob ${b.hex} (${b.label}) is neither here nor on the server`);
-        continue;
-      }
-      if (!(await store.has(b.hex))) {
-        if ((await client.headBlob(b.hex)) !== undefined) {
-          emit({ type: 'upload.done', label: b.label, hex: b.hex, size: b.size, sent: false, ms: 0 });
+      const client = o.client!;
+      await client.addKey(publicIdentity(o.identity!));
+      if (v2) result.uploadedBytes += v2.writer.uploader.sentBytes;
+      for (const b of result.blobs) {
+        o.signal?.throwIfAborted();
+        if (v2 && b.label === 'data v2') continue; // uploaded (or found) by the store
+        const item = blobs.get(b.hex);
+        if (!item) {
+          // Kept from the parent (a folder that could not be read this time): it must be on the server already.
+          if ((await client.headBlob(b.hex)) === undefined) throw new CaptureError('UPLOAD', `blob ${b.hex} (${b.label}) is neither here nor on the server`);
           continue;
         }
-        if (!item.rebuild) throw new CaptureError('UPLOAD', `blob ${b.hex} (${b.label}) is no longer in the cache`);
-        await item.rebuild();
+        if (!(await store.has(b.hex))) {
+          if ((await client.headBlob(b.hex)) !== undefined) {
+            emit({ type: 'upload.done', label: b.label, hex: b.hex, size: b.size, sent: false, ms: 0 });
+            continue;
+          }
+          if (!item.rebuild) throw new CaptureError('UPLOAD', `blob ${b.hex} (${b.label}) is no longer in the cache`);
+          await item.rebuild();
+        }
+        const t0 = Date.now();
+        emit({ type: 'upload.start', label: b.label, hex: b.hex, size: b.size });
+        let last = 0;
+        const up = await client.uploadBlob(b.hex, store.path(b.hex), {
+          ...(o.signal ? { signal: o.signal } : {}),
+          onProgress: (done, size) => {
+            const t = Date.now();
+            if (t - last < 100) return;
+            last = t;
+            emit({ type: 'upload.progress', label: b.label, hex: b.hex, done, size });
+          },
+        });
+        b.sent = up.sent;
+        if (up.sent) result.uploadedBytes += up.size;
+        emit({ type: 'upload.done', label: b.label, hex: b.hex, size: up.size, sent: up.sent, ms: Date.now() - t0 });
       }
-      const t0 = Date.now();
-      emit({ type: 'upload.start', label: b.label, hex: b.hex, size: b.size });
-      let last = 0;
-      const up = await client.uploadBlob(b.hex, store.path(b.hex), {
-        ...(o.signal ? { signal: o.signal } : {}),
-        onProgress: (done, size) => {
-          const t = Date.now();
-          if (t - last < 100) return;
-          last = t;
-          emit({ type: 'upload.progress', label: b.label, hex: b.hex, done, size });
-        },
-      });
-      b.sent = up.sent;
-      if (up.sent) result.uploadedBytes += up.size;
-      emit({ type: 'upload.done', label: b.label, hex: b.hex, size: up.size, sent: up.sent, ms: Date.now() - t0 });
+      const posted = await client.postManifest(text);
+      if (posted.id !== id) throw new CaptureError('UPLOAD', `the server stored the snapshot as ${posted.id}, expected ${id}`);
+      result.posted = true;
+      emit({ type: 'posted', id: posted.id, created: posted.created });
+      if (!cfg.cache.keep_blobs) for (const hex of await store.list()) await store.remove(hex);
+      return result;
+    } catch (e) {
+      await v2?.close(e);
+      throw e;
+    } finally {
+      await v2?.close();
     }
-    const posted = await client.postManifest(text);
-    if (posted.id !== id) throw new CaptureError('UPLOAD', `the server stored the snapshot as ${posted.id}, expected ${id}`);
-    result.posted = true;
-    emit({ type: 'posted', id: posted.id, created: posted.created });
-    if (!cfg.cache.keep_blobs) for (const hex of await store.list()) await store.remove(hex);
-    return result;
   } finally {
     await release();
   }

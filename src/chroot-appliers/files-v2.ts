@@ -24,7 +24,7 @@
 import { rm } from 'node:fs/promises';
 import type { FileEntryV2 } from '../manifest/types.ts';
 import type { PlanStep } from '../restore-machine/plan.ts';
-import { restoreFolder } from '../store/folder-restore.ts';
+import { restoreFolder, type FolderRestoreResult } from '../store/folder-restore.ts';
 import { deriveDataKeys, treeKey } from '../store/keys.ts';
 import { TreeReader } from '../store/tree-reader.ts';
 import { zstdContext } from '../store/zstd.ts';
@@ -39,54 +39,72 @@ export const FILES_LOCKED_MESSAGE = 'locked: the passphrase or recovery key open
 export function treeKeyFor(ctx: ApplyContext, tree: string, nonce: string): Uint8Array | undefined {
   const shared = ctx.treeKeys?.get(tree);
   if (shared) return shared;
-  if (!ctx.identity) return undefined;
+  // Someone else's snapshot: my identity does not derive their keys (only a share's keys open it).
+  if (!ctx.identity || ctx.choice.owner) return undefined;
   return treeKey(deriveDataKeys(ctx.identity.signing.seed).treeKeyRoot, Buffer.from(nonce, 'base64'));
 }
 
-export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> {
-  const { target } = ctx;
-  const key = treeKeyFor(ctx, entry.tree, entry.tree_nonce);
-  if (!key) return { status: 'skipped', message: FILES_LOCKED_MESSAGE };
+/** A data v2 tree (a folder, or a repository's bundle) of this restore. */
+export interface TreeToRestore {
+  tree: string;
+  nonce: string;
+  select?: string;
+}
+
+/**
+ * Restores a tree into `staging` (kept for the caller, with its journal
+ * `<staging>.journal`). Undefined when locked (no key for this tree).
+ * Verification errors remove the staging and are thrown.
+ */
+export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, staging: string, progress: Progress): Promise<FolderRestoreResult | undefined> {
+  const key = treeKeyFor(ctx, t.tree, t.nonce);
+  if (!key) return undefined;
   const { read, remote } = ctx.blobs;
-  if (!read || !remote) throw new CodedError('chunk_missing', 'this restore source cannot read data v2 folders (no ranged reads)');
-  const hex = entry.tree.slice('sha256:'.length);
+  if (!read || !remote) throw new CodedError('chunk_missing', 'this restore source cannot read data v2 trees (no ranged reads)');
+  const hex = t.tree.slice('sha256:'.length);
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   const reader = new TreeReader({ read: (h, s, e) => read(`sha256:${h}`, s, e, signal) }, zstdContext());
-  const staging = await stagingDirFor(target.root, dest, `files-v2-${hex.slice(0, 24)}${step.select ? `-${Buffer.from(step.select).toString('hex').slice(0, 32)}` : ''}`, { keep: true });
   const journal = `${staging}.journal`;
-  let r;
   try {
     const root = await reader.root(hex, key);
-    r = await restoreFolder({
+    return await restoreFolder({
       reader,
       root,
       packs: { remote: (p) => remote(`sha256:${p}`, signal) },
       staging,
       journal,
-      ...(step.select ? { select: Buffer.from(step.select) } : {}),
-      uid: target.uid,
-      gid: target.gid,
+      ...(t.select ? { select: Buffer.from(t.select) } : {}),
+      uid: ctx.target.uid,
+      gid: ctx.target.gid,
       onProgress: (p) => progress({ bytes: p.bytes, items: p.files }),
       ...signal,
     });
   } catch (e) {
-    if (isVerificationError(e)) {
-      // Not what was signed: nothing of it stays, not even for a resume.
+    if (isVerificationError(e) || (e instanceof CodedError && e.code === 'path_not_in_snapshot')) {
+      // Not what was signed (or nothing to restore): nothing of it stays, not even for a resume.
       await removeStaging(staging);
       await rm(journal, { force: true });
-      throw e;
     }
-    if (e instanceof CodedError && e.code === 'path_not_in_snapshot') {
-      await removeStaging(staging);
-      await rm(journal, { force: true });
-      return { status: 'failed', message: e.message };
-    }
+    throw e;
+  }
+}
+
+export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> {
+  const { target } = ctx;
+  const hex = entry.tree.slice('sha256:'.length);
+  const staging = await stagingDirFor(target.root, dest, `files-v2-${hex.slice(0, 24)}${step.select ? `-${Buffer.from(step.select).toString('hex').slice(0, 32)}` : ''}`, { keep: true });
+  let r;
+  try {
+    r = await restoreTreeInto(ctx, { tree: entry.tree, nonce: entry.tree_nonce, ...(step.select ? { select: step.select } : {}) }, staging, progress);
+  } catch (e) {
+    if (e instanceof CodedError && e.code === 'path_not_in_snapshot') return { status: 'failed', message: e.message };
     if (e instanceof CodedError && e.code === 'restore_write_failed') return { status: 'failed', message: `${entry.local_path}: ${e.message}` };
     throw e;
   }
+  if (!r) return { status: 'skipped', message: FILES_LOCKED_MESSAGE };
   try {
     const commit = await commitStaging({ targetRoot: target.root, dest, stagingDir: staging, uid: target.uid, gid: target.gid });
-    await rm(journal, { force: true });
+    await rm(`${staging}.journal`, { force: true });
     const kept = commit.preRestored.map((p) => `kept ${p} (was different)`);
     ctx.log(`files ${step.label}: ${r.files} files, ${r.dirs} folders into ${dest} (${commit.placed} placed, ${commit.identical} identical, ${kept.length} kept as .pre-restore${r.resumed ? `, ${r.resumed} finished by an earlier run` : ''})`);
     return { status: 'done', message: `${r.files} files restored into ${dest}`, ...(kept.length ? { details: kept } : {}) };

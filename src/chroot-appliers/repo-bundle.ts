@@ -29,11 +29,12 @@
  * altered bytes are a verification failure (Rethrow), an authentic bundle we
  * cannot read is this repo's failure.
  */
-import fs from 'node:fs';
+import fs, { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as git from 'isomorphic-git';
-import type { RepoEntry } from '../manifest/types.ts';
+import type { BlobRef, RepoEntry } from '../manifest/types.ts';
 import type { ApplyContext, Progress } from './applier.ts';
 import { verifyBlob, watched } from './blob-stream.ts';
 import { BundleFormatError, isSafeRefName, splitBundle, type BundleHeader } from './git-bundle.ts';
@@ -67,12 +68,27 @@ interface BundleOutcome {
   details: string[];
 }
 
-export async function restoreFromBundle(
-  dir: string,
-  entry: RepoEntry & { bundle: NonNullable<RepoEntry['bundle']> },
-  ctx: ApplyContext,
-  progress: Progress,
-): Promise<BundleOutcome> {
+/** Where a bundle's bytes come from: a blob (version 1) or a file restored from its data v2 tree. */
+export interface BundleInput {
+  open(): Promise<Readable>;
+  /** Throws when the bytes read were not the authentic ones (a malformed bundle: altered, or ours to refuse?). */
+  verify(): Promise<void>;
+}
+
+/** A version 1 bundle blob, through the restore's BlobSource. */
+export function bundleBlob(ctx: ApplyContext, ref: BlobRef): BundleInput {
+  return {
+    open: () => ctx.blobs.open(ref, ctx.signal ? { signal: ctx.signal } : {}),
+    verify: () => verifyBlob(ctx.blobs, ref, ctx.signal),
+  };
+}
+
+/** A bundle file restored from its tree: every chunk was authenticated on the way. */
+export function bundleFile(path: string): BundleInput {
+  return { open: async () => createReadStream(path), verify: async () => undefined };
+}
+
+export async function restoreFromBundle(dir: string, entry: RepoEntry, input: BundleInput, ctx: ApplyContext, progress: Progress): Promise<BundleOutcome> {
   const details: string[] = [];
   const packDir = join(dir, '.git/objects/pack');
   const tmpPack = join(dir, '.git/objects/pack/tmp-bundle.pack');
@@ -81,7 +97,7 @@ export async function restoreFromBundle(
   await git.init({ fs, dir, defaultBranch: entry.branch });
   await linuxCoreConfig(dir);
 
-  const source = await ctx.blobs.open(entry.bundle, ctx.signal ? { signal: ctx.signal } : {});
+  const source = await input.open();
   const { chunks, failure } = watched(source);
   let split;
   try {
@@ -91,7 +107,7 @@ export async function restoreFromBundle(
     if (e instanceof BundleFormatError) {
       // Altered bytes, or an authentic bundle we cannot read? Only the whole blob tells.
       try {
-        await verifyBlob(ctx.blobs, entry.bundle, ctx.signal);
+        await input.verify();
       } catch (v) {
         throw new Rethrow(v);
       }

@@ -22,18 +22,20 @@
  * starts over; a repo already in place with the same HEAD is left alone.
  */
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import type { PlanStep } from '../restore-machine/plan.ts';
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
 import { removeStaging, stagingDirFor } from './commit-staging.ts';
-import { restoreFromBundle } from './repo-bundle.ts';
+import { bundleBlob, bundleFile, restoreFromBundle, type BundleInput } from './repo-bundle.ts';
+import { FILES_LOCKED_MESSAGE, restoreTreeInto, treeKeyFor } from './files-v2.ts';
 import { canFetchHere, cloneFrom } from './repo-clone.ts';
 import { Rethrow } from './repo-failure.ts';
 import { chownTree, place } from './repo-place.ts';
 import { resolveInRoot } from './safe-path.ts';
 import { targetPath } from './target.ts';
 import { errMessage } from '../util/fs.ts';
+import { hasCode } from '../util/coded-error.ts';
 
 export { WIP_REF } from './repo-work-tree.ts';
 
@@ -44,8 +46,12 @@ export const applyRepo: StepApplier = async (step: PlanStep, ctx: ApplyContext, 
   const dest = targetPath(target, entry.path);
   const label = `${entry.slug} → ${entry.path}`;
   let staging: string | undefined;
+  const cleanups: (() => Promise<unknown>)[] = [];
   try {
-    if (!entry.bundle && !canFetchHere(entry.url)) {
+    if (entry.bundle_tree && !treeKeyFor(ctx, entry.bundle_tree, entry.bundle_tree_nonce ?? '')) {
+      return { status: 'skipped', message: FILES_LOCKED_MESSAGE };
+    }
+    if (!entry.bundle && !entry.bundle_tree && !canFetchHere(entry.url)) {
       return { status: 'failed', message: `${label}: cannot restore from ${entry.url ?? '(no url)'} here (http, https and file URLs, or a bundle)` };
     }
     const root = target.root;
@@ -60,8 +66,22 @@ export const applyRepo: StepApplier = async (step: PlanStep, ctx: ApplyContext, 
 
     const details: string[] = [];
     let how: string;
-    if (entry.bundle) {
-      const r = await restoreFromBundle(work, { ...entry, bundle: entry.bundle }, ctx, progress);
+    if (entry.bundle || entry.bundle_tree) {
+      let input: BundleInput;
+      if (entry.bundle) input = bundleBlob(ctx, entry.bundle);
+      else {
+        // Data v2: the bundle comes back as a one-file tree, every chunk authenticated.
+        const bundleDir = `${staging}-bundle`;
+        try {
+          await restoreTreeInto(ctx, { tree: entry.bundle_tree!, nonce: entry.bundle_tree_nonce ?? '' }, bundleDir, progress);
+        } catch (e) {
+          if (hasCode(e, 'restore_write_failed')) throw e;
+          throw new Rethrow(e);
+        }
+        input = bundleFile(join(bundleDir, 'repo.bundle'));
+        cleanups.push(() => removeStaging(bundleDir), () => rm(`${bundleDir}.journal`, { force: true }));
+      }
+      const r = await restoreFromBundle(work, entry, input, ctx, progress);
       details.push(...r.details);
       how = `from its bundle (${r.header.refs.length} refs)`;
     } else {
@@ -85,5 +105,6 @@ export const applyRepo: StepApplier = async (step: PlanStep, ctx: ApplyContext, 
     return { status: 'failed', message: `${label}: ${errMessage(e)}` };
   } finally {
     if (staging) await removeStaging(staging).catch(() => undefined);
+    for (const c of cleanups) await c().catch(() => undefined);
   }
 };

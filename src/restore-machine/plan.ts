@@ -149,7 +149,7 @@ export function planRestore(m: Manifest, choice: RestoreChoice): RestorePlan {
   }
   if (want.has('repos')) {
     for (const r of m.repos?.entry ?? []) {
-      if (!r.bundle && r.url && isSshUrl(r.url)) {
+      if (!r.bundle && !r.bundle_tree && r.url && isSshUrl(r.url)) {
         deferred.push({ id: `repo.ssh:${r.path}`, kind: 'repo.ssh', label: `git clone ${r.url}`, asUser: true, args: { url: r.url, path: r.path, branch: r.branch } });
       } else {
         step({ kind: 'repo.restore', category: 'repos', key: r.path, label: `${r.slug} → ${r.path}`, bytes: r.bundle_size ?? 0, items: 1 });

@@ -33,6 +33,12 @@ export interface FolderCaptureOptions {
   warn?: (m: string) => void;
   /** Bytes of files looked at so far (read or found unchanged). */
   onProgress?: (bytes: number) => void;
+  /**
+   * Record files with fixed metadata (mode 0600, mtime 0, inode 0): for a
+   * file made anew each time with the same bytes (a repository's bundle),
+   * so that the same bytes give the same tree and nothing is uploaded.
+   */
+  fixedMeta?: boolean;
   signal?: AbortSignal;
 }
 
@@ -81,7 +87,7 @@ class FolderWalk {
     const prev = this.o.parent ? await this.prevEntries(this.o.parent.root) : undefined;
     const root = await this.walkDir(abs, Buffer.alloc(0), prev);
     await this.flushBatch();
-    return { later: this.w.folderDone(root.later, this.locs, this.packs, this.stats) };
+    return { later: this.w.folderDone(root.later, this.locs, this.packs, this.stats, this.o.parent) };
   }
 
   private async prevEntries(ref: ObjectRef | undefined): Promise<Map<string, TreeNode> | undefined> {
@@ -129,7 +135,7 @@ class FolderWalk {
         if (before) items.push(Promise.resolve(before));
         continue;
       }
-      const base = { name, mode: Number(st.mode & 0o7777n) & ~0o6000, mtimeNs: st.mtimeNs };
+      const base = this.o.fixedMeta && st.isFile() ? { name, mode: 0o600, mtimeNs: 0n } : { name, mode: Number(st.mode & 0o7777n) & ~0o6000, mtimeNs: st.mtimeNs };
       if (st.isDirectory()) {
         const prevSub = before?.type === 'dir' ? await this.prevEntries(before.tree) : undefined;
         const sub = await this.walkDir(childAbs, childRel, prevSub);
@@ -151,7 +157,7 @@ class FolderWalk {
 
   private async file(abs: Buffer, rel: Buffer, st: BigIntStats, base: { name: Buffer; mode: number; mtimeNs: bigint }, before: TreeNode | undefined): Promise<Later<TreeNode | undefined>> {
     const size = Number(st.size);
-    const ino = st.ino.toString();
+    const ino = this.o.fixedMeta ? '0' : st.ino.toString();
     this.stats.files++;
     if (st.nlink > 1n) {
       const id = `${st.dev}:${st.ino}`;

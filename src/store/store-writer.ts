@@ -59,6 +59,8 @@ export interface StoredObject {
 
 /** What a folder's capture gives the manifest entry. */
 export interface FolderStored {
+  /** Nothing changed since the parent snapshot's tree (same root tree object): keep its entry; no root was written. */
+  unchanged: boolean;
   /** Address of the tree root blob. */
   tree: string;
   /** base64 of the 16-byte nonce its key derives from. */
@@ -263,15 +265,16 @@ export class StoreWriter {
    * Registers a folder whose walk has returned: `rootRef` resolves once its
    * data packs are sealed (in finish()); the result resolves after finish().
    */
-  folderDone(rootRef: Promise<ObjectRef>, locs: Map<string, TreeLocation>, packs: Set<string>, stats: { files: number; dirs: number; bytes: number }): Promise<FolderStored> {
+  folderDone(rootRef: Promise<ObjectRef>, locs: Map<string, TreeLocation>, packs: Set<string>, stats: { files: number; dirs: number; bytes: number }, parent?: TreeRoot): Promise<FolderStored> {
     rootRef.catch(() => undefined);
-    return new Promise<FolderStored>((resolve, reject) => this.folders.push({ rootRef, locs, packs, stats, resolve, reject }));
+    return new Promise<FolderStored>((resolve, reject) => this.folders.push({ rootRef, locs, packs, stats, resolve, reject, ...(parent ? { parent } : {}) }));
   }
   private readonly folders: {
     rootRef: Promise<ObjectRef>;
     locs: Map<string, TreeLocation>;
     packs: Set<string>;
     stats: { files: number; dirs: number; bytes: number };
+    parent?: TreeRoot;
     resolve: (f: FolderStored) => void;
     reject: (e: unknown) => void;
   }[] = [];
@@ -290,13 +293,17 @@ export class StoreWriter {
           f.packs.add(l.pack);
         }
         const root: TreeRoot = { root: refs[i]!, trees: f.locs, ...f.stats };
+        if (f.parent && f.parent.root.id.equals(root.root.id)) {
+          f.resolve({ unchanged: true, tree: '', nonce: '', packs: [...f.packs].sort(), root });
+          return;
+        }
         const nonce = randomBytes(16);
         const blob = encodeRootBlob(treeKey(this.o.keys.treeKeyRoot, nonce), root, this.zstd);
         const hex = createHash('sha256').update(blob).digest('hex');
         const path = join(this.packDir, hex);
         writeFileSync(path, blob, { mode: 0o600 });
         this.uploader.add({ hex, path, size: blob.length, kind: 'root', label: `tree root ${hex.slice(0, 12)}` });
-        f.resolve({ tree: hex, nonce: nonce.toString('base64'), packs: [...f.packs].sort(), root });
+        f.resolve({ unchanged: false, tree: hex, nonce: nonce.toString('base64'), packs: [...f.packs].sort(), root });
       });
       await this.uploader.drain();
     } catch (e) {

@@ -76,7 +76,7 @@ describe('capture of this machine', () => {
     verifySignature(m, [identity.signing.publicKey]);
     expect(m.apps).toBeUndefined();
     expect(text).toMatch(/^# full snapshot [0-9a-f]{64}/m);
-    expect(text).toMatch(/^# blob [0-9a-f]{12} .* ~\/Documentos$/m);
+    expect(text).toMatch(/^# folder .* files  ~\/Documentos$/m);
     expect(text).toContain('nothing uploaded (--dry-run)');
     expect(err.join('\n')).toContain('not logged in');
     expect(err.join('\n')).toMatch(/files +1 folder/);

@@ -23,7 +23,8 @@ let r: CaptureResult;
 let entries: Record<string, RepoEntry>;
 const heads: Record<string, string> = {};
 
-const dry = () => capture({ config: testConfig(base, (c) => (c.cache.keep_blobs = true)), home, only: ['repos'], dryRun: true });
+// Bundle semantics do not depend on the data format; v1 keeps them in the cache as plain blobs for the BlobDir source.
+const dry = () => capture({ config: testConfig(base, (c) => ((c.cache.keep_blobs = true), (c.files.format = 1))), home, only: ['repos'], dryRun: true });
 
 beforeAll(async () => {
   mkdirSync(dev, { recursive: true });

@@ -28,7 +28,7 @@ import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import { DriveClient } from '../../src/drive/index.ts';
 import { driveBlobSource } from '../../src/daemon/drive-blobs.ts';
 import { generateIdentity, type Identity } from '../../src/keys/identity.ts';
-import { blobHex, resolveChain, type Manifest } from '../../src/manifest/index.ts';
+import { resolveChain, type Manifest } from '../../src/manifest/index.ts';
 import type { PlanStep } from '../../src/restore-machine/plan.ts';
 import { applyContext } from '../helpers/apply-context.ts';
 import { loginAs, testServer, type TestServer } from '../server/fixture.ts';
@@ -95,30 +95,28 @@ describe('capture → server → restore', () => {
     expect(repos['~/dev/clean']!.bundle).toBeUndefined();
     // dirty: a bundle, flagged dirty, with its remote
     expect(repos['~/dev/work/dirty']).toMatchObject({ branch: 'main', dirty: true, url: `file://${fx.remotes}/dirty.git` });
-    expect(repos['~/dev/work/dirty']!.bundle).toMatch(/^sha256:/);
+    expect(repos['~/dev/work/dirty']!.bundle_tree).toMatch(/^sha256:/);
+    expect(repos['~/dev/work/dirty']!.bundle).toBeUndefined();
     // no remote: a bundle, no url
     expect(repos['~/dev/local']!.url).toBeUndefined();
     expect(repos['~/dev/local']).toMatchObject({ branch: 'trunk', dirty: true });
     expect(Object.keys(m.secrets ?? {}).sort()).toEqual(['config_rclone_rclone.conf', 'gnupg', 'netrc', 'ssh_id_ed25519']);
     expect(m.secrets!.gnupg).toMatchObject({ path: '~/.gnupg', mode: '0700', type: 'tar' });
     expect(m.secrets!.ssh_id_ed25519).toMatchObject({ path: '~/.ssh/id_ed25519', mode: '0600', type: 'file' });
-    expect(first.warnings.some((w) => w.includes('absolute-link'))).toBe(true);
+    // Data v2: absolute symlinks are kept (restored as links, never followed).
+    expect(first.warnings.some((w) => w.includes('absolute-link'))).toBe(false);
+    expect(first.manifest.snapshot.version).toBe(2);
+    for (const f of first.manifest.files!.entry!) expect(f).toMatchObject({ tree: expect.stringMatching(/^sha256:/), packs: expect.any(Array) });
     expect(first.uploadedBytes).toBeGreaterThan(500_000);
-    expect(first.blobs.every((b) => b.sent)).toBe(true);
   });
 
-  it('the files blob is a tar of the folder contents that GNU tar and zstd read', () => {
-    const docs = first.manifest.files!.entry!.find((f) => f.local_path === '~/Documents')!;
-    const stored = join(srv.dataDir, 'blobs');
-    const file = allFiles(stored).find((p) => p.endsWith(blobHex(docs.blob!)))!;
-    const tarBytes = execFileSync('zstd', ['-dc', file]);
-    expect(tarBytes.length).toBe(docs.size);
-    const names = execFileSync('tar', ['-tf', '-'], { input: tarBytes, encoding: 'utf8' }).split('\n').filter(Boolean);
-    expect(names[0]).toBe('./');
-    expect(names).toContain('./sub/notes.md');
-    expect(names).toContain(`./${'long-name-'.repeat(14)}.txt`);
-    expect(names.some((n) => n.includes('node_modules'))).toBe(false);
-    expect(names.some((n) => n.includes('absolute-link'))).toBe(false);
+  it('the server holds only packs and tree roots: no document name or content in the clear', () => {
+    const stored = allFiles(join(srv.dataDir, 'blobs'));
+    expect(stored.length).toBeGreaterThan(1);
+    for (const f of stored) {
+      const bytes = readFileSync(f);
+      for (const needle of ['notes.md', 'long-name-long-name', '# notes']) expect(bytes.includes(needle), `${needle} in ${f}`).toBe(false);
+    }
   });
 
   it('restores the same files, repositories (with uncommitted work) and secrets into a target root', async () => {
@@ -129,7 +127,7 @@ describe('capture → server → restore', () => {
     const home = join(root, 'home', 'ana');
 
     // Files: byte-identical, same modes, same symlinks; skipped things absent.
-    const skipped = (r: string) => r === 'node_modules' || r.startsWith('node_modules/') || r === 'absolute-link';
+    const skipped = (r: string) => r === 'node_modules' || r.startsWith('node_modules/');
     expect(readTree(join(home, 'Documents'))).toEqual(readTree(join(fx.home, 'Documents'), skipped));
     expect(readTree(join(home, 'Pictures'))).toEqual(readTree(join(fx.home, 'Pictures')));
     expect(statSync(join(home, 'Documents', 'report.txt')).mtime.toISOString()).toBe('2023-05-06T07:08:09.000Z');
@@ -178,12 +176,12 @@ describe('capture → server → restore', () => {
     expect(second.manifest.snapshot.parent).toBe(first.id);
   }, 60_000);
 
-  it('changing one document re-uploads only that folder', async () => {
+  it('changing one document uploads only its chunk and the changed trees', async () => {
     writeFileSync(join(fx.home, 'Documents', 'sub', 'notes.md'), '# notes\n- one\n- two\n- three\n');
     const third = await run();
     expect(third.kind).toBe('delta');
-    expect(third.blobs.filter((b) => b.sent).map((b) => b.label)).toEqual(['~/Documents']);
-    expect(third.uploadedBytes).toBe(third.blobs.find((b) => b.label === '~/Documents')!.size);
+    expect(third.uploadedBytes).toBeGreaterThan(0);
+    expect(third.uploadedBytes).toBeLessThan(20_000);
     expect(Object.keys(third.manifest).sort()).toEqual(['files', 'snapshot']);
     expect(third.manifest.files!.entry!.map((f) => f.local_path)).toEqual(['~/Documents']);
     // The chain still folds to the whole machine.
@@ -204,6 +202,23 @@ describe('capture → server → restore', () => {
     expect(Object.keys(full.manifest).sort()).toEqual(['files', 'repos', 'secrets', 'skips', 'snapshot']);
     // Unchanged secrets keep their sealed bytes (sealing is randomized): same as the first snapshot's.
     expect(full.manifest.secrets).toEqual(first.manifest.secrets);
+  }, 60_000);
+
+  it('format = 1 still captures a folder as one tar.zst blob that GNU tar and zstd read', async () => {
+    const c = cfg();
+    c.files.format = 1;
+    const v1 = await capture({ config: c, home: fx.home, only: ['files'], client, tokens: token, identity });
+    expect(v1.kind).toBe('full');
+    expect(v1.manifest.snapshot.version).toBe(1);
+    const docs = v1.manifest.files!.entry!.find((f) => f.local_path === '~/Documents')!;
+    const file = allFiles(join(srv.dataDir, 'blobs')).find((p) => p.endsWith(docs.blob!.slice('sha256:'.length)))!;
+    const tarBytes = execFileSync('zstd', ['-dc', file]);
+    expect(tarBytes.length).toBe(docs.size);
+    const names = execFileSync('tar', ['-tf', '-'], { input: tarBytes, encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(names[0]).toBe('./');
+    expect(names).toContain('./sub/notes.md');
+    expect(names).toContain(`./${'long-name-'.repeat(14)}.txt`);
+    expect(names.some((n) => n.includes('node_modules'))).toBe(false);
   }, 60_000);
 
   it('no secret plaintext is anywhere in the server data dir or the capture cache', () => {

@@ -17,7 +17,8 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { BlobRef, FileEntry } from '../../manifest/types.ts';
+import { isV2Files, type BlobRef, type FileEntry, type FileEntryV2 } from '../../manifest/types.ts';
+import { captureTree, type DataV2 } from '../data-v2.ts';
 import { zstdWorkers } from '../config.ts';
 import { manifestProblem, type CollectContext } from '../context.ts';
 import { CaptureError, errMessage } from '../errors.ts';
@@ -79,6 +80,38 @@ async function buildFolder(dir: string, label: string, total: number, ctx: Colle
   return { scanKey: '', blob: blob.hex, sha256: blob.inputSha256, size: blob.inputSize, stored_size: blob.size, ms: Date.now() - t0 };
 }
 
+/**
+ * A folder as a data v2 tree (src/store): only new chunks are uploaded,
+ * unchanged files are not read. The entry's fields are filled once the
+ * capture's store has finished (DataV2.finish).
+ */
+async function captureFolderV2(dir: string, label: string, ctx: CollectContext, v2: DataV2): Promise<FileEntryV2> {
+  const previous = ctx.parent?.files?.entry?.find((f) => f.local_path === label);
+  const parent = previous && isV2Files(previous) ? previous : undefined;
+  const t0 = Date.now();
+  const total = parent?.size ?? (await scanFolder(dir, ctx, 0)).bytes;
+  ctx.emit({ type: 'build.start', label, total });
+  let last = 0;
+  const { fields } = await captureTree(v2, dir, label, {
+    ...(parent ? { parent } : {}),
+    skips: (abs, name) => ctx.skip.skips(abs, name),
+    warn: ctx.warn,
+    onProgress: (done) => {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      ctx.emit({ type: 'build.progress', label, done, total: Math.max(total, done) });
+    },
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+  const entry = { local_path: label } as FileEntryV2;
+  v2.fillers.push(async () => {
+    Object.assign(entry, fields);
+    ctx.emit({ type: 'build.done', label, hex: fields.tree.slice('sha256:'.length), size: 0, inputSize: fields.size, reused: fields.tree === parent?.tree, ms: Date.now() - t0 });
+  });
+  return entry;
+}
+
 export async function collectFiles(ctx: CollectContext): Promise<FileEntry[]> {
   for (const w of ctx.repoWorktrees) ctx.skip.addPath(`${w}/.git`);
   const out: FileEntry[] = [];
@@ -96,6 +129,17 @@ export async function collectFiles(ctx: CollectContext): Promise<FileEntry[]> {
     seen.add(label);
     if (ctx.skip.skipsPathOrParent(dir)) {
       ctx.warn(`${label}: matches a [skips] pattern; left out`);
+      continue;
+    }
+    if (ctx.v2) {
+      try {
+        out.push(await captureFolderV2(dir, label, ctx, ctx.v2));
+      } catch (e) {
+        if (ctx.signal?.aborted) throw e;
+        const previous = ctx.parent?.files?.entry?.find((f) => f.local_path === label);
+        if (previous && isV2Files(previous)) out.push(previous);
+        ctx.warn(`${label}: cannot capture (${errMessage(e)}); ${previous && isV2Files(previous) ? "kept the previous snapshot's tree" : 'left out'}`);
+      }
       continue;
     }
     try {

@@ -13,13 +13,37 @@
  * `refs/koder/wip`), so nothing of the person's work is lost. What "on the
  * remote" means is what the remote-tracking refs say: capture does not fetch.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { BlobRef, RepoEntry } from '../../manifest/types.ts';
 import { manifestProblem, type CollectContext } from '../context.ts';
 import { errMessage } from '../errors.ts';
 import { createBundle, Git, needsBundle, repoFacts } from '../git.ts';
 import { expandHome, manifestPath } from '../paths.ts';
+import { captureTree, type DataV2 } from '../data-v2.ts';
+
+/**
+ * Data v2: the bundle as a one-file tree (fixed metadata, so the same
+ * bundle bytes give the same tree): a repository whose bundle did not change
+ * keeps the parent's fields and uploads nothing. The bundle file is removed
+ * once the store has read it.
+ */
+async function bundleTree(ctx: CollectContext, v2: DataV2, file: string, path: string, label: string, entry: Record<string, unknown>, t0: number): Promise<void> {
+  const dir = ctx.store.tmpPath('bundle-dir');
+  await mkdir(dir, { mode: 0o700 });
+  await rename(file, join(dir, 'repo.bundle'));
+  const previous = ctx.parent?.repos?.entry?.find((r) => r.path === path);
+  const parent =
+    previous?.bundle_tree && previous.bundle_tree_nonce && previous.bundle_packs
+      ? { tree: previous.bundle_tree, tree_nonce: previous.bundle_tree_nonce, packs: previous.bundle_packs, size: previous.bundle_size ?? 0, files: 1 }
+      : undefined;
+  const { fields } = await captureTree(v2, dir, label, { ...(parent ? { parent } : {}), fixedMeta: true, warn: ctx.warn, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  v2.fillers.push(async () => {
+    await rm(dir, { recursive: true, force: true });
+    Object.assign(entry, { bundle_tree: fields.tree, bundle_tree_nonce: fields.tree_nonce, bundle_packs: fields.packs, bundle_size: fields.size });
+    ctx.emit({ type: 'build.done', label, hex: fields.tree.slice('sha256:'.length), size: 0, inputSize: fields.size, reused: fields.tree === parent?.tree, ms: Date.now() - t0 });
+  });
+}
 
 /** Worktrees (folders with a `.git`) under `root`, sorted, at most `maxDepth` below it. */
 export async function findRepos(root: string, maxDepth: number, ctx: Pick<CollectContext, 'skip'>): Promise<string[]> {
@@ -78,13 +102,19 @@ export async function collectRepos(ctx: CollectContext): Promise<RepoEntry[]> {
         const t0 = Date.now();
         ctx.emit({ type: 'build.start', label, total: 0 });
         const b = await createBundle(g, facts, ctx.store.tmpPath('git'), ctx.store.tmpPath('bundle'));
+        entry.branch = b.branch;
+        if (facts.dirty) entry.dirty = true;
+        if (ctx.v2) {
+          await bundleTree(ctx, ctx.v2, b.file, path, label, entry, t0);
+          out.push(entry as RepoEntry);
+          ctx.repoWorktrees.push(worktree);
+          continue;
+        }
         const blob = await ctx.store.putFile(b.file);
         ctx.blobs.set(blob.hex, { hex: blob.hex, label, size: blob.size });
         ctx.emit({ type: 'build.done', label, hex: blob.hex, size: blob.size, inputSize: blob.size, reused: false, ms: Date.now() - t0 });
-        entry.branch = b.branch;
         entry.bundle = `sha256:${blob.hex}` as BlobRef;
         entry.bundle_size = blob.size;
-        if (facts.dirty) entry.dirty = true;
       }
       const problem = manifestProblem({ repos: { entry: [entry] } });
       if (problem) {

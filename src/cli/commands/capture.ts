@@ -8,6 +8,7 @@ import type { DriveClient } from '../../drive/client.ts';
 import type { AuthSession } from '../../auth/session.ts';
 import { loadIdentity, type Identity } from '../../keys/identity.ts';
 import { CATEGORIES, type Category } from '../../restore-machine/plan.ts';
+import { isV2Files } from '../../manifest/types.ts';
 
 const usage = `Usage: koder-snapshot capture [--dry-run] [--full] [--only CATEGORIES]
                               [--home DIR] [--root DIR] [--config FILE]
@@ -160,10 +161,15 @@ export const capture: Command = {
         io.out(r.text.trimEnd());
         io.out('');
         io.out(`# ${r.kind} snapshot ${r.id}${r.parentId ? ` (parent ${r.parentId})` : ''}; manifest ${formatBytes(Buffer.byteLength(r.text))}`);
-        for (const b of r.blobs) io.out(`# blob ${b.hex.slice(0, 12)} ${formatBytes(b.size).padStart(10)}  ${b.label}`);
-        io.out(`# ${r.blobs.length} blob(s), ${formatBytes(r.blobs.reduce((n, b) => n + b.size, 0))}; nothing uploaded (--dry-run)`);
+        for (const f of r.full.files?.entry ?? []) {
+          if (isV2Files(f)) io.out(`# folder ${formatBytes(f.size).padStart(10)}  ${f.files} files  ${f.local_path}`);
+        }
+        const v1 = r.blobs.filter((b) => b.label !== 'data v2');
+        for (const b of v1) io.out(`# blob ${b.hex.slice(0, 12)} ${formatBytes(b.size).padStart(10)}  ${b.label}`);
+        if (r.manifest.snapshot.version === 2) io.out(`# ${formatBytes(r.packedBytes)} of new chunks (compressed, encrypted); nothing uploaded (--dry-run)`);
+        else io.out(`# ${v1.length} blob(s), ${formatBytes(v1.reduce((n, b) => n + b.size, 0))}; nothing uploaded (--dry-run)`);
       } else {
-        io.out(`${r.id} (${r.kind}${r.parentId ? ` from ${r.parentId.slice(0, 12)}` : ''}): ${formatBytes(r.uploadedBytes)} uploaded in ${r.blobs.filter((b) => b.sent).length} blob(s), ${r.blobs.filter((b) => !b.sent).length} already on the server`);
+        io.out(`${r.id} (${r.kind}${r.parentId ? ` from ${r.parentId.slice(0, 12)}` : ''}): ${formatBytes(r.uploadedBytes)} uploaded`);
       }
       if (r.warnings.length) io.err(`${r.warnings.length} warning(s), shown above`);
       return EXIT_OK;
