@@ -48,6 +48,8 @@ export interface OpenDataV2 {
   level: number;
   workers: number;
   packMib: number;
+  /** A dry run keeps its packs and tree roots in `<cache>/v2/packs/` (as pending uploads). */
+  keep?: boolean;
   signal?: AbortSignal;
   uploadEvents?: UploadEvents;
   warn: (m: string) => void;
@@ -55,9 +57,11 @@ export interface OpenDataV2 {
 
 export async function openDataV2(o: OpenDataV2): Promise<DataV2> {
   const keys = deriveDataKeys(o.identity ? o.identity.signing.seed : randomBytes(32));
-  // A dry run (no client) packs into a scratch cache removed at close: it changes nothing a real capture sees.
-  const cacheDir = o.client ? o.cacheDir : await mkdtemp(join(o.cacheDir, 'dry-run-'));
-  const index = LocalIndex.open(cacheDir, o.client ? o.userId : 'dry-run');
+  // A dry run (no client) packs into a scratch cache removed at close: it changes nothing a real
+  // capture sees — unless asked to keep what it packs (cache.keep_blobs: the demo's seed uploads it).
+  const scratch = !o.client && !o.keep;
+  const cacheDir = scratch ? await mkdtemp(join(o.cacheDir, 'dry-run-')) : o.cacheDir;
+  const index = LocalIndex.open(cacheDir, scratch ? 'dry-run' : o.userId);
   let writer: StoreWriter;
   try {
     writer = await StoreWriter.open({
@@ -74,7 +78,7 @@ export async function openDataV2(o: OpenDataV2): Promise<DataV2> {
     });
   } catch (e) {
     index.close();
-    if (!o.client) await rm(cacheDir, { recursive: true, force: true });
+    if (scratch) await rm(cacheDir, { recursive: true, force: true });
     throw e;
   }
   const fillers: (() => Promise<void>)[] = [];
@@ -92,7 +96,7 @@ export async function openDataV2(o: OpenDataV2): Promise<DataV2> {
       closed = true;
       await writer.close(e);
       index.close();
-      if (!o.client) await rm(cacheDir, { recursive: true, force: true });
+      if (scratch) await rm(cacheDir, { recursive: true, force: true });
     },
   };
 }

@@ -203,6 +203,7 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
             level: cfg.files.zstd_level,
             workers: zstdWorkers(cfg),
             packMib: cfg.files.pack_mib,
+            keep: cfg.cache.keep_blobs,
             ...(o.signal ? { signal: o.signal } : {}),
             uploadEvents: {
               start: (it) => emit({ type: 'upload.start', label: it.label, hex: it.hex, size: it.size }),

@@ -26,6 +26,7 @@ import { qrSvg } from '../util/qr.ts';
 import { DriveClient } from '../drive/client.ts';
 import { driveBlobSource } from './drive-blobs.ts';
 import { openVault } from '../keys/vault.ts';
+import { openShareKeys } from '../store/share-keys.ts';
 import type { Identity } from '../keys/identity.ts';
 import { runPlan } from '../chroot-appliers/run-plan.ts';
 import { resolveTarget } from '../chroot-appliers/target.ts';
@@ -56,6 +57,7 @@ export class RestoreSession {
   private listeners = new Set<Listener>();
   private secret?: { passphrase: string } | { recoveryKey: string };
   private identity?: Identity;
+  private treeKeys?: Map<string, Uint8Array>;
   private drive?: DriveClient;
   private qr?: { url: string; svg: string };
   private confirmed = false;
@@ -206,6 +208,14 @@ export class RestoreSession {
     };
   }
 
+  /** The data v2 keys a share of `snapshotId` hands me, opened with my vault; undefined without vault or keys. */
+  private async openShare(snapshotId: string, owner: string): Promise<Map<string, Uint8Array> | undefined> {
+    const me = await this.unlockVault();
+    if (!me) return undefined;
+    const sealed = await (await this.client()).shareKeys(owner, snapshotId);
+    return sealed ? openShareKeys(sealed, snapshotId, me.sealing) : new Map();
+  }
+
   /** Opens the person's key vault with the secret held in memory; undefined when there is no vault. */
   private async unlockVault(): Promise<Identity | undefined> {
     const stored = await (await this.client()).getVault();
@@ -216,10 +226,15 @@ export class RestoreSession {
     const { folded, chain } = await this.verifiedManifest(input.choice.snapshotId, input.choice.owner);
     let vault: Prepared['vault'] = 'locked';
     this.identity = undefined;
-    // A shared snapshot's secrets are sealed to its owner's keys, not to mine.
+    this.treeKeys = undefined;
     if (input.unlock && this.secret && !input.choice.owner) {
       this.identity = await this.unlockVault();
       vault = this.identity ? 'unlocked' : 'absent';
+    } else if (input.unlock && this.secret && input.choice.owner) {
+      // A shared snapshot's secrets are sealed to its owner's keys, not to mine; its
+      // folders open with the tree keys the share sealed to my key (data v2).
+      this.treeKeys = await this.openShare(input.choice.snapshotId, input.choice.owner);
+      vault = this.treeKeys ? 'unlocked' : 'absent';
     }
     await writeFileAtomic(join(this.cfg.stateDir, 'manifest.json'), JSON.stringify(folded), { mode: 0o600 });
     return { plan: planRestore(folded, input.choice), vault, chain };
@@ -230,7 +245,10 @@ export class RestoreSession {
     const target = await resolveTarget(input.target.root, input.target.user);
     const c = await this.client();
     // Resumed after a restart: the opened keys died with the old process; reopen them if the secret was given again.
-    if (!this.identity && this.secret && input.prepared.vault === 'unlocked') this.identity = await this.unlockVault();
+    if (this.secret && input.prepared.vault === 'unlocked') {
+      if (input.choice.owner) this.treeKeys ??= await this.openShare(input.choice.snapshotId, input.choice.owner);
+      else this.identity ??= await this.unlockVault();
+    }
     return runPlan({
       plan: input.prepared.plan,
       appliers: this.cfg.appliers,
@@ -244,6 +262,7 @@ export class RestoreSession {
         plan: input.prepared.plan,
         blobs: driveBlobSource(c, input.choice.owner, signal),
         identity: this.identity,
+        ...(this.treeKeys ? { treeKeys: this.treeKeys } : {}),
         deferred: [],
         signal,
         log: (l) => this.cfg.log?.(l),

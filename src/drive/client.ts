@@ -156,8 +156,23 @@ export class DriveClient {
   }
 
   // ── sharing ───────────────────────────────────────────────────────────────
-  share(id: string, user: string): Promise<{ snapshot: string; user: string; created: boolean }> {
-    return this.json(`/v1/snapshots/${enc(id)}/share`, { ...this.jsonBody('POST', { user }), idempotent: true });
+  /** Shares a snapshot with `user`; `keys`: its data v2 tree keys sealed to that user (src/store/share-keys.ts). */
+  share(id: string, user: string, keys?: string): Promise<{ snapshot: string; user: string; created: boolean }> {
+    return this.json(`/v1/snapshots/${enc(id)}/share`, { ...this.jsonBody('POST', { user, ...(keys ? { keys } : {}) }), idempotent: true });
+  }
+  /** The data v2 keys of a snapshot `owner` shared with me, sealed to my key (undefined: the share carries none). */
+  async shareKeys(owner: string, id: string): Promise<string | undefined> {
+    const res = await this.request(`/v1/users/${enc(owner)}/snapshots/${enc(id)}/share-keys`, { accept: [404] });
+    if (res.status === 404) {
+      const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; what?: string } };
+      if (body.error?.what === 'share_keys') return undefined;
+      throw new DriveError(404, 'not_found', `no share of ${id} from ${owner}`);
+    }
+    return ((await res.json()) as { keys: string }).keys;
+  }
+  /** A user's public keys by name (to seal a share's keys to them). */
+  lookupUser(name: string): Promise<{ user_id: string; name: string; keys: PublicKeyEntry[] }> {
+    return this.json(`/v1/directory/${enc(name)}`);
   }
   async unshare(id: string, user: string): Promise<void> {
     await this.request(`/v1/snapshots/${enc(id)}/share/${enc(user)}`, { method: 'DELETE' });

@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   data_keys_locked: { exit: 1 },
   /** A path asked for (restore --path, ls PATH) is not in the snapshot. */
   path_not_in_snapshot: { exit: 2 },
+  /** A share's sealed keys do not open with my key, or are not for this snapshot. */
+  share_keys_unreadable: { exit: 1 },
   /** The person (or the installer) cancelled a running restore. */
   restore_aborted: { exit: 1 },
   /** A restored file could not be written into the staging folder (disk full, permissions, …). */

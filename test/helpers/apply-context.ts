@@ -27,6 +27,8 @@ export function applyContext(o: {
   choice?: Partial<RestoreChoice>;
   blobs?: BlobSource;
   identity?: Identity;
+  /** Data v2 tree keys a share handed over. */
+  treeKeys?: Map<string, Uint8Array>;
   host?: ApplyContext['host'];
   signal?: AbortSignal;
   logs?: string[];
@@ -41,6 +43,7 @@ export function applyContext(o: {
     plan,
     blobs: o.blobs ?? NO_BLOBS,
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.treeKeys ? { treeKeys: o.treeKeys } : {}),
     ...(o.host ? { host: o.host } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     deferred: [...plan.deferred],

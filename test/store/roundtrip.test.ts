@@ -5,7 +5,7 @@
  * links, a non-UTF-8 name, empty files and folders, a sparse file).
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { TreeReader } from '../../src/store/tree-reader.ts';
 import { restoreFolder } from '../../src/store/folder-restore.ts';
 import { zstdContext } from '../../src/store/zstd.ts';
 import { loginAs, testServer, type TestServer } from '../server/fixture.ts';
+import { byteTree } from '../helpers/byte-tree.ts';
 
 let srv: TestServer;
 let client: DriveClient;
@@ -36,34 +37,6 @@ afterAll(async () => {
   await srv?.cleanup();
   if (work) rmSync(work, { recursive: true, force: true });
 });
-
-/** Every entry under `dir`: type, mode, size, mtime (µs), content hash or link target, inode group. */
-function treeOf(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const inodes = new Map<number, string>();
-  const walk = (abs: Buffer, rel: string) => {
-    for (const name of (readdirSync(abs, { encoding: 'buffer' }) as Buffer[]).sort(Buffer.compare)) {
-      const p = Buffer.concat([abs, Buffer.from('/'), name]);
-      const r = rel + '/' + name.toString('hex');
-      const st = lstatSync(p, { bigint: true });
-      const mt = (st.mtimeNs / 1000n).toString();
-      if (st.isDirectory()) {
-        out[r] = `dir ${(st.mode & 0o7777n).toString(8)} ${mt}`;
-        walk(p, r);
-      } else if (st.isSymbolicLink()) out[r] = `link ${readlinkSync(p, { encoding: 'buffer' }).toString('hex')}`;
-      else {
-        const first = inodes.get(Number(st.ino));
-        if (first) out[r] = `hardlink to ${first}`;
-        else {
-          if (st.nlink > 1n) inodes.set(Number(st.ino), r);
-          out[r] = `file ${(st.mode & 0o7777n).toString(8)} ${st.size} ${mt} ${require('node:crypto').createHash('sha256').update(readFileSync(p)).digest('hex')}`;
-        }
-      }
-    }
-  };
-  walk(Buffer.from(dir), '');
-  return out;
-}
 
 describe('data v2 round trip', () => {
   it('captures a folder and restores it byte-identical', async () => {
@@ -106,8 +79,8 @@ describe('data v2 round trip', () => {
     });
     expect(r.files).toBeGreaterThan(5);
     // The root folder's own mode/mtime are the destination's, not the snapshot's.
-    const a = treeOf(src);
-    const b = treeOf(staging);
+    const a = byteTree(src);
+    const b = byteTree(staging);
     expect(b).toEqual(a);
     expect(statSync(join(staging, 'sparse')).blocks).toBeLessThan(64);
   }, 60_000);

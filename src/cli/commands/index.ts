@@ -19,5 +19,6 @@ import { capture } from './capture.ts';
 import { config } from './config.ts';
 import { daemon } from './daemon.ts';
 import { whoami } from './whoami.ts';
+import { ls } from './ls.ts';
 
-export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, push, pull, share, del, restore, daemon, demo];
+export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, restore, daemon, demo];

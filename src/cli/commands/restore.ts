@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
 import { CATEGORIES, type Category } from '../../restore-machine/plan.ts';
 import { RestoreSession } from '../../daemon/restore-session.ts';
 import type { UiState } from '../../daemon/ui-state.ts';
@@ -12,6 +12,7 @@ import { detectGpuVendors } from '../../chroot-appliers/gpu.ts';
 import { loadConfig } from '../../auth/token-store.ts';
 import { qrTerminal } from '../../util/qr.ts';
 import { isHostname } from '../../manifest/index.ts';
+import { pathProblem } from '../../manifest/validate.ts';
 import { firstLineOfStdin, promptHidden } from '../prompt.ts';
 import { bar, formatBytes, formatDuration } from '../format.ts';
 import { reportText } from '../../chroot-appliers/run-plan.ts';
@@ -32,6 +33,8 @@ Options:
   --hostname H             hostname of the restored system (default: the snapshot's;
                            a system setting: written only with the system category)
   --only LIST              categories, comma-separated: ${CATEGORIES.join(',')}
+  --path P                 restore only this file or folder (\`~/Documentos/x\`; repeatable):
+                           files only; a data v2 folder gives just that part
   --passphrase-stdin       read the vault passphrase from standard input (for secrets)
   --recovery-key-stdin     read the recovery key from standard input instead
   --ask-passphrase         ask for the vault passphrase on the terminal
@@ -40,7 +43,8 @@ Options:
   --state-dir DIR          where the resumable state lives
   -h, --help               this help
 
-Without a passphrase or recovery key, secrets are skipped and reported.
+Without a passphrase or recovery key, secrets are skipped and reported, and
+so are data v2 folders and repositories (encrypted with keys the vault holds).
 Exit status: 0 all done, 3 done with skipped or failed items, 1 refused or
 failed, 2 usage error.`;
 
@@ -65,13 +69,20 @@ export const restore: Command = {
       target: { type: 'string' }, user: { type: 'string' }, server: { type: 'string' }, snapshot: { type: 'string' },
       hostname: { type: 'string' }, only: { type: 'string' }, 'passphrase-stdin': { type: 'boolean' }, 'recovery-key-stdin': { type: 'boolean' },
       'ask-passphrase': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'state-dir': { type: 'string' },
+      path: { type: 'string', multiple: true },
     }, io, false);
     if (!parsed) return EXIT_OK;
     const v = parsed.values;
     if (!v.target) throw new UsageError('--target ROOT is required');
     if (!v.user) throw new UsageError('--user NAME is required');
     if (v.hostname && !isHostname(v.hostname)) throw new UsageError(`--hostname ${JSON.stringify(v.hostname)} is not an RFC 1123 hostname`);
-    const categories = parseOnly(v.only);
+    const paths = v.path?.map((p) => p.replace(/\/+$/, ''));
+    for (const p of paths ?? []) {
+      const why = pathProblem(p);
+      if (why) throw new UsageError(`--path ${JSON.stringify(p)}: ${why}`);
+    }
+    if (paths && v.only && !parseOnly(v.only).includes('files')) throw new UsageError('--path restores files: --only must include files');
+    const categories: Category[] = paths ? ['files'] : parseOnly(v.only);
     if (v.hostname && !categories.includes('system')) throw new UsageError('--hostname sets a system setting: add system to --only (or leave --hostname out)');
     const env = process.env;
     const server = v.server ?? env.KODER_SNAPSHOT_SERVER ?? (await loadConfig(env)).server;
@@ -102,7 +113,7 @@ export const restore: Command = {
     if (secret.passphrase !== undefined) session.provideSecret({ passphrase: secret.passphrase });
     else if (secret.recoveryKey !== undefined) session.provideSecret({ recoveryKey: secret.recoveryKey });
     try {
-      return await drive(session, io, { json: !!v.json, dryRun: !!v['dry-run'], snapshot: v.snapshot, hostname: v.hostname, user: v.user, categories, secret });
+      return await drive(session, io, { json: !!v.json, dryRun: !!v['dry-run'], snapshot: v.snapshot, hostname: v.hostname, user: v.user, categories, secret, ...(paths ? { paths } : {}) });
     } finally {
       await session.close();
     }
@@ -116,6 +127,7 @@ interface DriveOptions {
   hostname?: string;
   user: string;
   categories: Category[];
+  paths?: string[];
   secret: { passphrase?: string; recoveryKey?: string };
 }
 
@@ -170,10 +182,11 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
           const s = pick[0]!;
           const hostname = o.hostname ?? s.hostname;
           if (!o.json) io.err(`Restoring snapshot ${s.id.slice(0, 12)} of ${s.hostname} (${s.createdAt}) as ${hostname}…`);
-          return session.send({ type: 'CHOOSE', choice: { snapshotId: s.id, hostname, targetUser: o.user, categories: o.categories }, ...o.secret });
+          return session.send({ type: 'CHOOSE', choice: { snapshotId: s.id, hostname, targetUser: o.user, categories: o.categories, ...(o.paths ? { paths: o.paths } : {}) }, ...o.secret });
         }
         case 'ready': {
           const plan = ui.plan!;
+          if (o.paths && !plan.steps.some((s) => s.kind === 'files.restore')) return fail(`${o.paths.join(', ')}: not in any folder of the snapshot`, EXIT_USAGE);
           if (o.dryRun) {
             if (o.json) emit({ type: 'plan', steps: plan.steps.map(({ status: _s, doneBytes: _b, doneItems: _i, ...s }) => s), deferred: plan.deferred, vault: plan.vault });
             else {

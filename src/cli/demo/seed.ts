@@ -6,7 +6,7 @@
  * written directly (the demo owns its data folder) — everything else goes
  * the way a real capture goes.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture, defaultConfig, type CaptureConfig } from '../../capture/index.ts';
 import { createVault, generateIdentity, publicIdentity } from '../../keys/index.ts';
@@ -61,7 +61,9 @@ export async function seedDemo(srv: RunningServer, workDir: string, log: (l: str
     const signed = sign(m, identity.signing.seed);
     for (const ref of blobRefs(signed)) {
       const hex = blobHex(ref);
-      await services.blobs.put(user.id, hex, createReadStream(join(config.cache.dir, 'blobs', hex)));
+      // v1 blobs in the blob cache; data v2 packs and tree roots where the store wrote them.
+      const v1 = join(config.cache.dir, 'blobs', hex);
+      await services.blobs.put(user.id, hex, createReadStream(existsSync(v1) ? v1 : join(config.cache.dir, 'v2', 'packs', hex)));
     }
     const created = services.snapshots.create(user.id, serialize(signed));
     if (created.id !== snapshotId(signed)) throw new Error('demo seed: the server computed another id');

@@ -110,6 +110,12 @@ export const migrations: Migration[] = [
       CREATE INDEX oidc_account ON oidc(account_id);
     `,
   },
+  {
+    // Data v2 sharing: the snapshot's tree keys sealed to the grantee (opaque to the server).
+    version: 2,
+    name: 'share keys (data v2)',
+    sql: `ALTER TABLE shares ADD COLUMN keys TEXT;`,
+  },
 ];
 
 /** Brings the database to the newest version. Returns the version reached. */

@@ -198,17 +198,30 @@ export class SnapshotStore {
     return subtree.map((r) => r.id);
   }
 
-  /** Grants `granteeName` read of the snapshot, its chain and their blobs. */
-  share(ownerId: string, id: string, granteeName: string): { grantee_id: string; created: boolean } {
+  /**
+   * Grants `granteeName` read of the snapshot, its chain and their blobs.
+   * `keys`: the snapshot's data v2 tree keys sealed to the grantee (opaque
+   * here); sharing again replaces them.
+   */
+  share(ownerId: string, id: string, granteeName: string, keys?: string): { grantee_id: string; created: boolean } {
     assertSnapshotId(id);
     if (!this.exists(ownerId, id)) throw new NotFoundError('snapshot');
     const grantee = typeof granteeName === 'string' ? findUserByName(this.db, granteeName) : undefined;
     if (!grantee) throw new NotFoundError('user', `user '${String(granteeName)}' not found`);
     if (grantee.id === ownerId) throw new BadRequestError('share_with_self', 'a snapshot cannot be shared with its owner');
     const r = this.db
-      .prepare('INSERT OR IGNORE INTO shares (owner_id, snapshot_id, grantee_id, created_at) VALUES (?, ?, ?, ?)')
-      .run(ownerId, id, grantee.id, this.clock.now());
+      .prepare('INSERT OR IGNORE INTO shares (owner_id, snapshot_id, grantee_id, created_at, keys) VALUES (?, ?, ?, ?, ?)')
+      .run(ownerId, id, grantee.id, this.clock.now(), keys ?? null);
+    if (!r.changes && keys !== undefined) this.db.prepare('UPDATE shares SET keys = ? WHERE owner_id = ? AND snapshot_id = ? AND grantee_id = ?').run(keys, ownerId, id, grantee.id);
     return { grantee_id: grantee.id, created: r.changes > 0 };
+  }
+
+  /** The sealed keys of a share of exactly this snapshot with `granteeId`; NotFoundError otherwise. */
+  shareKeys(granteeId: string, ownerId: string, id: string): string | undefined {
+    assertSnapshotId(id);
+    const row = this.db.prepare('SELECT keys FROM shares WHERE owner_id = ? AND snapshot_id = ? AND grantee_id = ?').get(ownerId, id, granteeId) as { keys: string | null } | undefined;
+    if (!row) throw new NotFoundError('share');
+    return row.keys ?? undefined;
   }
 
   unshare(ownerId: string, id: string, granteeName: string): void {

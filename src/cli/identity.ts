@@ -1,0 +1,28 @@
+/** The identity the CLI signs and unlocks with: `--identity DIR`, else the config's `snapshot.identity`. */
+import { createHash } from 'node:crypto';
+import { expandHome, loadConfig } from '../capture/index.ts';
+import { loadIdentity, type Identity } from '../keys/identity.ts';
+
+export async function identityDir(o: { identity?: string; config?: string } = {}): Promise<string> {
+  if (o.identity) return expandHome(o.identity, process.env.HOME ?? '/');
+  const { config } = await loadConfig(o.config ? { file: o.config } : {});
+  return expandHome(config.snapshot.identity, process.env.HOME ?? '/');
+}
+
+export class NoIdentityError extends Error {
+  override name = 'NoIdentityError';
+}
+
+export async function loadMyIdentity(o: { identity?: string; config?: string } = {}): Promise<Identity> {
+  const dir = await identityDir(o);
+  try {
+    return await loadIdentity(dir);
+  } catch (e) {
+    throw new NoIdentityError(`no identity in ${dir} (${(e as Error).message}); run \`koder-snapshot init\` first`);
+  }
+}
+
+/** A key's fingerprint to read aloud: the first 16 bytes of its sha256, in groups of 4 hex digits. */
+export function fingerprint(publicKey: Uint8Array): string {
+  return (createHash('sha256').update(publicKey).digest('hex').slice(0, 32).match(/.{4}/g) ?? []).join(' ');
+}
