@@ -87,6 +87,9 @@ export class BlobStore {
     assertBlobHex(hex);
     const existing = this.info(userId, hex);
     if (existing) {
+      if (declaredLength !== undefined && declaredLength !== existing.size) {
+        throw new UnprocessableError('hash_mismatch', `a body of ${declaredLength} bytes is not the stored blob of ${existing.size} bytes`, { expected: hex, size: existing.size, declared: declaredLength });
+      }
       const m = new Meter(declaredLength);
       await pipeline(body, m, discard());
       if (m.digest() !== hex) throw hashMismatch(hex, m.digest());
