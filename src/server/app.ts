@@ -11,6 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type Provider from 'oidc-provider';
 import { openDb, type Db } from './db/open.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -125,6 +126,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const httpOpts = serverTimeoutOptions(timeouts);
   const server: Server = opts.tls ? createHttpsServer({ ...httpOpts, cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(httpOpts, handler);
   const deadlines = new BodyDeadlines(server, timeouts);
+  // CONNECT (a proxy's method) is answered, not dropped without a word
+  server.on('connect', (_req, socket: Duplex) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'));
 
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from './http/router.ts';
 import { parseRequestTarget } from './http/request-target.ts';
 import { sendError, sendJson, settleBody } from './http/respond.ts';
-import type { BodyDeadlines } from './http/timeouts.ts';
+import { BODY_TIMEOUT, type BodyDeadlines } from './http/timeouts.ts';
 import { handleInteraction, type InteractionDeps } from './oidc/interactions.ts';
 
 export interface DispatchDeps {
@@ -29,6 +29,10 @@ export function dispatcher(d: DispatchDeps): (req: IncomingMessage, res: ServerR
     d.log(`${where} error ${req.method} ${req.url}: ${(err as Error).stack ?? String(err)}`);
 
   const refuse = async (req: IncomingMessage, res: ServerResponse, e: unknown, where: string) => {
+    if (clientGone(e)) {
+      res.destroy(); // nobody to answer, nothing went wrong here
+      return;
+    }
     await settleBody(req, res);
     sendError(res, e, logError(req, where));
   };
@@ -70,4 +74,10 @@ export function dispatcher(d: DispatchDeps): (req: IncomingMessage, res: ServerR
     }
     d.oidc(req, res);
   };
+}
+
+/** The client went away (or was cut off for being too slow) while its request was read. */
+function clientGone(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === BODY_TIMEOUT;
 }

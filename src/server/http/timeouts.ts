@@ -44,6 +44,9 @@ export function serverTimeoutOptions(t: Timeouts): { headersTimeout: number; req
   return { headersTimeout: t.headersMs, requestTimeout: 0, connectionsCheckingInterval: t.checkEveryMs, keepAliveTimeout: t.keepAliveMs };
 }
 
+/** The `code` of the error a request's reader sees when its body was cut off for coming too slowly. */
+export const BODY_TIMEOUT = 'ERR_BODY_TIMEOUT';
+
 interface Watched {
   req: IncomingMessage;
   res: ServerResponse;
@@ -97,7 +100,7 @@ function timeOut({ req, res, socket }: Watched): void {
   // the request too: once its response has ended, Node no longer aborts it when the socket closes, and
   // whoever reads its body (a blob upload, a drain) would wait for ever
   const abort = () => {
-    req.destroy(new Error('request body too slow'));
+    req.destroy(Object.assign(new Error('request body too slow'), { code: BODY_TIMEOUT }));
     socket.destroy();
   };
   if (res.headersSent || res.writableEnded) {
