@@ -23,6 +23,7 @@ import type { Db } from '../db/open.ts';
 import type { Clock } from '../clock.ts';
 import type { Quota } from '../quota.ts';
 import { BadRequestError, NotFoundError, UnprocessableError } from '../errors.ts';
+import { fsyncDir } from '../../util/fs.ts';
 
 export const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -281,15 +282,4 @@ function discard(): Writable {
 
 function hashMismatch(expected: string, actual: string): UnprocessableError {
   return new UnprocessableError('hash_mismatch', `body sha256 is ${actual}, not ${expected}`, { expected, actual });
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch {
-    // some filesystems refuse fsync on a directory; the rename is still atomic
-  } finally {
-    await fh.close();
-  }
 }
