@@ -267,7 +267,13 @@ export class DriveClient {
   }
 }
 
+/**
+ * One path segment. An empty, "." or ".." one is refused: fetch resolves dot
+ * segments (percent-encoded too), so `/v1/me/snapshots/..` would be sent as
+ * `DELETE /v1/me`, the account's erasure.
+ */
 function enc(s: string): string {
+  if (s === '' || s === '.' || s === '..') throw new DriveError(0, 'invalid_path_segment', `not a usable id or name: "${s}"`);
   return encodeURIComponent(s);
 }
 

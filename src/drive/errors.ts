@@ -1,7 +1,7 @@
 /**
  * Every failure of the drive client is a DriveError: `status` is the HTTP
  * status (0 when no response came), `code` the server's error code (or one of
- * ours: 'network', 'hash_mismatch', 'insecure_url', 'aborted').
+ * ours: 'network', 'hash_mismatch', 'insecure_url', 'aborted', 'invalid_path_segment').
  */
 export class DriveError extends Error {
   override name = 'DriveError';

@@ -1,7 +1,7 @@
 /**
- * One process, one port: node:http(s) → `/v1/...` to our API router,
- * `/interaction/...` to the login/consent pages, everything else to the
- * OpenID provider (discovery, /device, /token, /jwks, ...).
+ * One process, one port: node:http(s) → dispatch.ts: `/v1/...` to our API
+ * router, `/interaction/...` to the login/consent pages, everything else to
+ * the OpenID provider (discovery, /device, /token, /jwks, ...).
  *
  * startServer() opens (and migrates) DATA/koder.sqlite, prepares the blob
  * tree, listens, derives the issuer from the bound address unless given, and
@@ -11,6 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type Provider from 'oidc-provider';
 import { openDb, type Db } from './db/open.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -25,9 +26,10 @@ import { bearerAuthenticator } from './auth-middleware.ts';
 import { loadOrCreateSecrets } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { sweepOidc } from './oidc/adapter.ts';
-import { handleInteraction, LoginThrottle } from './oidc/interactions.ts';
+import { LoginThrottle } from './oidc/interactions.ts';
 import { apiRouter } from './routes/index.ts';
-import { sendError, sendJson } from './http/respond.ts';
+import { BodyDeadlines, DEFAULT_TIMEOUTS, serverTimeoutOptions, type Timeouts } from './http/timeouts.ts';
+import { dispatcher } from './dispatch.ts';
 import { addUser, type User } from './users.ts';
 import type { Services } from './services.ts';
 import { DEFAULT_PORT } from './defaults.ts';
@@ -58,6 +60,8 @@ export interface ServerOptions {
   trustProxy?: boolean;
   /** Maintenance tick period; 0 disables the timer (tests call maintenance()). Default 60 s. */
   maintenanceIntervalMs?: number;
+  /** How long a slow client is waited for (http/timeouts.ts, docs/deploy.md). */
+  timeouts?: Partial<Timeouts>;
   /** Where unexpected errors are written. Default: stderr. */
   log?: (line: string) => void;
 }
@@ -94,27 +98,6 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/**
- * Before answering an error to a request whose body was not read (a 413 on
- * Content-Length, a 404 on a PUT): read and drop a small rest so the client
- * sees the answer rather than a reset; close the connection after a big one.
- */
-async function settleBody(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.complete || req.method === 'GET' || req.method === 'HEAD') return;
-  const declared = Number(req.headers['content-length']);
-  if (!req.destroyed && Number.isFinite(declared) && declared <= 16 * 1024 * 1024) {
-    try {
-      for await (const _ of req) {
-        // discard
-      }
-      return;
-    } catch {
-      // fall through
-    }
-  }
-  res.setHeader('Connection', 'close');
-}
-
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -139,15 +122,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     res.end();
   };
   const handler = (req: IncomingMessage, res: ServerResponse) => dispatch(req, res);
-  const server: Server = opts.tls ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(handler);
-  server.requestTimeout = 0; // large blob uploads may take long; headers still time out
-  server.headersTimeout = 60_000;
+  const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const httpOpts = serverTimeoutOptions(timeouts);
+  const server: Server = opts.tls ? createHttpsServer({ ...httpOpts, cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(httpOpts, handler);
+  const deadlines = new BodyDeadlines(server, timeouts);
+  // CONNECT (a proxy's method) is answered, not dropped without a word
+  server.on('connect', (_req, socket: Duplex) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'));
 
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (e: Error) => {
+      deadlines.stop();
+      reject(e);
+    };
+    server.once('error', failed);
     server.listen(opts.port ?? DEFAULT_PORT, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
@@ -167,47 +157,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     trustProxy: opts.trustProxy,
   });
   provider.on('server_error', (_ctx, err) => log(`oidc server_error: ${(err as Error).stack ?? String(err)}`));
+  // Koa's own error event (else printed to stderr): a client gone mid-answer is no server error
+  (provider as unknown as NodeJS.EventEmitter).on('error', (err: NodeJS.ErrnoException) => {
+    if (!/^(ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE|HPE_)/.test(err.code ?? '')) log(`oidc error: ${err.stack ?? String(err)}`);
+  });
   const s: Services = { ...services, authenticate: bearerAuthenticator({ db, issuer, resource, jwks: secrets.publicJwks as never }) };
-  const api = apiRouter(s);
-  const oidc = provider.callback();
-  const throttle = new LoginThrottle();
-
-  dispatch = (req, res) => {
-    const url = new URL(req.url ?? '/', issuer);
-    const path = url.pathname;
-    if (path === '/v1' || path.startsWith('/v1/')) {
-      void (async () => {
-        try {
-          const { handler: h, params } = api.match(req.method ?? 'GET', path);
-          await h({ req, res, params, url });
-        } catch (e) {
-          await settleBody(req, res);
-          sendError(res, e, (err) => log(`api error ${req.method} ${path}: ${(err as Error).stack ?? String(err)}`));
-        }
-      })();
-      return;
-    }
-    if (path.startsWith('/interaction/')) {
-      handleInteraction(req, res, { provider, db, audit: s.audit, throttle }).catch((e) => {
-        log(`interaction error: ${(e as Error).stack ?? String(e)}`);
-        if (!res.headersSent) {
-          res.writeHead(500);
-          res.end();
-        }
-      });
-      return;
-    }
-    if (path === '/healthz') {
-      sendJson(res, 200, { ok: true });
-      return;
-    }
-    if (path === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
-      res.writeHead(302, { Location: '/device' });
-      res.end();
-      return;
-    }
-    oidc(req, res);
-  };
+  dispatch = dispatcher({
+    issuer,
+    api: apiRouter(s),
+    interactions: { provider, db, audit: s.audit, throttle: new LoginThrottle() },
+    oidc: provider.callback(),
+    deadlines,
+    log,
+  });
 
   const maintenance = async () => {
     await s.erasure.runDue();
@@ -232,6 +194,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     maintenance,
     async close() {
       if (timer) clearInterval(timer);
+      deadlines.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -156,6 +156,17 @@ describe('client rules', () => {
     expect(new DriveClient({ server: 'https://drive.koder.dev/', tokens: 't' }).base).toBe('https://drive.koder.dev');
   });
 
+  it('refuses an empty, "." or ".." id before sending (fetch would resolve it: DELETE /v1/me)', async () => {
+    const c = new DriveClient({ server: srv.url, tokens: token });
+    for (const id of ['..', '.', '']) {
+      await expect(c.deleteSnapshot(id)).rejects.toMatchObject({ code: 'invalid_path_segment' });
+      await expect(c.deleteSnapshot(id, { cascade: true })).rejects.toMatchObject({ code: 'invalid_path_segment' });
+      await expect(c.getManifest(id)).rejects.toMatchObject({ code: 'invalid_path_segment' });
+      await expect(c.unshare('x', id)).rejects.toMatchObject({ code: 'invalid_path_segment' });
+    }
+    expect((await c.me()).erase_after).toBeNull();
+  });
+
   it('refreshes the token once on a 401 and retries', async () => {
     const expired = new AuthSession({ ...session.tokens, access_token: 'not-a-valid-token', expires_at: Date.now() + 3600_000 }, { persist: false });
     const c = new DriveClient({ server: srv.url, tokens: expired });

@@ -136,6 +136,19 @@ describe('blobs', () => {
     expect(after.ino).toBe(before.ino);
   });
 
+  it("other bytes PUT to a stored blob's address are refused (422 hash_mismatch), not taken for a repeat", async () => {
+    const path = join(srv.dataDir, 'blobs', aliceId, b1.hex.slice(0, 2), b1.hex);
+    const before = statSync(path);
+    for (const other of [blob(3000).bytes, Buffer.alloc(0), b1.bytes.subarray(0, 2999)]) {
+      const r = await put(aliceToken, b1.hex, other);
+      expect(r.status).toBe(422);
+      expect(await r.json()).toMatchObject({ error: { code: 'hash_mismatch', expected: b1.hex } });
+    }
+    const after = statSync(path);
+    expect([after.mtimeMs, after.ino, after.size]).toEqual([before.mtimeMs, before.ino, 3000]);
+    expect(readdirSync(join(srv.dataDir, 'tmp'))).toEqual([]);
+  });
+
   it('serves single ranges (206) and refuses unsatisfiable ones (416)', async () => {
     const get = (range?: string) => fetch(`${srv.url}/v1/me/blobs/${b1.hex}`, { headers: { authorization: `Bearer ${aliceToken}`, ...(range ? { range } : {}) } });
     let r = await get('bytes=10-19');

@@ -89,6 +89,23 @@ export interface ApproveOptions {
   onPage?: (step: 'confirm' | 'login' | 'consent' | 'done', html: string) => void;
 }
 
+/** 1. the QR link: an auto-submitting form (works without JS via its button), which leads to "is this your device?". */
+async function openConfirmPage(b: Browser, verificationUriComplete: string) {
+  const page = await b.request(verificationUriComplete);
+  const f = formOf(page.html, page.url);
+  return b.request(f.action.href, { form: f.fields });
+}
+
+/** Scans the QR code and confirms the device: the browser (with its cookies) on the login page. */
+export async function openLoginPage(verificationUriComplete: string, acceptLanguage?: string): Promise<{ browser: Browser; page: Awaited<ReturnType<Browser['request']>> }> {
+  const browser = new Browser(acceptLanguage);
+  let page = await openConfirmPage(browser, verificationUriComplete);
+  const f = formOf(page.html, page.url);
+  page = await browser.request(f.action.href, { form: { ...f.fields, confirm: 'yes' } });
+  if (!/name="password"/.test(page.html)) throw new Error(`expected the login page, got:\n${page.html.slice(0, 2000)}`);
+  return { browser, page };
+}
+
 /**
  * What a person does with their phone after scanning the QR code: open
  * verification_uri_complete, confirm the code, sign in, allow. Returns the
@@ -96,13 +113,10 @@ export interface ApproveOptions {
  */
 export async function approveDevice(verificationUriComplete: string, username: string, password: string, o: ApproveOptions = {}): Promise<string> {
   const b = new Browser(o.acceptLanguage);
-  // 1. the QR link: an auto-submitting form (works without JS via its button)
-  let page = await b.request(verificationUriComplete);
-  let f = formOf(page.html, page.url);
-  page = await b.request(f.action.href, { form: f.fields });
+  let page = await openConfirmPage(b, verificationUriComplete);
   // 2. "is this your device?"
   o.onPage?.('confirm', page.html);
-  f = formOf(page.html, page.url);
+  let f = formOf(page.html, page.url);
   if (o.denyAt === 'confirm') {
     page = await b.request(f.action.href, { form: { ...f.fields, abort: 'yes' } });
     o.onPage?.('done', page.html);

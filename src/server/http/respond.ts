@@ -60,3 +60,27 @@ export async function readForm(req: IncomingMessage, limit = 64 * 1024): Promise
 export function clientIp(req: IncomingMessage): string | null {
   return req.socket.remoteAddress ?? null;
 }
+
+/**
+ * Before answering an error to a request whose body was not read (a 413 on
+ * Content-Length, a 404 on a PUT): read and drop a small rest so the client
+ * sees the answer rather than a reset; close the connection after a big one.
+ */
+export async function settleBody(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.complete || req.method === 'GET' || req.method === 'HEAD') return;
+  const declared = Number(req.headers['content-length']);
+  if (!req.destroyed && Number.isFinite(declared) && declared <= SETTLE_LIMIT) {
+    try {
+      for await (const _ of req) {
+        // discard
+      }
+      return;
+    } catch {
+      // fall through
+    }
+  }
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+}
+
+/** The most of an unread body drained to answer on the same connection. */
+const SETTLE_LIMIT = 16 * 1024 * 1024;

@@ -1,6 +1,10 @@
 /**
  * A minimal router: `METHOD /path/:param` patterns, first match wins.
  * 405 when the path matches with another method; 404 when nothing matches.
+ * Segments match exactly, one for one, after percent-decoding each alone: no
+ * collapsing of `//` or a trailing `/`, no dot-segment resolution (the
+ * request target was checked by request-target.ts), and a `:param` is never
+ * empty.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, NotFoundError } from '../errors.ts';
@@ -28,9 +32,14 @@ export class Router {
     return this;
   }
 
+  /** Every route, as registered (`{ method, pattern }`), for tests that must cover them all. */
+  list(): { method: string; pattern: string }[] {
+    return this.routes.map((r) => ({ method: r.method, pattern: `/${r.parts.join('/')}` }));
+  }
+
   /** Finds the handler for a request; throws 404/405 ApiErrors. */
   match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } {
-    const segs = pathname.split('/').filter(Boolean);
+    const segs = pathname.split('/').slice(1);
     let pathMatched = false;
     for (const r of this.routes) {
       const params = matchParts(r.parts, segs);
@@ -58,7 +67,10 @@ function matchParts(parts: string[], segs: string[]): Record<string, string> | u
     } catch {
       return undefined;
     }
-    if (p.startsWith(':')) params[p.slice(1)] = s;
+    if (p.startsWith(':')) {
+      if (s === '') return undefined;
+      params[p.slice(1)] = s;
+    }
     else if (p !== s) return undefined;
   }
   return params;

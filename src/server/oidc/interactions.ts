@@ -7,15 +7,20 @@
  *   POST /interaction/<uid>/abort    → finish with access_denied (the device sees it)
  * oidc-provider binds an interaction to its cookie, so another browser cannot
  * drive it; the cookies are SameSite=Lax, so another site cannot post to it.
+ * Every request under /interaction/ gets a page: 404 for another path, 405
+ * for another method, 400 for an expired interaction (or no cookie) or a
+ * form with a field missing (saying which), 413 for a form too big.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type Provider from 'oidc-provider';
+import { errors, type default as Provider } from 'oidc-provider';
 import type { Db } from '../db/open.ts';
 import type { Audit } from '../audit.ts';
 import { checkPassword, findUser } from '../users.ts';
-import { clientIp, readForm } from '../http/respond.ts';
-import { consentPage, loginPage, messagePage, PAGE_CSP } from './pages.ts';
+import { clientIp, readForm, settleBody } from '../http/respond.ts';
+import { ApiError } from '../errors.ts';
+import { consentPage, loginPage, messagePage, PAGE_CSP, type LoginProblem } from './pages.ts';
 import { langOfRequest } from './lang.ts';
+import type { Lang } from './i18n.ts';
 
 function sendPage(res: ServerResponse, status: number, html: string) {
   res.writeHead(status, {
@@ -63,25 +68,46 @@ export class LoginThrottle {
   }
 }
 
-/** Handles /interaction/... ; returns false for other paths. */
-export async function handleInteraction(req: IncomingMessage, res: ServerResponse, deps: InteractionDeps): Promise<boolean> {
-  const url = new URL(req.url ?? '/', 'http://x');
-  const m = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?$/.exec(url.pathname);
-  if (!m) return false;
-  const [, uid, action] = m;
+/**
+ * Answers a request under /interaction/ (`path`: its raw path). A refusal the
+ * person can act on (an expired interaction, no cookie, a form too big) is a
+ * 4xx page; anything else is thrown to the caller (logged, 500).
+ */
+export async function handleInteraction(req: IncomingMessage, res: ServerResponse, deps: InteractionDeps, path: string): Promise<void> {
   const lang = langOfRequest(req, res);
+  try {
+    await interaction(req, res, deps, path, lang);
+  } catch (e) {
+    const status = e instanceof ApiError ? e.status : e instanceof errors.OIDCProviderError && e.expose ? e.statusCode : 500;
+    if (status >= 500 || res.headersSent) throw e;
+    await settleBody(req, res);
+    sendPage(res, status, messagePage(lang, 'errorTitle', status === 413 ? 'formTooLarge' : 'interactionGone', true));
+  }
+}
+
+async function interaction(req: IncomingMessage, res: ServerResponse, deps: InteractionDeps, path: string, lang: Lang): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const m = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?$/.exec(path);
+  if (!m) {
+    await settleBody(req, res);
+    sendPage(res, 404, messagePage(lang, 'notFoundTitle', 'notFoundText', true));
+    return;
+  }
+  const [, uid, action] = m;
   const { provider } = deps;
 
   let details;
   try {
     details = await provider.interactionDetails(req, res);
   } catch {
+    await settleBody(req, res);
     sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
-    return true;
+    return;
   }
   if (details.uid !== uid) {
+    await settleBody(req, res);
     sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
-    return true;
+    return;
   }
   const client = await provider.Client.find(String(details.params.client_id));
   const clientName = client?.clientName ?? String(details.params.client_id);
@@ -96,39 +122,47 @@ export async function handleInteraction(req: IncomingMessage, res: ServerRespons
     } else {
       sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
     }
-    return true;
+    return;
   }
 
   if (req.method !== 'POST' || !action) {
-    res.writeHead(405, { Allow: 'GET, POST' });
+    await settleBody(req, res);
+    res.writeHead(405, { Allow: action ? 'POST' : 'GET' });
     res.end();
-    return true;
+    return;
   }
 
   if (action === 'abort') {
     await drain(req);
     await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'End-User aborted interaction' }, { mergeWithLastSubmission: false });
-    return true;
+    return;
   }
 
   if (action === 'login' && prompt === 'login') {
     const form = await readForm(req);
     const username = form.get('username') ?? '';
+    const password = form.get('password') ?? '';
+    const missing: LoginProblem | undefined =
+      !username.trim() && !password ? 'missingBoth' : !username.trim() ? 'missingUser' : !password ? 'missingPassword' : undefined;
+    if (missing) {
+      sendPage(res, 400, loginPage({ lang, uid: uid!, clientName, problem: missing, username }));
+      return;
+    }
     const ip = clientIp(req);
     if (deps.throttle.blocked(username, ip)) {
-      sendPage(res, 429, loginPage({ lang, uid: uid!, clientName, throttled: true, username }));
-      return true;
+      sendPage(res, 429, loginPage({ lang, uid: uid!, clientName, problem: 'throttled', username }));
+      return;
     }
-    const user = await checkPassword(deps.db, username, form.get('password') ?? '');
+    const user = await checkPassword(deps.db, username, password);
     if (!user) {
       deps.throttle.fail(username, ip);
-      sendPage(res, 200, loginPage({ lang, uid: uid!, clientName, failed: true, username }));
-      return true;
+      sendPage(res, 200, loginPage({ lang, uid: uid!, clientName, problem: 'failed', username }));
+      return;
     }
     deps.throttle.succeed(username);
     deps.audit.record(user.id, 'login', `client:${String(details.params.client_id)}`, clientIp(req));
     await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
-    return true;
+    return;
   }
 
   if (action === 'confirm' && prompt === 'consent') {
@@ -136,7 +170,7 @@ export async function handleInteraction(req: IncomingMessage, res: ServerRespons
     const accountId = details.session?.accountId;
     if (!accountId) {
       sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
-      return true;
+      return;
     }
     const d = details.prompt.details as {
       missingOIDCScope?: string[];
@@ -151,14 +185,14 @@ export async function handleInteraction(req: IncomingMessage, res: ServerRespons
     for (const [indicator, scopes] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
-    return true;
+    return;
   }
 
   // a form posted for a prompt that is no longer current (back button, double submit)
   await drain(req);
-  res.writeHead(303, { Location: url.pathname.replace(/\/(login|confirm|abort)$/, '') });
+  res.writeHead(303, { Location: path.replace(/\/(login|confirm|abort)$/, '') });
   res.end();
-  return true;
+  return;
 }
 
 function requestedScopes(details: Awaited<ReturnType<Provider['interactionDetails']>>): string[] {

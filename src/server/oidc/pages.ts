@@ -69,7 +69,7 @@ ${body}
 
 const hidden = (name: string, value: string) => `<input type="hidden" name="${esc(name)}" value="${esc(value)}">`;
 
-export type CodeProblem = 'wrong' | 'expired' | 'used' | 'missing' | 'aborted' | 'error' | undefined;
+export type CodeProblem = 'wrong' | 'expired' | 'used' | 'missing' | 'stale' | 'aborted' | 'error' | undefined;
 
 export function deviceInputPage(p: { lang: Lang; action: string; xsrf: string; userCode?: string; problem: CodeProblem; selfUrl?: string }): string {
   const t = strings(p.lang);
@@ -78,6 +78,7 @@ export function deviceInputPage(p: { lang: Lang; action: string; xsrf: string; u
     expired: t.codeExpired,
     used: t.codeUsed,
     missing: t.codeMissing,
+    stale: t.codeStale,
     aborted: t.aborted,
     error: t.genericError,
   };
@@ -115,19 +116,31 @@ ${hidden('xsrf', p.xsrf)}${hidden('user_code', p.userCode)}
   return layout({ lang: p.lang, title: t.confirmTitle, body });
 }
 
-export function loginPage(p: { lang: Lang; uid: string; clientName: string; failed?: boolean; throttled?: boolean; username?: string; selfUrl?: string }): string {
+/** Why the login form is shown again: a wrong password, too many of them, or a field left empty. */
+export type LoginProblem = 'failed' | 'throttled' | 'missingUser' | 'missingPassword' | 'missingBoth';
+
+export function loginPage(p: { lang: Lang; uid: string; clientName: string; problem?: LoginProblem; username?: string; selfUrl?: string }): string {
   const t = strings(p.lang);
-  const alert = p.failed || p.throttled ? `<p class="alert" role="alert" id="login-error">${esc(p.throttled ? t.loginThrottled : t.loginFailed)}</p>` : '';
-  p.failed ||= p.throttled;
-  const inv = p.failed ? ' aria-invalid="true" aria-describedby="login-error"' : '';
+  const message: Record<LoginProblem, string> = {
+    failed: t.loginFailed,
+    throttled: t.loginThrottled,
+    missingUser: t.loginMissingUser,
+    missingPassword: t.loginMissingPassword,
+    missingBoth: t.loginMissingBoth,
+  };
+  const alert = p.problem ? `<p class="alert" role="alert" id="login-error">${esc(message[p.problem])}</p>` : '';
+  // which field the message is about: a missing one, else both
+  const invalid = (field: 'user' | 'password') =>
+    p.problem && p.problem !== (field === 'user' ? 'missingPassword' : 'missingUser') ? ' aria-invalid="true" aria-describedby="login-error"' : '';
+  const focusPassword = !!p.username && p.problem !== 'missingUser';
   const base = `/interaction/${encodeURIComponent(p.uid)}`;
   const body = `<p>${esc(fill(t.loginIntro, { client: p.clientName }))}</p>
 ${alert}
 <form method="post" action="${base}/login?lang=${p.lang}">
 <label for="username">${esc(t.username)}</label>
-<input type="text" id="username" name="username" required autocomplete="username" autocapitalize="none" spellcheck="false" value="${esc(p.username ?? '')}"${inv}${p.username ? '' : ' autofocus'}>
+<input type="text" id="username" name="username" required autocomplete="username" autocapitalize="none" spellcheck="false" value="${esc(p.username ?? '')}"${invalid('user')}${focusPassword ? '' : ' autofocus'}>
 <label for="password">${esc(t.password)}</label>
-<input type="password" id="password" name="password" required autocomplete="current-password"${inv}${p.username ? ' autofocus' : ''}>
+<input type="password" id="password" name="password" required autocomplete="current-password"${invalid('password')}${focusPassword ? ' autofocus' : ''}>
 <div class="actions">
 <button class="primary" type="submit">${esc(t.signIn)}</button>
 <button class="secondary" type="submit" formaction="${base}/abort?lang=${p.lang}" formnovalidate>${esc(t.cancel)}</button>

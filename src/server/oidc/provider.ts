@@ -37,6 +37,23 @@ export interface ProviderOptions {
   trustProxy?: boolean;
 }
 
+/** The session cookie, as oidc-provider's own (it is given to the provider as `cookies.long`). */
+const SESSION_COOKIE = { httpOnly: true, sameSite: 'lax' } as const;
+const SESSION_TTL = 14 * 24 * 3600;
+
+/**
+ * The code form is shown again after an error with a fresh xsrf secret in the
+ * session. A session the browser had no cookie for was never saved; saved
+ * now, or oidc-provider fails persisting it ("persist can only be called on
+ * previously persisted Sessions": a 500) and the form could never be sent.
+ */
+async function keepFormSession(ctx: KoaContextWithOIDC): Promise<void> {
+  const session = ctx.oidc.session;
+  if (!session || typeof session.exp === 'number') return;
+  ctx.oidc.cookies.set(ctx.oidc.provider.cookieName('session'), session.jti, { ...SESSION_COOKIE });
+  await session.save(SESSION_TTL);
+}
+
 function page(ctx: KoaContextWithOIDC, html: string) {
   ctx.type = 'html';
   ctx.set('Content-Security-Policy', PAGE_CSP);
@@ -52,7 +69,7 @@ export function createProvider(o: ProviderOptions): Provider {
   const configuration: Configuration = {
     adapter: sqliteAdapterFactory(o.db) as unknown as Configuration['adapter'],
     jwks: o.secrets.jwks as Configuration['jwks'],
-    cookies: { keys: o.secrets.cookieKeys },
+    cookies: { keys: o.secrets.cookieKeys, long: { ...SESSION_COOKIE } },
     clients: [
       {
         client_id: CLIENT_ID,
@@ -86,7 +103,8 @@ export function createProvider(o: ProviderOptions): Provider {
         enabled: true,
         charset: 'base-20',
         mask: '****-****',
-        userCodeInputSource(ctx, _form, _out, err) {
+        async userCodeInputSource(ctx, _form, _out, err) {
+          if (err) await keepFormSession(ctx);
           const lang = langOf(ctx);
           const secret = (ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '';
           const name = err?.name;
@@ -102,7 +120,11 @@ export function createProvider(o: ProviderOptions): Provider {
                     ? 'missing'
                     : name === 'AbortedError'
                       ? 'aborted'
-                      : 'error';
+                      : err instanceof errors.InvalidRequest
+                        ? 'stale' // no or another xsrf secret: a form from an old page, sent twice, or without the cookie
+                        : 'error';
+          // a form re-rendered for what was typed is a 4xx (oidc-provider answers 200); a cancel stays 200
+          if (problem && problem !== 'aborted' && ctx.status < 400) ctx.status = 400;
           const userCode = (err as { userCode?: string } | undefined)?.userCode;
           page(ctx, deviceInputPage({ lang, action: ctx.oidc.urlFor('code_verification'), xsrf: secret, userCode, problem, selfUrl: ctx.method === 'GET' ? ctx.url : undefined }));
         },
@@ -147,7 +169,7 @@ export function createProvider(o: ProviderOptions): Provider {
       DeviceCode: () => o.deviceCodeTtl ?? 600,
       RefreshToken: () => refreshTokenTtl,
       Interaction: () => 3600,
-      Session: () => 14 * 24 * 3600,
+      Session: () => SESSION_TTL,
       Grant: () => 365 * 24 * 3600,
       IdToken: () => 3600,
       AuthorizationCode: () => 60,
@@ -162,6 +184,20 @@ export function createProvider(o: ProviderOptions): Provider {
 
   const provider = new Provider(o.issuer, configuration);
   provider.proxy = !!o.trustProxy;
+
+  // Last resort: an error thrown past oidc-provider's own handlers still gets
+  // a page (and the server_error log), not Koa's bare 500 text.
+  provider.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const e = err as { statusCode?: number; expose?: boolean };
+      ctx.status = e.expose && e.statusCode && e.statusCode < 500 ? e.statusCode : 500;
+      if (ctx.status >= 500) provider.emit('server_error', ctx, err);
+      const c = ctx as KoaContextWithOIDC; // page() and langOf() use only Koa's part
+      page(c, errorPage(langOf(c)));
+    }
+  });
 
   // RFC 8628 §3.2: tell the device how often it may poll (oidc-provider leaves
   // `interval` out, which means 5 s; a configured value is sent explicitly).

@@ -2,24 +2,28 @@
  * Content-addressed blob files, one tree per user:
  *   DATA/blobs/<userId>/<aa>/<hex>      (aa = first two hex digits)
  *
- * put: if the blob is already stored, the body is drained and nothing is
- * written. Otherwise the body streams into DATA/tmp/<random> while being
- * hashed and counted against the quota; only when the sha256 matches the
- * address is the file fsync'ed, renamed into place (atomic on one filesystem),
- * its folder fsync'ed, and the row inserted. Any failure or mismatch unlinks
- * the temp file: an interrupted upload leaves no blob and no row. Files left in
- * DATA/tmp by a crash are removed at the next start.
+ * put: if the blob is already stored, the body is only hashed (nothing is
+ * written) and refused like any other when its sha256 is not the address.
+ * Otherwise the temp file DATA/tmp/<random> is opened first, then the body
+ * streams into it while being hashed and counted against the quota; only when
+ * the sha256 matches the address is the file fsync'ed, closed, renamed into
+ * place (atomic on one filesystem), its folder fsync'ed, and the row
+ * inserted. Any failure or mismatch closes, then unlinks the temp file — it
+ * exists from the start, so no late open can create it again after the
+ * unlink: an interrupted upload leaves no blob, no row and no temp file.
+ * Files left in DATA/tmp by a crash are removed at the next start.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, rmSync, readdirSync, type ReadStream } from 'node:fs';
-import { open, rename, rm, unlink } from 'node:fs/promises';
+import { createReadStream, mkdirSync, rmSync, readdirSync, type ReadStream } from 'node:fs';
+import { open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Db } from '../db/open.ts';
 import type { Clock } from '../clock.ts';
 import type { Quota } from '../quota.ts';
 import { BadRequestError, NotFoundError, UnprocessableError } from '../errors.ts';
+import { fsyncDir } from '../../util/fs.ts';
 
 export const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -78,18 +82,24 @@ export class BlobStore {
   /**
    * Stores the body under `hex` if its sha256 matches. `declaredLength` (the
    * Content-Length) is checked against the quota before any byte is read.
+   * Already stored: the body is hashed, not written, and refused the same way.
    */
   async put(userId: string, hex: string, body: Readable, declaredLength?: number): Promise<{ created: boolean; size: number }> {
     assertBlobHex(hex);
     const existing = this.info(userId, hex);
     if (existing) {
-      await drain(body);
+      if (declaredLength !== undefined && declaredLength !== existing.size) {
+        throw new UnprocessableError('hash_mismatch', `a body of ${declaredLength} bytes is not the stored blob of ${existing.size} bytes`, { expected: hex, size: existing.size, declared: declaredLength });
+      }
+      const m = new Meter(declaredLength);
+      await pipeline(body, m, discard());
+      if (m.digest() !== hex) throw hashMismatch(hex, m.digest());
       return { created: false, size: existing.size };
     }
     const { digest, size, tmpPath } = await this.receive(userId, body, declaredLength);
     if (digest !== hex) {
       await unlink(tmpPath).catch(() => {});
-      throw new UnprocessableError('hash_mismatch', `body sha256 is ${digest}, not ${hex}`, { expected: hex, actual: digest });
+      throw hashMismatch(hex, digest);
     }
     return this.commit(userId, hex, size, tmpPath);
   }
@@ -104,38 +114,31 @@ export class BlobStore {
     return { hash: digest, ...(await this.commit(userId, digest, size, tmpPath)) };
   }
 
+  /** Streams `body` into a new temp file, hashed and counted; on any failure the file is closed and gone. */
   private async receive(userId: string, body: Readable, declaredLength: number | undefined) {
     const reservation = this.quota.begin(userId);
+    let fh: FileHandle | undefined;
     const tmpPath = join(this.tmp, randomBytes(12).toString('hex'));
     try {
       if (declaredLength !== undefined) reservation.add(declaredLength);
-      const hash = createHash('sha256');
-      let size = 0;
-      const meter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          size += chunk.length;
-          try {
-            if (declaredLength === undefined) reservation.add(chunk.length);
-            else if (size > declaredLength) throw new BadRequestError('length_mismatch', 'body longer than Content-Length');
-          } catch (e) {
-            cb(e as Error);
-            return;
-          }
-          hash.update(chunk);
-          cb(null, chunk);
-        },
-      });
-      const out = createWriteStream(tmpPath, { mode: 0o600 });
-      await pipeline(body, meter, out);
-      const fh = await open(tmpPath, 'r');
+      // the body may fail while the file opens: pipeline() below still sees that error, nothing else must throw it
+      const later = () => {};
+      body.on('error', later);
       try {
-        await fh.sync();
+        fh = await open(tmpPath, 'wx', 0o600);
       } finally {
-        await fh.close();
+        body.off('error', later);
       }
-      return { digest: hash.digest('hex'), size, tmpPath };
+      const m = new Meter(declaredLength, declaredLength === undefined ? (n) => reservation.add(n) : undefined);
+      await pipeline(body, m, fileSink(fh));
+      await fh.sync();
+      await fh.close();
+      return { digest: m.digest(), size: m.size, tmpPath };
     } catch (e) {
-      await unlink(tmpPath).catch(() => {});
+      if (fh) {
+        await fh.close().catch(() => {});
+        await unlink(tmpPath).catch(() => {});
+      }
       throw e;
     } finally {
       reservation.release();
@@ -207,19 +210,76 @@ export class BlobStore {
   }
 }
 
-async function drain(body: Readable): Promise<void> {
-  for await (const _ of body) {
-    // discard
+/**
+ * Hashes and counts the bytes passing through; refuses more than the declared
+ * length (400), and asks `reserve` for each chunk's bytes (the quota: throws 413).
+ */
+class Meter extends Transform {
+  size = 0;
+  private hash = createHash('sha256');
+  private hex?: string;
+
+  constructor(
+    private declaredLength?: number,
+    private reserve?: (bytes: number) => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null, data?: Buffer) => void): void {
+    this.size += chunk.length;
+    try {
+      if (this.declaredLength !== undefined && this.size > this.declaredLength) throw new BadRequestError('length_mismatch', 'body longer than Content-Length');
+      this.reserve?.(chunk.length);
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+
+  digest(): string {
+    return (this.hex ??= this.hash.digest('hex'));
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch {
-    // some filesystems refuse fsync on a directory; the rename is still atomic
-  } finally {
-    await fh.close();
+/**
+ * Writes into an open FileHandle and leaves it open (the caller syncs and
+ * closes it). Not fh.createWriteStream({ autoClose: false }): on Node 20 that
+ * stream keeps a reference on the handle, and fh.close() then never settles.
+ */
+function fileSink(fh: FileHandle): Writable {
+  const writeAll = async (chunks: Buffer[]) => {
+    let left = chunks;
+    while (left.length) {
+      const { bytesWritten } = await fh.writev(left);
+      left = skipBytes(left, bytesWritten);
+    }
+  };
+  return new Writable({
+    writev(chunks, cb) {
+      writeAll(chunks.map((c) => c.chunk as Buffer)).then(() => cb(), cb);
+    },
+  });
+}
+
+function skipBytes(chunks: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const c of chunks) {
+    if (n >= c.length) n -= c.length;
+    else {
+      out.push(n ? c.subarray(n) : c);
+      n = 0;
+    }
   }
+  return out;
+}
+
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _enc, cb) => cb() });
+}
+
+function hashMismatch(expected: string, actual: string): UnprocessableError {
+  return new UnprocessableError('hash_mismatch', `body sha256 is ${actual}, not ${expected}`, { expected, actual });
 }
