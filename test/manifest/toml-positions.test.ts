@@ -1020,10 +1020,9 @@ class Emitter {
         return '\\f';
       case '\r':
         return '\\r';
-      case '\x1b':
-        return this.rnd() < 0.5 ? '\\e' : this.hex(cp);
     }
-    if (isControl(cp)) return this.rnd() < 0.2 ? `\\x${cp.toString(16).padStart(2, '0')}` : this.hex(cp);
+    // TOML 1.0: no `\e`, no `\x` escapes (toml-positions decodes only 1.0's).
+    if (isControl(cp)) return this.hex(cp);
     if (cp > 0x7f && this.rnd() < 0.3) return this.hex(cp);
     if (/[a-z]/i.test(ch) && this.rnd() < 0.05) return this.hex(cp);
     return ch;
