@@ -8,8 +8,9 @@ PKGS=(
   util-linux mount               # unshare, mount
   chromium                       # wizard e2e (driven by playwright-core)
   jq                             # scripts
+  xz-utils                       # the peer corpora (../shared/peer-corpora/*.tar.xz)
   # Installer integration (test/installer/, issue 7):
-  python3                        # the Calamares job's unittest (stub libcalamares)
+  python3                        # the Calamares job's unittest (stub libcalamares); tomllib, the TOML 1.0 oracle
   calamares                      # bookworm's 3.2.61: the real-Calamares smoke test of our page + job
   qmlscene qml-module-qtwebengine  # the "Restore" page under qmlscene (QtWebEngine pulls qtquick2)
   xvfb imagemagick               # an X server for it; `import`/`identify` for the screenshots

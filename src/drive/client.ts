@@ -6,6 +6,7 @@
  * Plain http is refused except to this machine.
  */
 import { checkServerUrl } from '../auth/secure-url.ts';
+import { decodeManifest } from '../manifest/index.ts';
 import { checkBlobHex, DriveError, errorFromResponse } from './errors.ts';
 import { DEFAULT_RETRY, backoffMs, sleep, type RetryPolicy } from './retry.ts';
 import type { AuditEntry, Me, PostedSnapshot, PublicKeyEntry, SharedSnapshot, ShareEntry, SnapshotSummary, TokenSource } from './types.ts';
@@ -138,7 +139,7 @@ export class DriveClient {
   /** The .kvg text of a snapshot (mine, or of `owner` who shared its chain with me). */
   async getManifest(id: string, owner?: Owner): Promise<string> {
     const res = await this.request(owner ? `/v1/users/${enc(owner)}/snapshots/${enc(id)}` : `/v1/me/snapshots/${enc(id)}`);
-    return res.text();
+    return decodeManifest(new Uint8Array(await res.arrayBuffer()), `snapshot ${id}`);
   }
   /** Posts a signed manifest (its blobs must be uploaded first). Safe to repeat. */
   postManifest(text: string): Promise<PostedSnapshot> {

@@ -8,7 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { blobHex, blobRefs, parse, snapshotId, type Manifest } from '../manifest/index.ts';
+import { blobHex, blobRefs, decodeManifest, parse, snapshotId, type Manifest } from '../manifest/index.ts';
 import type { DriveClient } from './client.ts';
 import { DriveError } from './errors.ts';
 import type { PostedSnapshot } from './types.ts';
@@ -31,7 +31,7 @@ export interface PushResult {
 export async function pushManifests(c: DriveClient, files: string[], o: PushOptions = {}): Promise<PushResult[]> {
   const items: { file: string; text: string; m: Manifest; id: string }[] = [];
   for (const file of files) {
-    const text = await readFile(file, 'utf8');
+    const text = decodeManifest(await readFile(file), file);
     const m = parse(text, file);
     items.push({ file, text, m, id: snapshotId(m) });
   }

@@ -6,6 +6,8 @@ export type * from './types.ts';
 export { SECTIONS } from './types.ts';
 export { ManifestParseError, VerificationError, type VerificationReason, type SourcePosition } from './errors.ts';
 export { parse } from './parse.ts';
+export { decodeManifest } from './decode.ts';
+export { MAX_MANIFEST_BYTES, MAX_MANIFEST_DEPTH, MAX_MANIFEST_ENTRIES, MAX_MANIFEST_TABLES } from './limits.ts';
 export { serialize } from './serialize.ts';
 export { canonicalBytes, snapshotId, sameData, jcs } from './canonical.ts';
 export { sign, verifySignature } from './signature.ts';

@@ -210,13 +210,11 @@ function decodeBasic(raw: string): string {
       case 'n': out += '\n'; break;
       case 'f': out += '\f'; break;
       case 'r': out += '\r'; break;
-      case 'e': out += '\x1b'; break;
       case '"': out += '"'; break;
       case '\\': out += '\\'; break;
-      case 'x':
       case 'u':
       case 'U': {
-        const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
+        const len = e === 'u' ? 4 : 8;
         const cp = hexValue(raw.slice(i + 1, i + 1 + len));
         out += Number.isFinite(cp) && cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd';
         i += len;
@@ -574,7 +572,12 @@ class LineMap {
 }
 
 // ---------------------------------------------------------------------------
-// Public entry point
+// Public entry points
+
+/** Line and column (as `locate` counts them) of a UTF-16 offset into `text`. */
+export function positionAt(text: string, offset: number, options: LocateOptions = {}): Pos {
+  return new LineMap(text, options.columns === 'codepoint').pos(offset);
+}
 
 /**
  * Scans TOML text that smol-toml already accepted and returns the position of

@@ -87,6 +87,21 @@ describe('koder-snapshot sign / verify', () => {
     expect((await runCli(['bogus'])).code).toBe(2);
   });
 
+  it('exit 2 for a manifest that is not UTF-8 or not TOML 1.0, read strictly by sign and verify', async () => {
+    const latin1 = Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9]), Buffer.from('\n' + fixtureText())]);
+    await writeFile(join(dir, 'latin1.kvg'), latin1);
+    for (const cmd of [['sign', '--identity', idDir()], ['verify', '--pubkey', pub]]) {
+      const r = await runCli([...cmd, join(dir, 'latin1.kvg')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${join(dir, 'latin1.kvg')}:1:6: invalid UTF-8 (byte 0xe9 at offset 5)`);
+    }
+    expect(await readFile(join(dir, 'latin1.kvg'))).toEqual(latin1); // sign wrote nothing
+    await writeFile(join(dir, 'toml11.kvg'), fixtureText().replace('version = 1', 'version = 1\nx = { a = 1, }'));
+    const t = await runCli(['sign', '--identity', idDir(), join(dir, 'toml11.kvg')]);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toMatch(/toml11\.kvg:\d+:\d+: invalid TOML: a trailing comma is not allowed in an inline table \(TOML 1\.0\)/);
+  });
+
   it('--help on every command', async () => {
     const top = await runCli(['--help']);
     expect(top.code).toBe(0);

@@ -44,3 +44,9 @@ export class Prng {
     return s;
   }
 }
+
+/** The same sequence as a bare function (mulberry32), for generators that take one. */
+export function mulberry32(seed: number): () => number {
+  const p = new Prng(seed);
+  return () => p.next();
+}

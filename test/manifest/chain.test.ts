@@ -3,6 +3,7 @@ import {
   ManifestParseError, VerificationError, parse, resolveChain, serialize, sign, snapshotId, verifySignature, normalize, type Manifest,
 } from '../../src/manifest/index.ts';
 import { chainFrom, fixtureText, sampleFulls, testKey } from '../helpers/manifests.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
 const alice = testKey('alice');
 const mallory = testKey('mallory');
@@ -149,14 +150,5 @@ describe('resolveChain', () => {
     expect(rejected + harmless).toBe(600);
   });
 });
-
-function mulberry32(a: number) {
-  return () => {
-    a |= 0; a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type { Manifest };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { mulberry32 } from '../helpers/prng.ts';
 import { parse, stringify, TomlDate, TomlError } from 'smol-toml';
 import {
   formatPath,
@@ -954,17 +955,6 @@ function sameData(parsed: unknown, data: unknown): boolean {
 
 // --- a hand-written TOML emitter with random (but valid) style ---------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function isControl(cp: number): boolean {
   return (cp < 0x20 && cp !== 0x09) || cp === 0x7f;
 }
@@ -1020,10 +1010,9 @@ class Emitter {
         return '\\f';
       case '\r':
         return '\\r';
-      case '\x1b':
-        return this.rnd() < 0.5 ? '\\e' : this.hex(cp);
     }
-    if (isControl(cp)) return this.rnd() < 0.2 ? `\\x${cp.toString(16).padStart(2, '0')}` : this.hex(cp);
+    // TOML 1.0: no `\e`, no `\x` escapes (toml-positions decodes only 1.0's).
+    if (isControl(cp)) return this.hex(cp);
     if (cp > 0x7f && this.rnd() < 0.3) return this.hex(cp);
     if (/[a-z]/i.test(ch) && this.rnd() < 0.05) return this.hex(cp);
     return ch;

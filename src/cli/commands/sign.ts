@@ -1,7 +1,7 @@
 /** `koder-snapshot sign`: sign a manifest with an identity, print its id. */
 import { readFile } from 'node:fs/promises';
 import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
-import { parse, serialize, sign as signManifest, snapshotId } from '../../manifest/index.ts';
+import { decodeManifest, parse, serialize, sign as signManifest, snapshotId } from '../../manifest/index.ts';
 import { loadIdentity } from '../../keys/identity.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 
@@ -28,13 +28,13 @@ export const sign: Command = {
     const [input, ...extra] = parsed.positionals;
     if (!input || extra.length) throw new UsageError('give exactly one manifest file');
     if (!parsed.values.identity) throw new UsageError('--identity DIR is required');
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(input, 'utf8');
+      bytes = await readFile(input);
     } catch (e) {
       throw new UsageError(`cannot read ${input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    const manifest = parse(text, input);
+    const manifest = parse(decodeManifest(bytes, input), input);
     const identity = await loadIdentity(parsed.values.identity);
     const signed = signManifest(manifest, identity.signing.seed);
     await writeFileAtomic(parsed.values.out ?? input, serialize(signed));

@@ -1,7 +1,7 @@
 /** `koder-snapshot verify`: verify the chain formed by the given .kvg files. */
 import { readFile } from 'node:fs/promises';
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
-import { ManifestParseError, VerificationError, parse, resolveChain, snapshotId, type Manifest } from '../../manifest/index.ts';
+import { ManifestParseError, VerificationError, decodeManifest, parse, resolveChain, snapshotId, type Manifest } from '../../manifest/index.ts';
 
 const usage = `Usage: koder-snapshot verify --pubkey BASE64 [--pubkey BASE64 …] FILE.kvg… [--resolved]
 
@@ -39,12 +39,13 @@ export const verify: Command = {
 
     const byId = new Map<string, { file: string; text: string; manifest: Manifest }>();
     for (const file of files) {
-      let text: string;
+      let bytes: Buffer;
       try {
-        text = await readFile(file, 'utf8');
+        bytes = await readFile(file);
       } catch (e) {
         throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
+      const text = decodeManifest(bytes, file);
       const manifest = parse(text, file); // ManifestParseError → exit 2 in main
       byId.set(snapshotId(manifest), { file, text, manifest });
     }

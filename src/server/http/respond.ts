@@ -32,6 +32,11 @@ export function sendError(res: ServerResponse, e: unknown, log?: (e: unknown) =>
 
 /** Reads the whole body as text, refusing more than `limit` bytes (413). */
 export async function readText(req: IncomingMessage, limit: number): Promise<string> {
+  return (await readBody(req, limit)).toString('utf8');
+}
+
+/** Reads the whole body, refusing more than `limit` bytes (413). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw new ApiError(413, 'body_too_large', `body limited to ${limit} bytes`);
   const chunks: Buffer[] = [];
@@ -41,7 +46,7 @@ export async function readText(req: IncomingMessage, limit: number): Promise<str
     if (size > limit) throw new ApiError(413, 'body_too_large', `body limited to ${limit} bytes`);
     chunks.push(c as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export async function readJson(req: IncomingMessage, limit = 1024 * 1024): Promise<unknown> {

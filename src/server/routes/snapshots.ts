@@ -9,12 +9,23 @@
 import { Readable } from 'node:stream';
 import type { Router } from '../http/router.ts';
 import type { Services } from '../services.ts';
-import { clientIp, readText, sendJson } from '../http/respond.ts';
+import { clientIp, readBody, sendJson } from '../http/respond.ts';
 import { boundaryOf, readMultipart } from '../http/multipart.ts';
 import { MAX_MANIFEST_BYTES } from '../store/snapshots.ts';
 import { BadRequestError } from '../errors.ts';
+import { decodeManifest, ManifestParseError } from '../../manifest/index.ts';
 
 export const KVG_TYPE = 'application/toml; charset=utf-8';
+
+/** A posted manifest's bytes as text: strict UTF-8, else a 400 like any other parse error. */
+function manifestText(bytes: Uint8Array): string {
+  try {
+    return decodeManifest(bytes, 'manifest');
+  } catch (e) {
+    if (e instanceof ManifestParseError) throw new BadRequestError('manifest_parse', e.message, { field: e.field, position: e.position });
+    throw e;
+  }
+}
 
 export function snapshotRoutes(r: Router, s: Services): void {
   r.on('GET', '/v1/me/snapshots', async ({ req, res }) => {
@@ -38,7 +49,7 @@ export function snapshotRoutes(r: Router, s: Services): void {
             if (n > MAX_MANIFEST_BYTES) throw new BadRequestError('manifest_too_large', `a manifest is limited to ${MAX_MANIFEST_BYTES} bytes`);
             chunks.push(Buffer.from(c));
           }
-          text = Buffer.concat(chunks).toString('utf8');
+          text = manifestText(Buffer.concat(chunks));
         } else if (part.name === 'blob' || part.name === 'blobs') {
           const b = await s.blobs.putUnaddressed(u.id, Readable.from(part.body));
           if (b.created) s.audit.record(u.id, 'blob.create', `blob:${b.hash}`, ip);
@@ -47,7 +58,7 @@ export function snapshotRoutes(r: Router, s: Services): void {
       }
       if (text === undefined) throw new BadRequestError('manifest_missing', 'the multipart form has no "manifest" part');
     } else {
-      text = await readText(req, MAX_MANIFEST_BYTES);
+      text = manifestText(await readBody(req, MAX_MANIFEST_BYTES));
     }
     const { id, created } = s.snapshots.create(u.id, text);
     if (created) s.audit.record(u.id, 'snapshot.create', `snapshot:${id}`, ip);

@@ -15,7 +15,7 @@
  * descendant of it, with the reader (a share covers the whole chain and every
  * blob of the chain). Anything else is "not found".
  */
-import { blobHex, blobRefs, parse, snapshotId, verifySignature, ManifestParseError, VerificationError } from '../../manifest/index.ts';
+import { blobHex, blobRefs, parse, snapshotId, verifySignature, ManifestParseError, VerificationError, MAX_MANIFEST_BYTES } from '../../manifest/index.ts';
 import type { Manifest } from '../../manifest/index.ts';
 import type { Db } from '../db/open.ts';
 import type { Clock } from '../clock.ts';
@@ -25,7 +25,8 @@ import type { KeyStore } from './keys.ts';
 import { BadRequestError, ConflictError, NotFoundError, UnprocessableError } from '../errors.ts';
 import { findUserByName } from '../users.ts';
 
-export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+/** The manifest core's size limit (src/manifest/limits.ts), so that the server caps bodies where parse would refuse. */
+export { MAX_MANIFEST_BYTES };
 const ID = /^[0-9a-f]{64}$/;
 
 export interface SnapshotSummary {
