@@ -11,17 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyContext, Progress } from '../../src/chroot-appliers/applier.ts';
-import {
-  aptInstall,
-  aptOutcome,
-  applyAptInstall,
-  applyAptSources,
-  parseAptCachePolicy,
-  parseOsRelease,
-  rewriteSuite,
-  rewriteSuites,
-  targetRelease,
-} from '../../src/chroot-appliers/apt.ts';
+import { aptInstall, aptOutcome, applyAptInstall, parseAptCachePolicy } from '../../src/chroot-appliers/apt.ts';
+import { applyAptSources, targetRelease } from '../../src/chroot-appliers/apt-sources.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { AptSource, Manifest } from '../../src/manifest/types.ts';
@@ -148,21 +139,6 @@ describe('pure helpers', () => {
     expect(m.get('jq')).toBe('1.6-2.1');
     expect(m.get('mail-transport-agent')).toBeNull();
     expect(m.has('no-such')).toBe(false);
-  });
-
-  it('rewrites older Debian/Ubuntu suites to the target release only', () => {
-    const deb = { debian: 'bookworm' };
-    expect(rewriteSuite('bullseye', deb)).toBe('bookworm');
-    expect(rewriteSuite('bullseye-updates', deb)).toBe('bookworm-updates');
-    expect(rewriteSuite('buster/updates', deb)).toBe('bookworm-security');
-    expect(rewriteSuite('trixie', deb)).toBe('trixie');
-    expect(rewriteSuite('stable', deb)).toBe('stable');
-    expect(rewriteSuite('focal', deb)).toBe('focal');
-    expect(rewriteSuite('focal', { ubuntu: 'noble' })).toBe('noble');
-    const r = rewriteSuites('Types: deb\nURIs: http://x\nSuites: bullseye bullseye-security\n stretch\nComponents: main\n', deb);
-    expect(r.text).toBe('Types: deb\nURIs: http://x\nSuites: bookworm bookworm-security\n bookworm\nComponents: main\n');
-    expect(r.rewrites).toEqual([['bullseye', 'bookworm'], ['bullseye-security', 'bookworm-security'], ['stretch', 'bookworm']]);
-    expect(parseOsRelease('VERSION_CODENAME=bookworm\nNAME="Debian GNU/Linux"\n')).toEqual({ VERSION_CODENAME: 'bookworm', NAME: 'Debian GNU/Linux' });
   });
 
   it('reads the target release from the root', async () => {
