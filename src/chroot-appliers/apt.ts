@@ -8,16 +8,26 @@
  *   2. `apt-get update`, once per restore run (remembered per ApplyContext);
  *   3. ONE `apt-cache policy p1 p2 …`: a name without a block, or with
  *      `Candidate: (none)`, is not in the target's archives → reported, skipped;
- *   4. ONE `apt-get install -y` of the available ones (progress from the
- *      "Setting up NAME" lines); if it fails, dpkg/apt are repaired and the
- *      ones still missing are installed one by one, each failure reported;
+ *   4. ONE `apt-get install -y` of the available ones; if it fails, dpkg/apt
+ *      are repaired and the ones still missing are installed one by one,
+ *      each failure reported;
  *   5. `apt-mark manual` of every requested package that is installed.
  * Nothing is ever removed (`--no-remove`); conffile prompts keep the
  * target's version. Running it again with everything installed is a
  * dpkg-query and an apt-mark: the target does not change.
+ *
+ * Progress while it runs (when given a Progress): phase 'update' (the apt
+ * lists), then from apt's Status-Fd (fd 4, apt-status.ts) 'download' and
+ * 'install' with the package in hand; `bytes` = archive bytes fetched,
+ * `items` = requested packages installed ("Setting up NAME"), and `work` =
+ * the archive bytes to fetch (rate class network) and the packages dpkg
+ * handles (rate class apt), from which the daemon counts apt's time left.
  */
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
 import { errorSummary, installedPackages, runInTarget } from './chroot-commands.ts';
+import { STATUS_FD } from './chroot-runner.ts';
+import { AptRunTracker, type AptRun } from './apt-status.ts';
+import type { WorkPart } from '../restore-machine/types.ts';
 
 // ---------------------------------------------------------------------------
 // apt-get update, once per run
@@ -126,18 +136,26 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
     }
   }
   let done = 0;
-  const tick = () => progress?.({ bytes: 0, items: done });
+  let run: AptRun | undefined;
+  let phase = 'update';
+  const tick = () => {
+    if (!progress) return;
+    const work = run && aptWork(run);
+    progress({ bytes: run?.downloadDone ?? 0, items: done, phase: run && run.phase !== 'resolve' ? run.phase : phase, ...(run?.current ? { detail: run.current } : {}), ...(work ? { work } : {}) });
+  };
 
   const present = await installedPackages(ctx, wanted);
   res.present.push(...wanted.filter((p) => present.has(p)));
   done += res.present.length;
-  tick();
   const todo = wanted.filter((p) => !present.has(p));
+  if (todo.length > 0) tick();
 
   if (todo.length > 0) {
     const upd = await aptUpdate(ctx);
     if (!upd.ok) res.details.push(`apt-get update had problems: ${upd.problems.slice(0, 3).join(' | ') || 'failed'}`);
 
+    phase = 'resolve';
+    tick();
     const policy = await runInTarget(ctx, ['apt-cache', 'policy', ...todo]);
     const candidates = parseAptCachePolicy(policy.stdout);
     const available: string[] = [];
@@ -151,15 +169,35 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
 
     if (available.length > 0) {
       const pending = new Set(available);
-      const onLine = (line: string) => {
-        const m = /^Setting up ([^\s:]+)(?::\S+)? \(/.exec(line);
-        if (m && pending.delete(m[1]!)) {
-          done += 1;
-          tick();
-        }
+      /** One apt-get run, its progress followed on stdout and Status-Fd. */
+      const install = (argv: string[]) => {
+        const tracker = new AptRunTracker();
+        const onLine = (line: string, stream: 'stdout' | 'stderr') => {
+          if (stream !== 'stdout') return;
+          const m = /^Setting up ([^\s:]+)(?::\S+)? \(/.exec(line);
+          if (m && pending.delete(m[1]!)) done += 1;
+          if (tracker.stdout(line) || m) {
+            run = tracker.snapshot;
+            tick();
+          }
+        };
+        const onStatusLine = (line: string) => {
+          if (tracker.status(line)) {
+            run = tracker.snapshot;
+            tick();
+          }
+        };
+        return runInTarget(ctx, [...argv.slice(0, 1), '-o', `APT::Status-Fd=${STATUS_FD}`, ...argv.slice(1)], { onLine, onStatusLine }).then((r) => {
+          if (r.code === 0) {
+            tracker.finish();
+            run = tracker.snapshot;
+            tick();
+          }
+          return r;
+        });
       };
       const base = ['apt-get', ...APT_OPTS, 'install', '-y', '--no-remove', ...(opts.noRecommends ? ['--no-install-recommends'] : [])];
-      const batch = await runInTarget(ctx, [...base, ...available], { onLine });
+      const batch = await install([...base, ...available]);
       let nowInstalled = await installedPackages(ctx, available);
       if (batch.code !== 0) {
         const why = errorSummary(batch);
@@ -171,7 +209,7 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
         nowInstalled = await installedPackages(ctx, available);
         for (const p of available) {
           if (nowInstalled.has(p)) continue;
-          const one = await runInTarget(ctx, [...base, p], { onLine });
+          const one = await install([...base, p]);
           if (one.code === 0) nowInstalled.add(p);
           else {
             res.failed.push(p);
@@ -200,6 +238,15 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
     if (mark.code !== 0) res.details.push(`apt-mark manual failed: ${errorSummary(mark)}`);
   }
   return res;
+}
+
+/** An apt run's work by rate class: archive bytes to fetch, then packages for dpkg; undefined until apt printed its summary. */
+export function aptWork(run: AptRun): WorkPart[] | undefined {
+  if (run.packages === 0 && run.downloadTotal === 0) return undefined;
+  return [
+    { rate: 'network', total: run.downloadTotal, done: run.downloadDone },
+    { rate: 'apt', total: run.packages, done: run.packages * run.installFraction },
+  ];
 }
 
 /** A StepOutcome from an aptInstall result: failed > skipped (missing) > done. */
