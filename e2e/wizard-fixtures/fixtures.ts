@@ -181,6 +181,7 @@ function applying(ctx: FixtureContext, phase: 'applying' | 'apply-failed', extra
       doneBytes,
       totalItems: steps.reduce((n, s) => n + s.items, 0),
       doneItems: steps.reduce((n, s) => n + s.doneItems, 0),
+      fraction: totalBytes ? doneBytes / totalBytes : 0,
       startedAt: ctx.now - 4 * 60_000,
     },
     ...extra,

@@ -129,7 +129,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     let last = '';
     const unsubscribe = o.session.subscribe((ui) => {
       if (!ui.progress) return;
-      const msg = JSON.stringify({ type: 'progress', phase: ui.phase, current: ui.progress.current, doneBytes: ui.progress.doneBytes, totalBytes: ui.progress.totalBytes, doneItems: ui.progress.doneItems, totalItems: ui.progress.totalItems, label: ui.plan?.steps.find((s) => s.id === ui.progress?.current)?.label });
+      const p = ui.progress;
+      const msg = JSON.stringify({
+        type: 'progress', phase: ui.phase, current: p.current, label: ui.plan?.steps.find((s) => s.id === p.current)?.label,
+        stepPhase: p.phase, detail: p.detail, fraction: Math.round(p.fraction * 1e4) / 1e4, etaSeconds: p.etaSeconds,
+        doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems,
+      });
       if (msg !== last) res.write((last = msg) + '\n');
     });
     try {

@@ -13,7 +13,8 @@ import { loadConfig } from '../../auth/token-store.ts';
 import { qrTerminal } from '../../util/qr.ts';
 import { isHostname } from '../../manifest/index.ts';
 import { firstLineOfStdin, promptHidden } from '../prompt.ts';
-import { bar, formatBytes, formatDuration } from '../format.ts';
+import { bar, formatBytes } from '../format.ts';
+import { aboutMinutes } from '../../daemon/eta.ts';
 import { reportText } from '../../chroot-appliers/run-plan.ts';
 
 const usage = `Usage: koder-snapshot restore --target ROOT --user NAME [options]
@@ -107,6 +108,14 @@ export const restore: Command = {
   },
 };
 
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** "about 3 min left", "under a minute left". */
+function aboutLeft(seconds: number): string {
+  const m = aboutMinutes(seconds);
+  return m === 0 ? 'under a minute left' : m < 60 ? `about ${m} min left` : `about ${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min left`;
+}
+
 interface DriveOptions {
   json: boolean;
   dryRun: boolean;
@@ -124,6 +133,7 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
     let chose = false;
     let lastLine = 0;
     let lastStep = '';
+    let lastPhase: string | undefined;
     const emit = (x: Record<string, unknown>) => io.out(JSON.stringify(x));
     const fail = (msg: string, code = EXIT_FAILED) => {
       if (o.json) emit({ type: 'error', message: msg });
@@ -193,14 +203,17 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
           const label = ui.plan?.steps.find((s) => s.id === p.current)?.label ?? '';
           if (o.json) {
             const now = Date.now();
-            if (now - lastLine > 250 || p.current !== lastStep) {
+            // At most 4 lines a second; a new step or a new phase of it at once.
+            if (now - lastLine > 250 || p.current !== lastStep || p.phase !== lastPhase) {
               lastLine = now;
               lastStep = p.current ?? '';
-              emit({ type: 'progress', current: p.current, label, doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems, etaSeconds: p.etaSeconds });
+              lastPhase = p.phase;
+              emit({ type: 'progress', current: p.current, label, stepPhase: p.phase, detail: p.detail, fraction: round4(p.fraction), doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems, etaSeconds: p.etaSeconds });
             }
           } else if (process.stderr.isTTY) {
-            const f = p.totalBytes ? p.doneBytes / p.totalBytes : p.totalItems ? p.doneItems / p.totalItems : 0;
-            process.stderr.write(`\r${bar(f)} ${formatBytes(p.doneBytes)}/${formatBytes(p.totalBytes)}${p.etaSeconds !== undefined ? ` ETA ${formatDuration(p.etaSeconds)}` : ''} ${label.slice(0, 40).padEnd(40)}`);
+            const what = `${label}${p.detail ? ` — ${p.phase ? `${p.phase} ` : ''}${p.detail}` : ''}`;
+            const bytes = p.totalBytes ? ` ${formatBytes(p.doneBytes)}/${formatBytes(p.totalBytes)}` : '';
+            process.stderr.write(`\r${bar(p.fraction)} ${String(Math.floor(p.fraction * 100)).padStart(3)}%${bytes}${p.etaSeconds !== undefined ? `, ${aboutLeft(p.etaSeconds)}` : ''} ${what.slice(0, 48).padEnd(48)}`);
           } else if (p.current && p.current !== lastStep) {
             lastStep = p.current;
             io.err(`… ${label}`);
