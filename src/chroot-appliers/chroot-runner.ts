@@ -47,6 +47,7 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, PathEscapeError, resolveInRoot } from './safe-path.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** The command's fd for machine-readable status, when `onStatus` is given (fd 3 is the runner's own). */
@@ -80,14 +81,13 @@ export class ChrootError extends Error {
 }
 
 /** The given root is not usable as a target root. */
-export class TargetRootError extends Error {
-  readonly code = 'TARGET_ROOT';
+export class TargetRootError extends CodedError {
+  override name = 'TargetRootError';
   constructor(
     readonly root: string,
     readonly reason: string,
   ) {
-    super(`refusing target root ${JSON.stringify(root)}: ${reason}`);
-    this.name = 'TargetRootError';
+    super('target_root', `refusing target root ${JSON.stringify(root)}: ${reason}`, { root });
   }
 }
 
@@ -129,13 +129,13 @@ export async function assertTargetRoot(root: string): Promise<string> {
   try {
     real = await realpath(root);
   } catch {
-    throw new TargetRootError(root, 'does not exist');
+    throw new TargetRootError(root, 'does not exist (is the new system mounted there?)');
   }
   const st = await stat(real);
   if (!st.isDirectory()) throw new TargetRootError(root, 'not a directory');
   const hostRoot = await stat('/');
   if (real === '/' || (st.dev === hostRoot.dev && st.ino === hostRoot.ino)) {
-    throw new TargetRootError(root, "is the host's /");
+    throw new TargetRootError(root, "is this running system's own / (restore into a mounted system, e.g. /mnt)");
   }
   return real;
 }

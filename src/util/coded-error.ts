@@ -37,6 +37,12 @@ export const ERROR_CODES = {
   data_keys_locked: { exit: 1 },
   /** A path asked for (restore --path, ls PATH) is not in the snapshot. */
   path_not_in_snapshot: { exit: 2 },
+
+  // ── restore targets (src/chroot-appliers) ─────────────────────────────
+  /** The restore target is not a usable root: missing, not a directory, or the running system's own /. */
+  target_root: { exit: 2 },
+  /** The user who receives ~ paths cannot be found in the target's /etc/passwd. */
+  target_user: { exit: 2 },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

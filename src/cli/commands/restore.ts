@@ -16,6 +16,7 @@ import { firstLineOfStdin, promptHidden } from '../prompt.ts';
 import { bar, formatBytes } from '../format.ts';
 import { aboutMinutes } from '../../daemon/eta.ts';
 import { reportText } from '../../chroot-appliers/run-plan.ts';
+import { resolveTarget } from '../../chroot-appliers/target.ts';
 
 const usage = `Usage: koder-snapshot restore --target ROOT --user NAME [options]
 
@@ -40,9 +41,13 @@ Options:
   --state-dir DIR          where the resumable state lives
   -h, --help               this help
 
+ROOT and NAME are checked first, before any login or download: ROOT must be
+a directory other than this running system's /, and NAME a user in its
+/etc/passwd.
+
 Without a passphrase or recovery key, secrets are skipped and reported.
 Exit status: 0 all done, 3 done with skipped or failed items, 1 refused or
-failed, 2 usage error.`;
+failed, 2 usage error (a bad ROOT or NAME included).`;
 
 function defaultStateDir(target: string, env: NodeJS.ProcessEnv): string {
   const base = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME ?? homedir(), '.local', 'state');
@@ -72,10 +77,14 @@ export const restore: Command = {
     if (!v.user) throw new UsageError('--user NAME is required');
     if (v.hostname && !isHostname(v.hostname)) throw new UsageError(`--hostname ${JSON.stringify(v.hostname)} is not an RFC 1123 hostname`);
     const categories = parseOnly(v.only);
+    const target = resolve(v.target);
+    // The target and its user are checked here, before any login or download:
+    // a typo (/mtn), the running system's own /, or a user the target does
+    // not have is refused at once (exit 2), not after the snapshot is chosen.
+    await resolveTarget(target, v.user);
     const env = process.env;
     const server = v.server ?? env.KODER_SNAPSHOT_SERVER ?? (await loadConfig(env)).server;
     if (!server) throw new UsageError('no server: give --server URL (or log in first with `koder-snapshot login`)');
-    const target = resolve(v.target);
     let secret: { passphrase?: string; recoveryKey?: string } = {};
     if (v['passphrase-stdin']) secret = { passphrase: await firstLineOfStdin(io) };
     else if (v['recovery-key-stdin']) secret = { recoveryKey: await firstLineOfStdin(io) };
