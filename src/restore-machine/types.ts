@@ -17,9 +17,8 @@ export interface SnapshotSummary {
   owner: string;
   shared: boolean;
   chainDepth: number;
-  /** Stored bytes of the snapshot's blobs. */
+  /** Stored bytes of this snapshot's own blobs (a delta's, not its chain's: the wizard shows the chain's from the details). */
   bytes: number;
-  counts?: { apt: number; repos: number; files: number; secrets: number };
 }
 
 export interface Prepared {

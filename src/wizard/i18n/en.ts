@@ -70,8 +70,10 @@ export const en = {
   chain_depth: (d: number) => `Chain of ${n(d)} snapshots`,
   count_packages: (x: number) => plural(x, 'package', 'packages'),
   count_repos: (x: number) => plural(x, 'repository', 'repositories'),
-  count_files: (x: number) => plural(x, 'file', 'files'),
-  count_secrets: (x: number) => plural(x, 'secret', 'secrets'),
+  count_folders: (x: number) => plural(x, 'folder', 'folders'),
+  card_reading: 'Reading what it holds…',
+  card_unreadable: 'Could not read what it holds',
+  card_refused: 'Failed verification: cannot be restored',
 
   configure_title: 'Choose what to restore',
   configure_from: 'Snapshot of',

@@ -68,8 +68,10 @@ export const ptBR: Messages = {
   chain_depth: (d: number) => `Cadeia de ${n(d)} snapshots`,
   count_packages: (x: number) => plural(x, 'pacote', 'pacotes'),
   count_repos: (x: number) => plural(x, 'repositório', 'repositórios'),
-  count_files: (x: number) => plural(x, 'arquivo', 'arquivos'),
-  count_secrets: (x: number) => plural(x, 'segredo', 'segredos'),
+  count_folders: (x: number) => plural(x, 'pasta', 'pastas'),
+  card_reading: 'Lendo o que ele contém…',
+  card_unreadable: 'Não foi possível ler o que ele contém',
+  card_refused: 'Não passou na verificação: não pode ser restaurado',
 
   configure_title: 'Escolha o que restaurar',
   configure_from: 'Snapshot de',
