@@ -272,6 +272,12 @@ export class RestoreSession {
     }
   }
 
+  /** Installer API: a better default for the configure screen (the installer's own hostname). */
+  setDefaults(d: Partial<RestoreSessionConfig['defaults']>): void {
+    this.cfg.defaults = { ...this.cfg.defaults, ...d };
+    this.changed();
+  }
+
   /** Installer API: restore into `target` now; resolves with the report (or rejects). */
   applyTo(target: TargetInfo): Promise<RestoreReport> {
     return new Promise((resolve, reject) => {
