@@ -485,7 +485,11 @@ describe('wizard with the keyboard only', () => {
       }
     }
     expect(samples.filter(([t]) => t > expiresAt + lag).every(([, text]) => text === 'This code has expired.')).toBe(true);
-    expect(new Set(samples.map(([, x]) => x))).toEqual(new Set(['The code expires in 0:04', 'The code expires in 0:03', 'The code expires in 0:02', 'The code expires in 0:01', 'This code has expired.']));
+    // Each second shown once, in order, down to "expired" (how many depends on how fast the page loaded).
+    const order = samples.map(([, x]) => x).filter((x, i, a) => x !== a[i - 1]);
+    const first = Number(/0:0(\d)/.exec(order[0]!)?.[1]);
+    expect(first).toBeLessThanOrEqual(4);
+    expect(order).toEqual([...Array.from({ length: first }, (_, i) => `The code expires in 0:0${first - i}`), 'This code has expired.']);
   });
 
   it('progress inside apt: the package being installed, the Apps bar moving, “about N minutes left”', async () => {
