@@ -169,6 +169,14 @@ describe('the whole flow against the real daemon and server', () => {
   let screens: () => Promise<string[]>;
   const held = holdStep('repo.restore');
   const newest = () => page.getByRole('button', { name: /ana-laptop/ }).first();
+  let untamper = () => {};
+  /** Reloads the wizard (it reads everything anew), keeping the record of the screens seen so far. */
+  const reload = async () => {
+    const before = await screens();
+    await page.reload();
+    const after = await recordScreens(page);
+    screens = async () => [...before, ...(await after())];
+  };
 
   beforeAll(async () => {
     // npm start's scratch target: the cached bookworm minbase root, on disk (no mount in the host's
@@ -183,6 +191,7 @@ describe('the whole flow against the real daemon and server', () => {
     errors = watchErrors(page, 'flow');
   }, 180_000);
   afterAll(async () => {
+    untamper();
     held.release();
     await d?.close();
     await server?.close();
@@ -212,6 +221,13 @@ describe('the whole flow against the real daemon and server', () => {
     await expectQrHolds(page, link);
     await shot(page, '02-login');
 
+    // The newest snapshot is tampered with on the server before the list reads it (undone below).
+    const db = server.srv.db;
+    const leaf = seeded.ids[2]!;
+    const { text } = db.prepare('SELECT text FROM snapshots WHERE id = ?').get(leaf) as { text: string };
+    db.prepare('UPDATE snapshots SET text = ? WHERE id = ?').run(text.replace('br(abnt2)', 'us(dvorak)'), leaf);
+    untamper = () => db.prepare('UPDATE snapshots SET text = ? WHERE id = ?').run(text, leaf);
+
     // Context B, the phone (in Portuguese): the link, the code to compare, sign in, allow.
     const phone = await approveOnPhone(browser, link, {
       user: DEMO_USER,
@@ -228,22 +244,49 @@ describe('the whole flow against the real daemon and server', () => {
     await expect.poll(() => cards.count()).toBe(3);
     expect(await newest().getAttribute('data-snapshot')).toBe(seeded.ids[2]); // newest first
     expect(await newest().textContent()).toMatch(/Chain of 3 snapshots/);
+    // What each chain holds, read from the daemon's details (which verify it): packages, repositories, folders, their size…
+    const older = cards.nth(1);
+    await expect.poll(() => older.textContent(), { timeout: 15_000 }).toMatch(/Chain of 2 snapshots\s*[\d.,]+\s(B|KB).*\d+ packages?, 1 repository, \d+ folders?/);
+    // …or that it failed verification: the tampered newest one, refused as soon as it is chosen, with nothing sent.
+    await expect.poll(() => newest().textContent(), { timeout: 15_000 }).toContain('Failed verification: cannot be restored');
     expect(await page.getByRole('button', { name: 'Skip the restore' }).count()).toBe(1);
     await shot(page, '03-choose');
+    await newest().click();
+    await onScreen(page, 'configure');
+    await expectTitle(page, 'This snapshot was refused');
+    expect(await mainButtons(page)).toEqual(['Choose another snapshot']);
+    expect(await page.locator('form').count()).toBe(0);
+    expect((await daemonState<UiState>(page)).phase).toBe('choose'); // no CHOOSE was sent, nothing prepared
+    await shot(page, '04-refused-when-chosen');
+    await page.getByRole('button', { name: 'Choose another snapshot' }).click();
+    await onScreen(page, 'choose');
+    expect(existsSync(join(target.root, 'home/ana/Documentos'))).toBe(false);
+    untamper();
+    untamper = () => {};
+    // Read again, intact now.
+    await reload();
+    await onScreen(page, 'choose', 20_000);
+    await expect.poll(() => newest().textContent(), { timeout: 15_000 }).toMatch(/\d+ packages?, 1 repository, \d+ folders?/);
   }, 90_000);
 
-  it('a snapshot tampered with on the server is refused: the refusal screen offers only “back”, nothing is written', async () => {
+  it('a snapshot tampered with after the list read it: prepare verifies again and refuses it; the refusal offers only “back”; nothing is written', async () => {
     const db = server.srv.db;
     const leaf = seeded.ids[2]!;
     const { text } = db.prepare('SELECT text FROM snapshots WHERE id = ?').get(leaf) as { text: string };
     const forged = text.replace('br(abnt2)', 'us(dvorak)');
     expect(forged).not.toBe(text);
+    const nothingWritten = () => {
+      expect(existsSync(join(target.root, 'home/ana/Documentos'))).toBe(false);
+      expect(existsSync(join(target.root, 'etc/hostname')) ? readFileSync(join(target.root, 'etc/hostname'), 'utf8') : '').not.toContain('koder-novo');
+    };
+    // Read while intact (the card shows what it holds), tampered afterwards.
+    await reload();
+    await onScreen(page, 'choose', 20_000);
+    await expect.poll(() => newest().textContent(), { timeout: 15_000 }).toMatch(/\d+ packages?, \d+ repositor(y|ies), \d+ folders?/);
     db.prepare('UPDATE snapshots SET text = ? WHERE id = ?').run(forged, leaf);
     try {
       await newest().click();
       await onScreen(page, 'configure');
-      // The configure screen's details verify the chain too: they fail, the form still works.
-      await page.getByText('Could not read the snapshot’s contents').waitFor({ timeout: 15_000 });
       await page.getByLabel('Recovery passphrase', { exact: true }).fill(DEMO_PASSPHRASE);
       await page.getByRole('button', { name: 'Review the plan' }).click();
       await onScreen(page, 'refused', 20_000);
@@ -253,15 +296,14 @@ describe('the whole flow against the real daemon and server', () => {
       expect(state.error?.code).toBe('MANIFEST_VERIFY');
       expect(await page.locator('main').textContent()).toContain(state.error!.message);
       await shot(page, '05-refused');
-      expect(existsSync(join(target.root, 'home/ana/Documentos'))).toBe(false);
-      expect(existsSync(join(target.root, 'etc/hostname')) ? readFileSync(join(target.root, 'etc/hostname'), 'utf8') : '').not.toContain('koder-novo');
+      nothingWritten();
     } finally {
       db.prepare('UPDATE snapshots SET text = ? WHERE id = ?').run(text, leaf);
     }
     await page.getByRole('button', { name: 'Choose another snapshot' }).click();
     await onScreen(page, 'choose', 20_000);
     await page.getByRole('button', { name: /ana-laptop/ }).first().waitFor();
-  }, 60_000);
+  }, 90_000);
 
   it('configure: a wrong passphrase shows at the passphrase field; the right one opens the vault and gives the plan', async () => {
     await newest().click();

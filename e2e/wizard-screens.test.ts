@@ -13,8 +13,9 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startFixtureServer, type FixtureServer } from './wizard-fixtures/fixture-server.ts';
-import { NEWEST, SNAPSHOTS, type FixtureName } from './wizard-fixtures/fixtures.ts';
+import { FIXTURES, NEWEST, REFUSED, REFUSED_REASON, SNAPSHOTS, detailsOf, type FixtureName } from './wizard-fixtures/fixtures.ts';
 import { checkHostname } from '../src/wizard/hostname.ts';
+import { aboutMinutes } from '../src/daemon/eta.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ARTIFACTS = resolve(ROOT, 'e2e/artifacts/wizard');
@@ -117,6 +118,12 @@ async function openSnapshot(page: Page, id: string, ready = '.cat .size') {
   await page.waitForSelector(ready);
 }
 
+/** Every card has read its snapshot's details (counts and size, or its refusal). */
+async function allCardsRead(page: Page) {
+  await page.waitForSelector('.card-bad');
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('.card')).every((c) => c.querySelector('.card-bad') || /\d/.test(c.querySelector('.card-counts')?.textContent ?? '')), null, { timeout: 10_000 });
+}
+
 const SCREENS: ScreenSpec[] = [
   { name: '00-connecting', fixture: 'welcome', screen: 'connecting', before: () => (server.stream.stall = true) },
   {
@@ -140,7 +147,7 @@ const SCREENS: ScreenSpec[] = [
   { name: '02-login-error', fixture: 'login-error', screen: 'login-failed' },
   { name: '03-loading', fixture: 'loading', screen: 'loading' },
   { name: '03-list-failed', fixture: 'list-failed', screen: 'list-failed' },
-  { name: '03-choose', fixture: 'choose', screen: 'choose', ready: '.card' },
+  { name: '03-choose', fixture: 'choose', screen: 'choose', prepare: (p) => allCardsRead(p) },
   { name: '03-choose-empty', fixture: 'choose-empty', screen: 'choose' },
   { name: '04-configure', fixture: 'choose', screen: 'configure', prepare: (p) => openSnapshot(p, NEWEST) },
   { name: '04-configure-loading', fixture: 'choose', screen: 'configure', before: () => (server.details.delayMs = 60_000), prepare: (p) => openSnapshot(p, NEWEST, '.categories .status') },
@@ -181,6 +188,7 @@ const SCREENS: ScreenSpec[] = [
       await p.waitForSelector('#restore-secrets');
     },
   },
+  { name: '04-configure-refused', fixture: 'choose', screen: 'configure', prepare: (p) => openSnapshot(p, REFUSED, '.error-detail') },
   { name: '04-configure-wrong-secret', fixture: 'choose-wrong-secret', screen: 'configure', ready: '#secret-err' },
   { name: '05-preparing', fixture: 'preparing', screen: 'preparing' },
   { name: '05-prepare-failed', fixture: 'prepare-failed', screen: 'prepare-failed' },
@@ -191,6 +199,7 @@ const SCREENS: ScreenSpec[] = [
   { name: '05-summary-confirmed', fixture: 'confirmed', screen: 'confirmed' },
   { name: '06-progress', fixture: 'applying', screen: 'applying' },
   { name: '06-progress-installer', fixture: 'applying-installer', screen: 'applying' },
+  { name: '06-progress-apt', fixture: 'applying-apt', screen: 'applying' },
   { name: '06-apply-failed', fixture: 'apply-failed', screen: 'apply-failed' },
   { name: '07-report-done', fixture: 'report-done', screen: 'report' },
   { name: '07-report-partial', fixture: 'report-partial', screen: 'report' },
@@ -310,6 +319,13 @@ describe('wizard with the keyboard only', () => {
     // Newest first within "your snapshots", then the shared ones.
     const order = await p.$$eval('.card', (cs) => cs.map((c) => c.getAttribute('data-snapshot')));
     expect(order[0]).toBe(NEWEST);
+    // What the snapshot holds, its whole chain folded: packages, repositories, folders and their size (not the delta's own 180 MB).
+    await allCardsRead(p);
+    const card = (await p.textContent(`[data-snapshot="${NEWEST}"]`))!.replace(/\s+/g, ' ');
+    const d = detailsOf(NEWEST)!;
+    expect(card).toContain(`${(d.counts.apt + d.counts.flatpak + d.counts.snap).toLocaleString('en')} packages, ${d.counts.repos} repositories, ${d.counts.files} folders`);
+    expect(card).toMatch(/Chain of 4 snapshots\s*[\d.]+\sGB/); // (the · between them is CSS)
+    expect(card).not.toContain('180');
     await tabTo(p, (f) => f.snapshot === NEWEST, 'newest snapshot');
     await p.keyboard.press('Enter');
     await onScreen(p, 'configure');
@@ -421,6 +437,75 @@ describe('wizard with the keyboard only', () => {
     expect(await p.textContent('main')).toContain('failed verification');
     expect(await p.textContent('.error-detail-text')).toContain('signature does not verify');
     expect(await p.$$eval('main button', (bs) => bs.map((b) => b.textContent))).toEqual(['Choose another snapshot']);
+  });
+
+  it('a snapshot that fails verification says so on its card, and is refused as soon as it is chosen: nothing is sent', async () => {
+    const p = page();
+    server.reset();
+    server.set('choose');
+    await p.goto(pageUrl(v));
+    await onScreen(p, 'choose');
+    await p.waitForSelector(`[data-snapshot="${REFUSED}"] .card-bad`);
+    expect(await p.textContent(`[data-snapshot="${REFUSED}"]`)).toContain('Failed verification: cannot be restored');
+    await tabTo(p, (f) => f.snapshot === REFUSED, 'the refused snapshot');
+    await p.keyboard.press('Enter');
+    await onScreen(p, 'configure');
+    expect(await p.textContent('h1')).toBe('This snapshot was refused');
+    expect(await p.textContent('.error-detail-text')).toBe(REFUSED_REASON);
+    expect(await p.$('#configure-form')).toBeNull();
+    expect(await p.$$eval('main button', (bs) => bs.map((b) => b.textContent))).toEqual(['Choose another snapshot']);
+    await tabTo(p, byText('Choose another snapshot'), 'Choose another snapshot');
+    await p.keyboard.press('Enter');
+    await onScreen(p, 'choose');
+    expect(server.events).toEqual([]);
+  });
+
+  it('the sign-in countdown is exact to the second: never a second too many, “expired” right when it is', async () => {
+    const p = page();
+    server.reset();
+    const expiresAt = Date.now() + 3300;
+    server.set('login', { login: { ...FIXTURES.login({ now: Date.now() }).login!, expiresAt } });
+    await p.goto(pageUrl(v));
+    await onScreen(p, 'login');
+    const samples: Array<[number, string]> = [];
+    while (Date.now() < expiresAt + 600) {
+      samples.push(await p.evaluate(() => [Date.now(), document.querySelector('.timer')?.textContent ?? ''] as [number, string]));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const lag = 150; // a render may trail the clock by this much
+    for (const [t, text] of samples) {
+      const at = (x: number) => Math.ceil((expiresAt - x) / 1000);
+      const shown = /expires in 0:0(\d)/.exec(text);
+      if (shown) {
+        expect(Number(shown[1]), `at ${expiresAt - t} ms before expiry: ${text}`).toBeGreaterThanOrEqual(at(t));
+        expect(Number(shown[1]), `at ${expiresAt - t} ms before expiry: ${text}`).toBeLessThanOrEqual(at(t - lag));
+      } else {
+        expect(text).toBe('This code has expired.');
+        expect(t).toBeGreaterThanOrEqual(expiresAt);
+      }
+    }
+    expect(samples.filter(([t]) => t > expiresAt + lag).every(([, text]) => text === 'This code has expired.')).toBe(true);
+    // Each second shown once, in order, down to "expired" (how many depends on how fast the page loaded).
+    const order = samples.map(([, x]) => x).filter((x, i, a) => x !== a[i - 1]);
+    const first = Number(/0:0(\d)/.exec(order[0]!)?.[1]);
+    expect(first).toBeLessThanOrEqual(4);
+    expect(order).toEqual([...Array.from({ length: first }, (_, i) => `The code expires in 0:0${first - i}`), 'This code has expired.']);
+  });
+
+  it('progress inside apt: the package being installed, the Apps bar moving, “about N minutes left”', async () => {
+    const p = page();
+    server.reset();
+    const st = server.set('applying-apt');
+    await p.goto(pageUrl(v));
+    await onScreen(p, 'applying');
+    expect((await p.textContent('.current'))!.replace(/\s+/g, ' ')).toMatch(/Now: .*apt packages — installing libreoffice-core/);
+    const apps = Number(await p.getAttribute('#bar-apps-label + [role="progressbar"]', 'aria-valuenow'));
+    expect(apps).toBeGreaterThan(0);
+    expect(apps).toBeLessThan(100);
+    const m = aboutMinutes(st.progress!.etaSeconds!);
+    expect(m).toBeGreaterThan(1);
+    expect(await p.textContent('.eta')).toBe(m < 60 ? `About ${m} minutes left` : `About ${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min left`);
+    expect(Number(await p.getAttribute('#bar-overall-label + [role="progressbar"]', 'aria-valuenow'))).toBe(Math.floor(st.progress!.fraction * 100));
   });
 
   it('installer mode: the button says the restore runs during installation; then “you can continue the installation”', async () => {

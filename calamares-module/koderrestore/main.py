@@ -15,7 +15,8 @@ chosen snapshot, verified plan, vault passphrase (in its memory only). This
 job only hands it the target: POST /api/apply {root, user} with the session
 token, and turns the daemon's JSON lines into Calamares progress.
 
-    {"type":"progress", "doneBytes", "totalBytes", "doneItems", "totalItems", "label", "current"}
+    {"type":"progress", "fraction", "etaSeconds", "label", "current", "stepPhase", "detail",
+     "doneBytes", "totalBytes", "doneItems", "totalItems"}
     {"type":"report", "report": {"status": "done|partial|failed", "results": [...], ...}}
     {"type":"error", "code", "message"}
     {"type":"skipped", "message"}
@@ -62,10 +63,16 @@ def pretty_status_message():
     return _status
 
 
-def _set_status(text):
-    global _status
-    if text != _status:
-        libcalamares.utils.debug("koderrestore: " + text)
+_logged = None
+
+
+def _set_status(text, log=None):
+    """The status line; the installer log gets `log` (default: the text) when that changes."""
+    global _status, _logged
+    key = text if log is None else log
+    if key != _logged:
+        libcalamares.utils.debug("koderrestore: " + key)
+        _logged = key
     _status = text
 
 
@@ -154,7 +161,11 @@ def _daemon_address(settings):
 
 
 def _progress_fraction(line):
-    """0..1 from a progress line: bytes and items weigh the same (packages have items, files bytes)."""
+    """0..1 from a progress line: the daemon's own share done (time-weighted, it
+    moves inside apt too); from an older daemon, bytes and items weighing the same."""
+    fraction = line.get("fraction")
+    if isinstance(fraction, (int, float)) and not isinstance(fraction, bool):
+        return min(1.0, max(0.0, float(fraction)))
     parts = []
     tb, db = line.get("totalBytes") or 0, line.get("doneBytes") or 0
     ti, di = line.get("totalItems") or 0, line.get("doneItems") or 0
@@ -163,6 +174,29 @@ def _progress_fraction(line):
     if ti > 0:
         parts.append(min(1.0, max(0.0, di / ti)))
     return sum(parts) / len(parts) if parts else 0.0
+
+
+def _about(seconds):
+    """The time left as the wizard says it: under a minute, about N min, about H h MM min."""
+    if seconds < 45:
+        return "under a minute left"
+    m = max(1, int(round(seconds / 60.0)))
+    if m > 60:
+        m = int(round(m / 5.0)) * 5
+    return "about {} min left".format(m) if m < 60 else "about {} h {:02d} min left".format(m // 60, m % 60)
+
+
+def _status_text(line):
+    """"Restoring: 24 apt packages (install python3.11, about 3 min left)"."""
+    label = line.get("label") or line.get("current") or ""
+    extra = []
+    if line.get("detail"):
+        extra.append("{} {}".format(line.get("stepPhase") or "", line["detail"]).strip())
+    eta = line.get("etaSeconds")
+    if isinstance(eta, (int, float)) and not isinstance(eta, bool):
+        extra.append(_about(eta))
+    text = "Restoring: {}".format(label) if label else "Restoring your Koder snapshot"
+    return "{} ({})".format(text, ", ".join(extra)) if extra else text
 
 
 def _apply(settings):
@@ -218,8 +252,7 @@ def _apply(settings):
             if kind == "progress":
                 # Calamares' bar must not go backwards (a new step may bring new totals).
                 best = max(best, min(0.99, _progress_fraction(line)))
-                label = line.get("label") or line.get("current") or ""
-                _set_status("Restoring: {}".format(label) if label else "Restoring your Koder snapshot")
+                _set_status(_status_text(line), "Restoring: {}".format(line.get("label") or line.get("current") or ""))
                 libcalamares.job.setprogress(best)
             elif kind in ("report", "error", "skipped"):
                 last = line

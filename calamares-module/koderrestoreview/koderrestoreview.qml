@@ -28,9 +28,14 @@
  *  - The web view lives in KoderWebView.qml behind a Loader: without
  *    QtWebEngine (qml-module-qtwebengine not installed) the Loader fails
  *    and this page shows a plain-text fallback instead; Next still works.
+ *  - The hostname the person gave on the installer's users page
+ *    (GlobalStorage "hostname", read through the io.calamares.core `Global`
+ *    singleton) is offered to the daemon as the default of the wizard's
+ *    configure screen: POST /api/defaults {hostname} (Bearer token), when
+ *    the page is shown and whenever it changes (Back to the users page).
  *
- * QML here cannot write Calamares' GlobalStorage; it needs nothing from it:
- * the exec job reads rootMountPoint/username itself and asks the daemon.
+ * QML here only reads Calamares' GlobalStorage: the exec job reads
+ * rootMountPoint/username itself and asks the daemon.
  */
 import QtQuick 2.15
 // ViewManager is a singleton of io.calamares.ui in Calamares 3.2.61 (Debian
@@ -56,6 +61,7 @@ Item {
     property bool decided: false       // confirmed or skipped (last status)
     property string phase: ""
     property int urlTries: 0
+    property string offeredHostname: ""  // last hostname the daemon accepted (or refused as invalid)
 
     // ── called by Calamares' QmlViewStep on the root object ─────────────────
     function onActivate() {
@@ -104,6 +110,29 @@ Item {
         xhr.send();
     }
 
+    // The installer's hostname (users page → GlobalStorage) as the wizard's default.
+    function offerHostname() {
+        if (!origin) return;
+        var h = "";
+        try {
+            h = Global.contains("hostname") ? String(Global.value("hostname") || "") : "";
+        } catch (e) {
+            return; // no GlobalStorage here (another host than Calamares)
+        }
+        if (!h || h === offeredHostname) return;
+        var xhr = new XMLHttpRequest();
+        xhr.onreadystatechange = function() {
+            if (xhr.readyState !== XMLHttpRequest.DONE) return;
+            if (xhr.status === 202 || xhr.status === 400) offeredHostname = h; // 400: not a hostname; not offered again
+            if (xhr.status === 202) console.log("koderrestoreview: offered the installer's hostname " + h + " as the default");
+            else console.warn("koderrestoreview: the daemon did not take the hostname " + h + ": HTTP " + xhr.status);
+        };
+        xhr.open("POST", origin + "/api/defaults");
+        xhr.setRequestHeader("Authorization", "Bearer " + token);
+        xhr.setRequestHeader("Content-Type", "application/json");
+        xhr.send(JSON.stringify({ hostname: h }));
+    }
+
     function handleStatus(s) {
         phase = s.phase || "";
         decided = s.confirmed === true || s.phase === "skipped";
@@ -129,6 +158,7 @@ Item {
         triggeredOnStart: true
         onTriggered: {
             if (!page.origin) return;
+            page.offerHostname();
             var xhr = new XMLHttpRequest();
             xhr.onreadystatechange = function() {
                 if (xhr.readyState !== XMLHttpRequest.DONE || xhr.status !== 200) return;

@@ -4,7 +4,7 @@
  *
  *   GET  /api/state                    SSE, `data: <UiState>` now and on every change
  *   POST /api/events                   recorded; simple transitions (START → login, CHOOSE → preparing…)
- *   GET  /api/snapshots/<id>/details   SnapshotDetails of a fixture snapshot
+ *   GET  /api/snapshots/<id>/details   SnapshotDetails of a fixture snapshot (422 MANIFEST_VERIFY for REFUSED)
  *   GET  /__fixture/                   links to every fixture; /__fixture/set/<name> switches and redirects to /
  *
  * Like the daemon, /api/* needs the session cookie (set here with the page)
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { UiEvent, UiState } from '../../src/daemon/ui-state.ts';
 import type { RestoreChoice } from '../../src/restore-machine/plan.ts';
-import { FIXTURES, FIXTURE_NAMES, detailsOf, type FixtureName } from './fixtures.ts';
+import { FIXTURES, FIXTURE_NAMES, REFUSED, REFUSED_REASON, detailsOf, type FixtureName } from './fixtures.ts';
 
 const COOKIE = 'koder_session';
 const TOKEN = 'fixture-session';
@@ -141,6 +141,7 @@ export async function startFixtureServer(opts: FixtureServerOptions = {}): Promi
         const m = /^\/api\/snapshots\/([0-9a-f]{64})\/details$/.exec(path);
         if (req.method === 'GET' && m) {
           if (details.delayMs) await new Promise((r) => setTimeout(r, details.delayMs));
+          if (m[1] === REFUSED && !details.fail) return send(res, 422, 'application/json', JSON.stringify({ error: { code: 'MANIFEST_VERIFY', message: REFUSED_REASON } }));
           const d = detailsOf(m[1]!);
           if (details.fail || !d) return send(res, details.fail ? 502 : 404, 'application/json', '{"error":"details"}');
           return send(res, 200, 'application/json', JSON.stringify(d));

@@ -3,7 +3,8 @@
  * realistic folded manifest with the real planner (planRestore), so the
  * summary, progress and report screens show what the daemon would send.
  */
-import { categorySizes, planRestore, type RestoreChoice } from '../../src/restore-machine/plan.ts';
+import { categorySizes, planRestore, type PlanStep, type RestoreChoice } from '../../src/restore-machine/plan.ts';
+import { PRIOR_RATES, guessedWork } from '../../src/daemon/eta.ts';
 import type { Manifest } from '../../src/manifest/types.ts';
 import type { RestoreReport, SnapshotSummary, StepResult } from '../../src/restore-machine/types.ts';
 import type { SnapshotDetails, StepView, UiState } from '../../src/daemon/ui-state.ts';
@@ -86,15 +87,18 @@ const SHAPES: Record<string, Shape> = {
   },
 };
 
-/** The snapshot list: mine (with and without counts), and two shared with me. */
+/** The snapshot list: mine (old-laptop's chain fails verification), and two shared with me. */
 export const SNAPSHOTS: SnapshotSummary[] = [
-  { id: 'a1'.repeat(32), hostname: 'ana-thinkpad', createdAt: '2026-04-28T09:15:00Z', owner: ME, shared: false, chainDepth: 3, bytes: 3.7 * GB, counts: { apt: 1838, repos: 26, files: 6, secrets: 9 } },
-  { id: 'b2'.repeat(32), hostname: 'ana-desktop', createdAt: '2026-03-02T21:03:00Z', owner: ME, shared: false, chainDepth: 1, bytes: 12.4 * GB, counts: { apt: 2410, repos: 12, files: 2, secrets: 6 } },
+  { id: 'a1'.repeat(32), hostname: 'ana-thinkpad', createdAt: '2026-04-28T09:15:00Z', owner: ME, shared: false, chainDepth: 3, bytes: 240 * MB },
+  { id: 'b2'.repeat(32), hostname: 'ana-desktop', createdAt: '2026-03-02T21:03:00Z', owner: ME, shared: false, chainDepth: 1, bytes: 12.4 * GB },
   { id: 'c3'.repeat(32), hostname: 'lab-workstation', createdAt: '2026-05-01T14:30:00Z', owner: 'usr_b81e04d2aa', shared: true, chainDepth: 2, bytes: 8.1 * GB },
-  { id: 'd4'.repeat(32), hostname: 'ana-thinkpad', createdAt: '2026-05-12T18:42:00Z', owner: ME, shared: false, chainDepth: 4, bytes: 3.8 * GB, counts: { apt: 1843, repos: 27, files: 6, secrets: 9 } },
+  { id: 'd4'.repeat(32), hostname: 'ana-thinkpad', createdAt: '2026-05-12T18:42:00Z', owner: ME, shared: false, chainDepth: 4, bytes: 180 * MB },
   { id: 'e5'.repeat(32), hostname: 'old-laptop', createdAt: '2025-11-20T07:55:00Z', owner: ME, shared: false, chainDepth: 1, bytes: 920 * MB },
   { id: 'f6'.repeat(32), hostname: 'familia-pc', createdAt: '2026-02-14T19:20:00Z', owner: 'usr_0c55aa10f3', shared: true, chainDepth: 1, bytes: 1.6 * GB },
 ];
+/** A snapshot of mine whose chain fails verification (the daemon's details answer 422 MANIFEST_VERIFY). */
+export const REFUSED = 'e5'.repeat(32);
+export const REFUSED_REASON = 'snapshot e5e5…e5: Ed25519 signature does not verify (key 8f02…a1 is not one of your keys)';
 /** The newest of mine: what the keyboard walk picks. */
 export const NEWEST = 'd4'.repeat(32);
 
@@ -163,29 +167,50 @@ function ready(ctx: FixtureContext, extra: Partial<UiState> = {}): UiState {
   });
 }
 
-function applying(ctx: FixtureContext, phase: 'applying' | 'apply-failed', extra: Partial<UiState> = {}): UiState {
+/**
+ * Applying: the steps before `at` done, the one at `at` running (`share` of
+ * it done, in `phase` on `detail`), the rest pending; shares, seconds, the
+ * whole share and the time left as the daemon's ETA model gives them
+ * (seconds of each step from its guessed work at the prior rates).
+ */
+function applying(ctx: FixtureContext, phase: 'applying' | 'apply-failed', extra: Partial<UiState> = {}, at: (steps: PlanStep[]) => number = filesStep, running: { share: number; phase?: string; detail?: string } = { share: 0.46 }): UiState {
   const choice = ctx.choice ?? DEFAULT_CHOICE;
   const plan = planOf(choice);
-  // System and apps done, files under way: the first files step half-way.
-  const firstFiles = plan.steps.findIndex((s) => s.kind === 'files.restore');
-  const cut = firstFiles < 0 ? Math.floor(plan.steps.length / 2) : firstFiles;
-  const steps = stepViews(choice, (i) => (i < cut ? 'done' : i === cut ? 'running' : 'pending'), { index: cut, fraction: 0.46 });
+  const cut = at(plan.steps);
+  const steps = stepViews(choice, (i) => (i < cut ? 'done' : i === cut ? 'running' : 'pending'), { index: cut, fraction: running.share });
+  for (const [i, st] of steps.entries()) {
+    st.seconds = Math.round(guessedWork(st).parts.reduce((n, p) => n + p.total / PRIOR_RATES[p.rate], 0));
+    st.share = i < cut ? 1 : i === cut ? running.share : 0;
+    if (i === cut && running.phase) Object.assign(st, { phase: running.phase, ...(running.detail ? { detail: running.detail } : {}) });
+  }
   const totalBytes = steps.reduce((n, s) => n + s.bytes, 0);
   const doneBytes = steps.reduce((n, s) => n + s.doneBytes, 0);
+  const all = steps.reduce((n, s) => n + s.seconds!, 0);
+  const done = steps.reduce((n, s) => n + s.seconds! * s.share!, 0);
   return listed(phase, {
     choice,
     plan: { steps, deferred: plan.deferred, vault: 'unlocked' },
     progress: {
       current: phase === 'applying' ? steps[cut]?.id : undefined,
+      ...(phase === 'applying' && running.phase ? { phase: running.phase, ...(running.detail ? { detail: running.detail } : {}) } : {}),
       totalBytes,
       doneBytes,
       totalItems: steps.reduce((n, s) => n + s.items, 0),
       doneItems: steps.reduce((n, s) => n + s.doneItems, 0),
+      fraction: done / all,
       startedAt: ctx.now - 4 * 60_000,
+      etaSeconds: Math.round(all - done),
+      etaAt: ctx.now,
     },
     ...extra,
   });
 }
+/** System and apps done, files under way: the first files step. */
+const filesStep = (steps: PlanStep[]) => {
+  const i = steps.findIndex((s) => s.kind === 'files.restore');
+  return i < 0 ? Math.floor(steps.length / 2) : i;
+};
+const aptStep = (steps: PlanStep[]) => steps.findIndex((s) => s.kind === 'apt.install');
 
 function report(ctx: FixtureContext, status: RestoreReport['status']): UiState {
   const choice = ctx.choice ?? DEFAULT_CHOICE;
@@ -244,6 +269,7 @@ export const FIXTURES = {
   confirmed: (ctx) => ready(ctx, { mode: 'installer', confirmed: true }),
   applying: (ctx) => applying(ctx, 'applying'),
   'applying-installer': (ctx) => applying(ctx, 'applying', { mode: 'installer', confirmed: true }),
+  'applying-apt': (ctx) => applying(ctx, 'applying', { mode: 'installer', confirmed: true }, aptStep, { share: 0.42, phase: 'install', detail: 'libreoffice-core' }),
   'apply-failed': (ctx) => applying(ctx, 'apply-failed', { error: { code: 'ERROR', message: 'target root /mnt/target disappeared (was it unmounted?)' } }),
   'report-done': (ctx) => report(ctx, 'done'),
   'report-partial': (ctx) => report(ctx, 'partial'),

@@ -9,7 +9,7 @@
 import type { Readable } from 'node:stream';
 import type { Manifest, BlobRef } from '../manifest/types.ts';
 import type { DeferredTask, PlanStep, RestoreChoice, RestorePlan, StepKind } from '../restore-machine/plan.ts';
-import type { StepStatus } from '../restore-machine/types.ts';
+import type { StepProgress, StepStatus } from '../restore-machine/types.ts';
 import type { Identity } from '../keys/identity.ts';
 import type { Target } from './target.ts';
 import type { RemoteBlob } from './remote-blob.ts';
@@ -72,7 +72,13 @@ export interface StepOutcome {
   details?: string[];
 }
 
-export type Progress = (done: { bytes: number; items: number }) => void;
+/**
+ * A step's progress: bytes and items done in the plan step's units, and,
+ * when the step learns it while running, its phase, the item in hand and
+ * its work by rate class (apt: archive bytes to fetch, packages for dpkg),
+ * from which the daemon estimates the time left (daemon/eta.ts).
+ */
+export type Progress = (done: StepProgress) => void;
 
 export type StepApplier = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<StepOutcome>;
 

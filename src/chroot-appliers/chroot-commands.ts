@@ -2,8 +2,10 @@
  * The appliers' way to run commands in the target: runInChroot with the
  * context's abort signal, the command logged, the exit code returned rather
  * than thrown (a failing command is an item to report, not a crash), and
- * output delivered line by line for progress parsing. Errors of the chroot
- * itself (setup, timeout, abort) still throw: they are not about one item.
+ * output delivered line by line for progress parsing (a line ends at `\n`
+ * or at a lone `\r`, as a progress bar redrawn in place), as is the status
+ * pipe (fd 4, APT::Status-Fd) when asked for. Errors of the chroot itself
+ * (setup, timeout, abort) still throw: they are not about one item.
  */
 import { runInChroot, type RunResult } from './chroot-runner.ts';
 import type { ApplyContext } from './applier.ts';
@@ -14,6 +16,25 @@ export interface TargetCommandOptions {
   timeoutMs?: number;
   /** Each complete output line, as it comes. */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Each line the command writes to fd STATUS_FD (4); the pipe exists only when this is given. */
+  onStatusLine?: (line: string) => void;
+}
+
+/** Splits a byte stream into lines (`\n`, `\r\n` or a lone `\r`); `end()` delivers a last unterminated one. */
+export function lineSplitter(onLine: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
+  let partial = '';
+  return {
+    push(chunk) {
+      const lines = (partial + chunk.toString('utf8')).split(/\r\n|\n|\r(?!$)/);
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (l !== '') onLine(l);
+    },
+    end() {
+      const last = partial.replace(/\r$/, '');
+      partial = '';
+      if (last !== '') onLine(last);
+    },
+  };
 }
 
 /** POSIX-shell single quoting of one word. */
@@ -24,27 +45,21 @@ export function shQuote(s: string): string {
 
 export function runInTarget(ctx: ApplyContext, argv: readonly string[], opts: TargetCommandOptions = {}): Promise<RunResult> {
   ctx.log(`[chroot] ${argv.map(shQuote).join(' ')}`);
-  const partial = { stdout: '', stderr: '' };
-  const onLine = opts.onLine;
+  const { onLine, onStatusLine } = opts;
+  const out = onLine ? { stdout: lineSplitter((l) => onLine(l, 'stdout')), stderr: lineSplitter((l) => onLine(l, 'stderr')) } : undefined;
+  const status = onStatusLine ? lineSplitter(onStatusLine) : undefined;
   return runInChroot(ctx.target.root, argv, {
     check: false,
     signal: ctx.signal,
     env: { LC_ALL: 'C.UTF-8', ...opts.env },
     ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-    ...(onLine
-      ? {
-          onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => {
-            const lines = (partial[stream] + chunk.toString('utf8')).split('\n');
-            partial[stream] = lines.pop() ?? '';
-            for (const l of lines) onLine(l.replace(/\r$/, ''), stream);
-          },
-        }
-      : {}),
+    ...(out ? { onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => out[stream].push(chunk) } : {}),
+    ...(status ? { onStatus: (chunk: Buffer) => status.push(chunk) } : {}),
   }).then((r) => {
-    if (onLine) {
-      for (const s of ['stdout', 'stderr'] as const) if (partial[s]) onLine(partial[s], s);
-    }
+    out?.stdout.end();
+    out?.stderr.end();
+    status?.end();
     return r;
   });
 }

@@ -34,6 +34,11 @@
  * is journaled in `ROOT/var/lib/koder-restore/chroot-runner.json` first; the
  * next call (or `recoverChrootLeftovers`) undoes the leftovers of a run whose
  * node process was killed. Calls on the same root are serialized.
+ *
+ * With `onStatus`, the command finds a status pipe open on fd 4
+ * (STATUS_FD): what it writes there comes to `onStatus`, apart from its
+ * stdout and stderr (`apt-get -o APT::Status-Fd=4` writes its machine-readable
+ * progress there). Without it, fd 4 is not open in the command.
  */
 import { spawn } from 'node:child_process';
 import { constants as fsc, existsSync } from 'node:fs';
@@ -42,8 +47,11 @@ import { dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, PathEscapeError, resolveInRoot } from './safe-path.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 export const CHROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The command's fd for machine-readable status, when `onStatus` is given (fd 3 is the runner's own). */
+export const STATUS_FD = 4;
 
 export type ChrootFailurePhase = 'setup' | 'command' | 'timeout' | 'aborted';
 
@@ -73,14 +81,13 @@ export class ChrootError extends Error {
 }
 
 /** The given root is not usable as a target root. */
-export class TargetRootError extends Error {
-  readonly code = 'TARGET_ROOT';
+export class TargetRootError extends CodedError {
+  override name = 'TargetRootError';
   constructor(
     readonly root: string,
     readonly reason: string,
   ) {
-    super(`refusing target root ${JSON.stringify(root)}: ${reason}`);
-    this.name = 'TargetRootError';
+    super('target_root', `refusing target root ${JSON.stringify(root)}: ${reason}`, { root });
   }
 }
 
@@ -93,6 +100,8 @@ export interface RunInChrootOptions {
   timeoutMs?: number;
   /** Live output, as it comes. */
   onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** What the command writes to fd STATUS_FD (a pipe opened only when this is given). */
+  onStatus?: (chunk: Buffer) => void;
   /** Throw ChrootError on a non-zero exit (default true). */
   check?: boolean;
   /** Kill the whole namespace when aborted (ChrootError phase 'aborted'). */
@@ -120,13 +129,13 @@ export async function assertTargetRoot(root: string): Promise<string> {
   try {
     real = await realpath(root);
   } catch {
-    throw new TargetRootError(root, 'does not exist');
+    throw new TargetRootError(root, 'does not exist (is the new system mounted there?)');
   }
   const st = await stat(real);
   if (!st.isDirectory()) throw new TargetRootError(root, 'not a directory');
   const hostRoot = await stat('/');
   if (real === '/' || (st.dev === hostRoot.dev && st.ino === hostRoot.ino)) {
-    throw new TargetRootError(root, "is the host's /");
+    throw new TargetRootError(root, "is this running system's own / (restore into a mounted system, e.g. /mnt)");
   }
   return real;
 }
@@ -451,7 +460,7 @@ function spawnRunner(
   const [cmd, cmdArgs] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', 'unshare', ...args]] : ['unshare', args];
   return new Promise<RunResult>((resolvePromise, reject) => {
     const child = spawn(cmd, cmdArgs as string[], {
-      stdio: [opts.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: [opts.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(opts.onStatus ? (['pipe'] as const) : [])],
       env: { PATH: process.env.PATH ?? CHROOT_PATH },
     });
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
@@ -475,6 +484,11 @@ function spawnRunner(
       if (b.toString().includes('ready')) ready = true;
     });
     status?.on('error', () => undefined);
+    if (opts.onStatus) {
+      const statusPipe = child.stdio[STATUS_FD] as NodeJS.ReadableStream | null;
+      statusPipe?.on('data', (b: Buffer) => opts.onStatus!(b));
+      statusPipe?.on('error', () => undefined);
+    }
     if (opts.stdin !== undefined && child.stdin) {
       child.stdin.on('error', () => undefined); // EPIPE if the command does not read it
       child.stdin.end(opts.stdin);

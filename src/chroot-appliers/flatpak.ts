@@ -18,6 +18,12 @@
  * given as its .flatpakrepo, which carries the GPG key); then `flatpak
  * install --system -y --noninteractive ORIGIN REF`. A remote or ref that
  * fails is reported and the next one is tried.
+ *
+ * Progress: items = entries handled; while one installs, its phase is
+ * 'install' and its detail the ref flatpak is at (the runtime it pulls in,
+ * then the app). Non-interactive flatpak (1.14, its "quiet" transaction)
+ * prints one "Installing REF" line per operation and no percentage, so that
+ * is all there is to follow.
  */
 import type { ApplyContext, StepApplier } from './applier.ts';
 import type { FlatpakEntry } from '../manifest/types.ts';
@@ -58,6 +64,11 @@ export function flatpakRemoteAddArgv(origin: string, url: string): string[] {
 
 export function flatpakInstallArgv(origin: string, ref: string): string[] {
   return ['flatpak', 'install', '--system', '-y', '--noninteractive', origin, ref];
+}
+
+/** The ref of a non-interactive flatpak's "Installing REF" / "Updating REF" line. */
+export function flatpakOperation(line: string): string | undefined {
+  return /^(?:Installing|Updating) ((?:app|runtime)\/\S+)$/.exec(line.trim())?.[1];
 }
 
 /** Installed system refs, as `app/ID/ARCH/BRANCH` and `runtime/ID/ARCH/BRANCH`. */
@@ -150,7 +161,12 @@ export const applyFlatpakSystem: StepApplier = async (_step, ctx, progress) => {
         }
         remotes.add(e.origin);
       }
-      const r = await runInTarget(ctx, selfBoundArgv(flatpakInstallArgv(e.origin, e.ref)));
+      progress({ bytes: 0, items, phase: 'install', detail: e.ref });
+      const onLine = (line: string) => {
+        const op = flatpakOperation(line);
+        if (op) progress({ bytes: 0, items, phase: 'install', detail: op });
+      };
+      const r = await runInTarget(ctx, selfBoundArgv(flatpakInstallArgv(e.origin, e.ref)), { onLine });
       if (r.code === 0) added++;
       else fail(e, `install failed: ${errorSummary(r)}`);
       if (/bwrap: /m.test(r.stderr)) details.push(`${e.ref}: bubblewrap complained: ${r.stderr.split('\n').find((l) => l.startsWith('bwrap:'))}`);

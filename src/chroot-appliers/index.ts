@@ -3,7 +3,8 @@
  * safety rules). The restore runs them through run-plan.ts.
  */
 import type { ApplierTable } from './applier.ts';
-import { applyAptInstall, applyAptSources } from './apt.ts';
+import { applyAptInstall } from './apt.ts';
+import { applyAptSources } from './apt-sources.ts';
 import { applyFiles } from './files.ts';
 import { applyFirstboot } from './firstboot.ts';
 import { applyFlatpakSystem } from './flatpak.ts';

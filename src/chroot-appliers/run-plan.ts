@@ -16,7 +16,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { PlanStep, RestorePlan, DeferredTask } from '../restore-machine/plan.ts';
-import type { RestoreReport, StepResult } from '../restore-machine/types.ts';
+import type { RestoreReport, StepProgress, StepResult } from '../restore-machine/types.ts';
 import type { ApplierTable, ApplyContext } from './applier.ts';
 import { ensureDirInRoot } from './safe-path.ts';
 import { isVerificationError } from '../util/coded-error.ts';
@@ -41,7 +41,7 @@ interface Journal {
 
 export type ApplyEvent =
   | { type: 'STEP.START'; stepId: string }
-  | { type: 'STEP.PROGRESS'; stepId: string; bytes: number; items: number }
+  | ({ type: 'STEP.PROGRESS'; stepId: string } & StepProgress)
   | { type: 'STEP.DONE'; result: StepResult };
 
 export interface RunPlanOptions {
@@ -92,10 +92,13 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
     ctx.signal?.throwIfAborted();
     onEvent({ type: 'STEP.START', stepId: step.id });
     let last = 0;
-    const progress = (p: { bytes: number; items: number }) => {
+    let lastPhase: string | undefined;
+    // At most one event per interval; a new phase (apt: download → install) at once.
+    const progress = (p: StepProgress) => {
       const t = Date.now();
-      if (t - last < PROGRESS_INTERVAL_MS) return;
+      if (t - last < PROGRESS_INTERVAL_MS && p.phase === lastPhase) return;
       last = t;
+      lastPhase = p.phase;
       onEvent({ type: 'STEP.PROGRESS', stepId: step.id, ...p });
     };
     const applier = appliers[step.kind];

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { assertTargetRoot } from './chroot-runner.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 export interface Target {
   /** Canonical host path of the target root. */
@@ -16,11 +17,10 @@ export interface Target {
   home: string;
 }
 
-export class TargetUserError extends Error {
-  readonly code = 'TARGET_USER';
+export class TargetUserError extends CodedError {
+  override name = 'TargetUserError';
   constructor(readonly root: string, readonly user: string, reason: string) {
-    super(`target ${root}: user ${JSON.stringify(user)} ${reason}`);
-    this.name = 'TargetUserError';
+    super('target_user', `target ${root}: user ${JSON.stringify(user)} ${reason}`, { root, user });
   }
 }
 
@@ -38,7 +38,7 @@ export async function resolveTarget(root: string, user: string): Promise<Target>
       return { root: real, user, uid: Number(uid), gid: Number(gid), home };
     }
   }
-  throw new TargetUserError(real, user, 'does not exist in the target (create it first, as the installer does)');
+  throw new TargetUserError(real, user, "is not in the target's /etc/passwd (create it first, as the installer does)");
 }
 
 /** A manifest path (`~/x` or `/x`) as a path inside the target. */

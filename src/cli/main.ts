@@ -1,6 +1,7 @@
 /** `koder-snapshot COMMAND …`: dispatch to one command a file under commands/. */
 import { EXIT_FAILED, EXIT_USAGE, UsageError, type Command, type Io } from './command.ts';
 import { commands } from './commands/index.ts';
+import { CodedError } from '../util/coded-error.ts';
 import { readFileSync } from 'node:fs';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -56,6 +57,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     const err = e as Error & { code?: string };
     io.err(`koder-snapshot ${cmd.name}: ${err.message}`);
+    if (e instanceof CodedError) return e.info.exit;
     return err.code === 'MANIFEST_PARSE' ? EXIT_USAGE : EXIT_FAILED;
   }
 }

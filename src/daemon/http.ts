@@ -3,7 +3,7 @@
  * (SSE state + events) and the installer API (apply with JSON-lines
  * progress). Guarded by a random session token (given once in the URL, then
  * an HttpOnly SameSite=Strict cookie, or as a Bearer header for the installer
- * job), a Host check (DNS rebinding: only 127.0.0.1:PORT / localhost:PORT)
+ * job and page), a Host check (DNS rebinding: only 127.0.0.1:PORT / localhost:PORT)
  * and an Origin check on writes; no CORS headers are ever sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,6 +16,7 @@ import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../
 import { readJson, sendError, sendJson } from '../server/http/respond.ts';
 import type { RestoreSession } from './restore-session.ts';
 import type { UiEvent, UiState } from './ui-state.ts';
+import { isHostname } from '../manifest/index.ts';
 
 const COOKIE = 'ks_session';
 const EVENT_TYPES = new Set(['START', 'SKIP', 'NEW_CODE', 'CHOOSE', 'BACK', 'RETRY', 'CONFIRM', 'RETRY_FAILED']);
@@ -129,7 +130,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
     let last = '';
     const unsubscribe = o.session.subscribe((ui) => {
       if (!ui.progress) return;
-      const msg = JSON.stringify({ type: 'progress', phase: ui.phase, current: ui.progress.current, doneBytes: ui.progress.doneBytes, totalBytes: ui.progress.totalBytes, doneItems: ui.progress.doneItems, totalItems: ui.progress.totalItems, label: ui.plan?.steps.find((s) => s.id === ui.progress?.current)?.label });
+      const p = ui.progress;
+      const msg = JSON.stringify({
+        type: 'progress', phase: ui.phase, current: p.current, label: ui.plan?.steps.find((s) => s.id === p.current)?.label,
+        stepPhase: p.phase, detail: p.detail, fraction: Math.round(p.fraction * 1e4) / 1e4, etaSeconds: p.etaSeconds,
+        doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems,
+      });
       if (msg !== last) res.write((last = msg) + '\n');
     });
     try {
@@ -179,6 +185,13 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       return sendJson(res, 202, { accepted: e.type });
     }
     if (route === 'POST /api/apply') return applyRoute(req, res);
+    if (route === 'POST /api/defaults') {
+      // The installer page: the hostname the person gave on the installer's users page (GlobalStorage), offered as the default.
+      const body = (await readJson(req, 4 * 1024)) as { hostname?: unknown };
+      if (typeof body?.hostname !== 'string' || !isHostname(body.hostname)) throw new BadRequestError('invalid_defaults', 'body must be { "hostname": an RFC 1123 hostname }');
+      o.session.setDefaults({ hostname: body.hostname });
+      return sendJson(res, 202, { defaults: o.session.ui().defaults });
+    }
     const details = /^\/api\/snapshots\/([0-9a-f]{64})\/details$/.exec(url.pathname);
     if (method === 'GET' && details) return sendJson(res, 200, await o.session.details(details[1]!));
     throw new NotFoundError('route');

@@ -1,6 +1,7 @@
 /** Pure projection of the restore actor's snapshot to what the wizard shows (UiState). */
 import type { RestoreContext } from '../restore-machine/types.ts';
 import type { Phase, ProgressView, StepView, UiState } from './ui-state.ts';
+import { guessedWork, type EtaEstimator, type EtaTask } from './eta.ts';
 
 export interface ProjectionExtras {
   mode: UiState['mode'];
@@ -9,6 +10,8 @@ export interface ProjectionExtras {
   confirmed?: boolean;
   /** Epoch ms when the current apply started (held by the session, not persisted). */
   applyStartedAt?: number;
+  /** The apply's ETA model (held by the session): fed with the steps at each projection. */
+  eta?: EtaEstimator;
   now?: number;
 }
 
@@ -52,29 +55,53 @@ export function projectUi(snap: MachineView, x: ProjectionExtras): UiState {
       const p = c.progress[s.id];
       const status: StepView['status'] = r ? r.status : c.current === s.id ? 'running' : 'pending';
       const view: StepView = { ...s, status, doneBytes: r?.status === 'done' ? s.bytes : p?.bytes ?? 0, doneItems: r?.status === 'done' ? s.items : p?.items ?? 0 };
+      if (status === 'running' && p?.phase) view.phase = p.phase;
+      if (status === 'running' && p?.detail) view.detail = p.detail;
       if (r?.message) view.message = r.message;
       if (r?.details) view.details = r.details;
       return view;
     });
     ui.plan = { steps, deferred: c.prepared.plan.deferred, vault: c.prepared.vault };
-    if (phase === 'applying' || phase === 'apply-failed' || phase === 'report') ui.progress = progressOf(steps, c.current, x);
+    if (phase === 'applying' || phase === 'apply-failed' || phase === 'report') ui.progress = progressOf(steps, c, x);
   }
   return ui;
 }
 
-function progressOf(steps: StepView[], current: string | undefined, x: ProjectionExtras): ProgressView {
+const finished = (s: StepView) => s.status !== 'pending' && s.status !== 'running';
+
+/** The steps as the ETA model's tasks: one after the other, with the work each reported (else a guess from the plan). */
+export function etaTasks(steps: readonly StepView[], progress: RestoreContext['progress']): EtaTask[] {
+  return steps.map((s, i) => {
+    const p = progress[s.id];
+    const work = s.status === 'running' && p?.work?.length ? { parts: p.work, measured: true } : guessedWork(s, { bytes: s.doneBytes, items: s.doneItems });
+    return { id: s.id, group: i, status: finished(s) ? 'finished' : s.status === 'running' ? 'running' : 'pending', ...work };
+  });
+}
+
+function progressOf(steps: StepView[], c: RestoreContext, x: ProjectionExtras): ProgressView {
   const totalBytes = steps.reduce((n, s) => n + s.bytes, 0);
   const doneBytes = steps.reduce((n, s) => n + Math.min(s.doneBytes, s.bytes), 0);
   const totalItems = steps.reduce((n, s) => n + s.items, 0);
   const doneItems = steps.reduce((n, s) => n + Math.min(s.doneItems, s.items), 0);
-  const p: ProgressView = { totalBytes, doneBytes, totalItems, doneItems };
-  if (current) p.current = current;
-  if (x.applyStartedAt) {
-    p.startedAt = x.applyStartedAt;
-    const elapsed = ((x.now ?? Date.now()) - x.applyStartedAt) / 1000;
-    // Bytes dominate the time when there are any; else count steps.
-    const fraction = totalBytes > 0 ? doneBytes / totalBytes : steps.filter((s) => s.status !== 'pending' && s.status !== 'running').length / Math.max(1, steps.length);
-    if (fraction > 0.02 && elapsed > 1) p.etaSeconds = Math.max(0, Math.round((elapsed / fraction) * (1 - fraction)));
+  const plain = totalBytes > 0 ? doneBytes / totalBytes : totalItems > 0 ? doneItems / totalItems : steps.filter(finished).length / Math.max(1, steps.length);
+  const p: ProgressView = { totalBytes, doneBytes, totalItems, doneItems, fraction: plain };
+  const current = steps.find((s) => s.id === c.current && s.status === 'running');
+  if (c.current) p.current = c.current;
+  if (current?.phase) p.phase = current.phase;
+  if (current?.detail) p.detail = current.detail;
+  if (x.applyStartedAt) p.startedAt = x.applyStartedAt;
+  if (x.eta) {
+    const now = x.now ?? Date.now();
+    const r = x.eta.update(now, etaTasks(steps, c.progress));
+    p.fraction = r.fraction;
+    for (const s of steps) {
+      s.share = r.shares[s.id] ?? (finished(s) ? 1 : 0);
+      s.seconds = Math.round((r.seconds[s.id] ?? 0) * 10) / 10;
+    }
+    if (r.etaSeconds !== undefined) {
+      p.etaSeconds = r.etaSeconds;
+      p.etaAt = now;
+    }
   }
   return p;
 }

@@ -33,6 +33,7 @@ import { resolveTarget } from '../chroot-appliers/target.ts';
 import type { ApplierTable } from '../chroot-appliers/applier.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { projectUi } from './project.ts';
+import { EtaEstimator } from './eta.ts';
 import type { SnapshotDetails, UiEvent, UiState } from './ui-state.ts';
 import { categorySizes } from '../restore-machine/plan.ts';
 
@@ -62,6 +63,7 @@ export class RestoreSession {
   private qr?: { url: string; svg: string };
   private confirmed = false;
   private applyStartedAt?: number;
+  private eta = new EtaEstimator();
   private persistQueue: Promise<void> = Promise.resolve();
   private lastPersistKey = '';
   private lastPersistAt = 0;
@@ -97,6 +99,7 @@ export class RestoreSession {
         apply: fromCallback<EventObject, ApplyInput>(({ input, sendBack }) => {
           const abort = new AbortController();
           this.applyStartedAt = Date.now();
+          this.eta = new EtaEstimator();
           this.apply(input, sendBack, abort.signal).then(
             (report) => sendBack({ type: 'APPLY.DONE', report }),
             (e) => { if (!abort.signal.aborted) sendBack({ type: 'APPLY.FAILED', error: toMachineError(e) }); },
@@ -303,6 +306,12 @@ export class RestoreSession {
     }
   }
 
+  /** Installer API: a better default for the configure screen (the installer's own hostname). */
+  setDefaults(d: Partial<RestoreSessionConfig['defaults']>): void {
+    this.cfg.defaults = { ...this.cfg.defaults, ...d };
+    this.changed();
+  }
+
   /** Installer API: restore into `target` now; resolves with the report (or rejects). */
   applyTo(target: TargetInfo): Promise<RestoreReport> {
     return new Promise((resolve, reject) => {
@@ -327,6 +336,7 @@ export class RestoreSession {
       qrSvg: url ? this.qr?.svg : undefined,
       confirmed: this.confirmed,
       applyStartedAt: this.applyStartedAt,
+      eta: this.eta,
     });
   }
 

@@ -26,19 +26,32 @@ export interface StepView extends PlanStep {
   status: 'pending' | 'running' | StepStatus;
   doneBytes: number;
   doneItems: number;
+  /** While applying: share of the step done, 0..1 (time spent / (spent + left), daemon/eta.ts), and its seconds in all (spent + left). */
+  share?: number;
+  seconds?: number;
+  /** Running: what it is doing ('download', 'install'…) and the item in hand (a package). */
+  phase?: string;
+  detail?: string;
   message?: string;
   details?: string[];
 }
 
 export interface ProgressView {
   current?: string;
+  /** The current step's phase and item in hand (apt: 'install', 'python3.11'). */
+  phase?: string;
+  detail?: string;
   totalBytes: number;
   doneBytes: number;
   totalItems: number;
   doneItems: number;
-  /** Epoch ms when apply started; with doneBytes gives the ETA. */
+  /** Share of the whole restore done, 0..1, never going back (what the bars show). */
+  fraction: number;
+  /** Epoch ms when apply started. */
   startedAt?: number;
+  /** Seconds left (daemon/eta.ts), as estimated at `etaAt` (epoch ms): a view counts down from there. */
   etaSeconds?: number;
+  etaAt?: number;
 }
 
 export interface SnapshotDetails {

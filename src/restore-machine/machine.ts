@@ -15,7 +15,7 @@
  */
 import { assign, fromCallback, fromPromise, setup, type EventObject } from 'xstate';
 import type { RestoreChoice } from './plan.ts';
-import type { MachineError, Prepared, RestoreContext, RestoreEvent, SnapshotSummary, TargetInfo } from './types.ts';
+import type { MachineError, Prepared, RestoreContext, RestoreEvent, SnapshotSummary, StepProgress, TargetInfo } from './types.ts';
 
 export interface PrepareInput {
   choice: RestoreChoice;
@@ -48,6 +48,15 @@ function withOwner(choice: RestoreChoice, snapshots: SnapshotSummary[] | undefin
   const { owner: _fromEvent, ...rest } = choice;
   const listed = snapshots?.find((s) => s.id === choice.snapshotId);
   return listed?.shared ? { ...rest, owner: listed.owner } : rest;
+}
+
+/** The step's progress from a STEP.PROGRESS event (JSON only: it is persisted). */
+function stepProgress(e: { bytes: number; items: number } & Partial<StepProgress>): StepProgress {
+  const p: StepProgress = { bytes: e.bytes, items: e.items };
+  if (e.phase !== undefined) p.phase = e.phase;
+  if (e.detail !== undefined) p.detail = e.detail;
+  if (e.work !== undefined) p.work = e.work.map((w) => ({ rate: w.rate, total: w.total, done: w.done }));
+  return p;
 }
 
 export const restoreMachine = setup({
@@ -159,7 +168,7 @@ export const restoreMachine = setup({
           on: {
             'STEP.START': { actions: assign({ current: ({ event }) => event.stepId }) },
             'STEP.PROGRESS': {
-              actions: assign({ progress: ({ context, event }) => ({ ...context.progress, [event.stepId]: { bytes: event.bytes, items: event.items } }) }),
+              actions: assign({ progress: ({ context, event }) => ({ ...context.progress, [event.stepId]: stepProgress(event) }) }),
             },
             'STEP.DONE': {
               actions: assign({

@@ -17,9 +17,8 @@ export interface SnapshotSummary {
   owner: string;
   shared: boolean;
   chainDepth: number;
-  /** Stored bytes of the snapshot's blobs. */
+  /** Stored bytes of this snapshot's own blobs (a delta's, not its chain's: the wizard shows the chain's from the details). */
   bytes: number;
-  counts?: { apt: number; repos: number; files: number; secrets: number };
 }
 
 export interface Prepared {
@@ -48,6 +47,34 @@ export interface RestoreReport {
   finishedAt: string;
 }
 
+/**
+ * How fast a kind of work goes (daemon/eta.ts measures each while it runs):
+ * `network` and `extract` in bytes, `apt` in packages dpkg handles, `flatpak`
+ * and `kpkg` in refs / packages, `time` in seconds (a fixed guess, never
+ * measured).
+ */
+export type RateClass = 'network' | 'extract' | 'apt' | 'flatpak' | 'kpkg' | 'time';
+
+/** A part of a step's work, in the units of its rate class; a step's parts are done one after the other. */
+export interface WorkPart {
+  rate: RateClass;
+  total: number;
+  done: number;
+}
+
+/** What a running step says about itself (STEP.PROGRESS). */
+export interface StepProgress {
+  /** Bytes and items done, in the plan step's units. */
+  bytes: number;
+  items: number;
+  /** What it is doing now: e.g. apt's 'update', 'download', 'install'. */
+  phase?: string;
+  /** The item in hand: the package being installed, a flatpak ref. */
+  detail?: string;
+  /** Its work as learned while running (apt: archive bytes to fetch, packages dpkg will handle). */
+  work?: WorkPart[];
+}
+
 export interface TargetInfo {
   root: string;
   user: string;
@@ -67,8 +94,8 @@ export interface RestoreContext {
   unlock: boolean;
   prepared?: Prepared;
   target?: TargetInfo;
-  /** Per step: bytes and items done so far. */
-  progress: Record<string, { bytes: number; items: number }>;
+  /** Per step: bytes and items done so far, and what the step said about its work. */
+  progress: Record<string, StepProgress>;
   current?: string;
   results: StepResult[];
   /** Step ids the next apply should run (after "retry failed"); all when undefined. */
@@ -89,7 +116,7 @@ export type RestoreEvent =
   | { type: 'RETRY' }
   | { type: 'TARGET'; target: TargetInfo }
   | { type: 'STEP.START'; stepId: string }
-  | { type: 'STEP.PROGRESS'; stepId: string; bytes: number; items: number }
+  | ({ type: 'STEP.PROGRESS'; stepId: string } & StepProgress)
   | { type: 'STEP.DONE'; result: StepResult }
   | { type: 'APPLY.DONE'; report: RestoreReport }
   | { type: 'APPLY.FAILED'; error: MachineError }

@@ -43,6 +43,12 @@ export const ERROR_CODES = {
   restore_aborted: { exit: 1 },
   /** A restored file could not be written into the staging folder (disk full, permissions, …). */
   restore_write_failed: { exit: 3 },
+
+  // ── restore targets (src/chroot-appliers) ─────────────────────────────
+  /** The restore target is not a usable root: missing, not a directory, or the running system's own /. */
+  target_root: { exit: 2 },
+  /** The user who receives ~ paths cannot be found in the target's /etc/passwd. */
+  target_user: { exit: 2 },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

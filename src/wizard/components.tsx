@@ -72,6 +72,26 @@ export function ErrorDetail(props: { error?: MachineError }) {
   );
 }
 
+/** A snapshot refused for failing verification: why, the daemon's reason, and only a way back to the list. */
+export function RefusedScreen(props: { error?: MachineError; onBack: () => void }) {
+  const m = msgs.value;
+  return (
+    <Screen
+      title={m.refused_title}
+      actions={
+        <button type="button" class="btn primary" onClick={props.onBack}>
+          {m.refused_back}
+        </button>
+      }
+    >
+      <Callout tone="bad" icon="shield">
+        {m.refused_text}
+      </Callout>
+      <ErrorDetail error={props.error} />
+    </Screen>
+  );
+}
+
 export type AnyStatus = StepView['status'];
 const ICONS: Record<AnyStatus, string> = { pending: '○', running: '◐', done: '✓', skipped: '–', failed: '✕' };
 

@@ -10,21 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyContext, Progress } from '../../src/chroot-appliers/applier.ts';
-import {
-  aptInstall,
-  aptOutcome,
-  applyAptInstall,
-  applyAptSources,
-  parseAptCachePolicy,
-  parseOsRelease,
-  rewriteSuite,
-  rewriteSuites,
-  targetRelease,
-} from '../../src/chroot-appliers/apt.ts';
+import { aptInstall, aptOutcome, applyAptInstall, parseAptCachePolicy } from '../../src/chroot-appliers/apt.ts';
+import { applyAptSources, targetRelease } from '../../src/chroot-appliers/apt-sources.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { AptSource, Manifest } from '../../src/manifest/types.ts';
-import type { PlanStep, RestoreChoice } from '../../src/restore-machine/plan.ts';
+import type { StepProgress } from '../../src/restore-machine/types.ts';
+import { planRestore, type PlanStep, type RestoreChoice } from '../../src/restore-machine/plan.ts';
 import { BlobDir, BlobHashMismatchError } from '../helpers/blob-dir.ts';
 import { makeDebianRoot, type TestRoot } from '../helpers/debian-root.ts';
 import { applyContext } from '../helpers/apply-context.ts';
@@ -46,7 +38,7 @@ async function context(m: Manifest = manifest): Promise<ApplyContext> {
 
 const step = (kind: PlanStep['kind']): PlanStep => ({ id: kind, kind, category: 'apps', label: kind, bytes: 0, items: 1 });
 const sink = () => {
-  const seen: Array<{ bytes: number; items: number }> = [];
+  const seen: StepProgress[] = [];
   const progress: Progress = (p) => seen.push(p);
   return { seen, progress };
 };
@@ -121,21 +113,6 @@ describe('pure helpers', () => {
     expect(m.has('no-such')).toBe(false);
   });
 
-  it('rewrites older Debian/Ubuntu suites to the target release only', () => {
-    const deb = { debian: 'bookworm' };
-    expect(rewriteSuite('bullseye', deb)).toBe('bookworm');
-    expect(rewriteSuite('bullseye-updates', deb)).toBe('bookworm-updates');
-    expect(rewriteSuite('buster/updates', deb)).toBe('bookworm-security');
-    expect(rewriteSuite('trixie', deb)).toBe('trixie');
-    expect(rewriteSuite('stable', deb)).toBe('stable');
-    expect(rewriteSuite('focal', deb)).toBe('focal');
-    expect(rewriteSuite('focal', { ubuntu: 'noble' })).toBe('noble');
-    const r = rewriteSuites('Types: deb\nURIs: http://x\nSuites: bullseye bullseye-security\n stretch\nComponents: main\n', deb);
-    expect(r.text).toBe('Types: deb\nURIs: http://x\nSuites: bookworm bookworm-security\n bookworm\nComponents: main\n');
-    expect(r.rewrites).toEqual([['bullseye', 'bookworm'], ['bullseye-security', 'bookworm-security'], ['stretch', 'bookworm']]);
-    expect(parseOsRelease('VERSION_CODENAME=bookworm\nNAME="Debian GNU/Linux"\n')).toEqual({ VERSION_CODENAME: 'bookworm', NAME: 'Debian GNU/Linux' });
-  });
-
   it('reads the target release from the root', async () => {
     expect(await targetRelease(t.root)).toEqual({ debian: 'bookworm' });
   });
@@ -149,7 +126,19 @@ describe('apt appliers in a bookworm root', () => {
     expect(r.status, JSON.stringify(r)).toBe('skipped');
     expect(r.details).toEqual(["no-such-package-xyz: not in the target's archives"]);
     expect(r.message).toMatch(/2 packages installed/);
-    expect(seen.at(-1)).toEqual({ bytes: 0, items: 2 });
+    expect(seen.at(-1)).toMatchObject({ items: 2, phase: 'install' });
+    // apt's own progress (Status-Fd on fd 4): the lists, then dpkg at work on named packages, with its work by rate class
+    const phases = seen.map((p) => p.phase).filter((p, i, a) => p !== a[i - 1]);
+    expect(phases[0]).toBe('update');
+    expect(phases.at(-1)).toBe('install');
+    expect(seen.some((p) => p.phase === 'install' && p.detail === 'jq')).toBe(true);
+    const work = seen.filter((p) => p.work).map((p) => p.work!);
+    expect(work.length).toBeGreaterThan(3);
+    expect(work.at(-1)!.map((w) => w.rate)).toEqual(['network', 'apt']);
+    expect(work.at(-1)![1]!.total).toBeGreaterThanOrEqual(2);
+    expect(work.at(-1)![1]!.done).toBeCloseTo(work.at(-1)![1]!.total, 1);
+    const installed = work.map((w) => w[1]!.done);
+    for (let i = 1; i < installed.length; i++) expect(installed[i]!).toBeGreaterThanOrEqual(installed[i - 1]!);
     expect((await chroot(['jq', '-n', '{"a":41} | .a + 1'])).stdout.trim()).toBe('42');
     expect((await chroot(['tree', '--version'])).stdout).toMatch(/^tree v2/);
     const manual = (await chroot(['apt-mark', 'showmanual'])).stdout.split('\n');

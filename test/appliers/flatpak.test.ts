@@ -11,7 +11,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyContext, Progress } from '../../src/chroot-appliers/applier.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
-import { applyFlatpakSystem, flatpakInstallArgv, refInstalled, remoteLocation, selfBoundArgv } from '../../src/chroot-appliers/flatpak.ts';
+import { applyFlatpakSystem, flatpakInstallArgv, flatpakOperation, refInstalled, remoteLocation, selfBoundArgv } from '../../src/chroot-appliers/flatpak.ts';
+import type { StepProgress } from '../../src/restore-machine/types.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { Manifest } from '../../src/manifest/types.ts';
 import { planRestore, type PlanStep, type RestoreChoice } from '../../src/restore-machine/plan.ts';
@@ -106,6 +107,11 @@ describe('flatpak helpers', () => {
     expect(refInstalled('org.koder.TestApp', ['app/org.koder.TestApp/x86_64/1'])).toBe(true);
     expect(refInstalled('runtime/org.koder.TestApp/x86_64/1', ['app/org.koder.TestApp/x86_64/1'])).toBe(false);
     expect(refInstalled('app/org.koder.TestApp/x86_64/2', ['app/org.koder.TestApp/x86_64/1'])).toBe(false);
+    // What flatpak 1.14 --noninteractive prints per operation (recorded from this file's install).
+    expect(flatpakOperation('Installing runtime/org.koder.TestPlatform/x86_64/1')).toBe('runtime/org.koder.TestPlatform/x86_64/1');
+    expect(flatpakOperation('Updating app/org.koder.TestApp/x86_64/1')).toBe('app/org.koder.TestApp/x86_64/1');
+    expect(flatpakOperation('Installing 1/2...')).toBeUndefined();
+    expect(flatpakOperation('Warning: app/x is end-of-life')).toBeUndefined();
   });
 });
 
@@ -122,18 +128,22 @@ describe('flatpak.system in a bookworm root (not a mount point)', () => {
 
   it('installs what it can, reports each failure, and goes on', async () => {
     const ctx = await context();
-    const seen: Array<{ bytes: number; items: number }> = [];
+    const seen: StepProgress[] = [];
     const progress: Progress = (p) => seen.push(p);
     const r = await applyFlatpakSystem(step, ctx, progress);
     expect(r.status).toBe('failed');
     expect(r.message).toBe('1 system flatpaks installed, 0 already present, 4 failed');
     expect(seen.at(-1)).toEqual({ bytes: 0, items: 5 });
-    const details = r.details ?? [];
-    expect(details).toHaveLength(4);
-    expect(details[0]).toMatch(/^app\/org\.gnome\.Boxes\/x86_64\/stable: remote-add flathub failed: .*(resolve|Could not|Can't load)/i);
-    expect(details[1]).toMatch(/^app\/org\.koder\.Missing\/x86_64\/1: install failed: /);
-    expect(details[2]).toMatch(/^app\/org\.example\.NoUrl\/x86_64\/stable: remote nourl is not configured in the target and the snapshot has no usable URL/);
-    expect(details[3]).toBe(details[0]!.replace('org.gnome.Boxes', 'org.gnome.Calculator'));
+    // while the local app installs: the runtime it pulls in, then the app itself, named as flatpak goes
+    const details = seen.filter((p) => p.phase === 'install').map((p) => p.detail);
+    expect(details).toEqual(expect.arrayContaining([APP, 'runtime/org.koder.TestPlatform/x86_64/1']));
+    expect(details.indexOf('runtime/org.koder.TestPlatform/x86_64/1')).toBeLessThan(details.lastIndexOf(APP));
+    const reported = r.details ?? [];
+    expect(reported).toHaveLength(4);
+    expect(reported[0]).toMatch(/^app\/org\.gnome\.Boxes\/x86_64\/stable: remote-add flathub failed: .*(resolve|Could not|Can't load)/i);
+    expect(reported[1]).toMatch(/^app\/org\.koder\.Missing\/x86_64\/1: install failed: /);
+    expect(reported[2]).toMatch(/^app\/org\.example\.NoUrl\/x86_64\/stable: remote nourl is not configured in the target and the snapshot has no usable URL/);
+    expect(reported[3]).toBe(reported[0]!.replace('org.gnome.Boxes', 'org.gnome.Calculator'));
     // The commands as built: flathub's repo URL given as its .flatpakrepo, tried once.
     const remoteAdds = logs.filter((l) => l.includes('flatpak remote-add'));
     expect(remoteAdds).toEqual(['[chroot] flatpak remote-add --if-not-exists --system flathub https://dl.flathub.org/repo/flathub.flatpakrepo']);

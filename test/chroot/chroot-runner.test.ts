@@ -213,6 +213,22 @@ describe('runInChroot on a real bookworm minbase root', () => {
     expect(s.stdout).toBe('HELLO\n');
   });
 
+  it('onStatus: the command has a status pipe on fd 4, apart from stdout/stderr; without it fd 4 is closed', async () => {
+    const chunks: Buffer[] = [];
+    const script = 'echo out; echo err >&2; printf "dlstatus:1:50.0:x\\npmstatus:jq:10.0:Unpacking jq\\n" >&4; echo done';
+    const r = await runInChroot(root, ['sh', '-c', script], { onStatus: (b) => chunks.push(b) });
+    expect(r.stdout).toBe('out\ndone\n');
+    expect(r.stderr).toBe('err\n');
+    expect(Buffer.concat(chunks).toString()).toBe('dlstatus:1:50.0:x\npmstatus:jq:10.0:Unpacking jq\n');
+    const without = await runInChroot(root, ['sh', '-c', 'echo x >&4 && echo wrote'], { check: false });
+    expect(without.stdout).not.toContain('wrote');
+    expect(without.code).not.toBe(0);
+    // The runner's own fd 3 never reaches the command either.
+    const fds = "for fd in 3 4; do [ -e /proc/$$/fd/$fd ] && echo $fd; done; true";
+    expect((await runInChroot(root, ['sh', '-c', fds], { onStatus: () => {} })).stdout).toBe('4\n');
+    expect((await runInChroot(root, ['sh', '-c', fds])).stdout).toBe('');
+  });
+
   it('a failing command rejects with ChrootError (command, exit code, stderr tail); check:false returns the code', async () => {
     const err = await runInChroot(root, ['sh', '-c', 'echo first >&2; echo boom >&2; exit 7']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ChrootError);

@@ -41,7 +41,7 @@ afterAll(async () => {
 
 describe('daemon guards', () => {
   it('without the token: 401 on the page and every API route', async () => {
-    for (const [method, path] of [['GET', '/'], ['GET', '/api/state'], ['GET', '/api/status'], ['POST', '/api/events'], ['POST', '/api/apply']] as const) {
+    for (const [method, path] of [['GET', '/'], ['GET', '/api/state'], ['GET', '/api/status'], ['POST', '/api/events'], ['POST', '/api/apply'], ['POST', '/api/defaults']] as const) {
       const r = await http(path, { method, headers: { 'content-type': 'application/json' }, body: method === 'POST' ? '{"type":"START"}' : undefined });
       expect(r.status, `${method} ${path}`).toBe(401);
     }
@@ -65,6 +65,20 @@ describe('daemon guards', () => {
       const r = await http('/api/status', { headers: { host, authorization: 'Bearer the-right-token-0123456789' } });
       expect(r.status, host).toBe(421);
     }
+  });
+
+  it("POST /api/defaults (the installer page): the installer's hostname becomes the default; anything else is refused", async () => {
+    const auth = { authorization: 'Bearer the-right-token-0123456789', 'content-type': 'application/json' };
+    for (const body of ['{"hostname":"-bad_host"}', '{"hostname":""}', '{"hostname":42}', '{}', `{"hostname":"${'a'.repeat(64)}"}`]) {
+      const r = await http('/api/defaults', { method: 'POST', headers: auth, body });
+      expect(r.status, body).toBe(400);
+    }
+    expect(session.ui().defaults.hostname).toBe('');
+    const cross = await http('/api/defaults', { method: 'POST', headers: { ...auth, origin: 'http://evil.example' }, body: '{"hostname":"evil"}' });
+    expect(cross.status).toBe(403);
+    const r = await http('/api/defaults', { method: 'POST', headers: auth, body: '{"hostname":"pc-da-ana"}' });
+    expect(r.status).toBe(202);
+    expect(session.ui().defaults).toEqual({ hostname: 'pc-da-ana', targetUser: '' });
   });
 
   it('refuses a cross-origin write even with the cookie, and never grants CORS', async () => {

@@ -30,7 +30,7 @@ export interface SeededChain {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-export async function seedChain(client: DriveClient, work: string, o: { httpRepoUrl?: string; user: string }): Promise<SeededChain> {
+export async function seedChain(client: DriveClient, work: string, o: { httpRepoUrl?: string; user: string; /** The leaf's apt packages (default: jq, tree and one not in the archive). */ apt?: string[] }): Promise<SeededChain> {
   const identity = await generateIdentity();
   await client.putKeys([publicIdentity(identity)]);
   const { vault } = await createVault(identity, { passphrase: PASSPHRASE, kdf: 'min' });
@@ -88,7 +88,7 @@ export async function seedChain(client: DriveClient, work: string, o: { httpRepo
   const leafFull: Manifest = structuredClone(root);
   leafFull.snapshot.created_at = '2026-11-20T10:00:00Z';
   leafFull.system!.timezone = 'America/Sao_Paulo';
-  leafFull.apps!.apt = ['jq', 'no-such-package-xyz', 'tree'];
+  leafFull.apps!.apt = o.apt ?? ['jq', 'no-such-package-xyz', 'tree'];
   leafFull.files = { entry: [{ local_path: '~/Documentos', blob: `sha256:${sha(zst)}`, sha256: sha(tar), size: tar.length, stored_size: zst.length }] };
 
   const ids: string[] = [];

@@ -77,7 +77,7 @@ describe('koderrestore Calamares job (python, real daemon, real target)', () => 
     });
     const out = `${r.stdout}\n${r.stderr}\n--- daemon ---\n${confirmed.stderr()}`;
     expect(r.status, out).toBe(0);
-    expect(r.stderr).toMatch(/Ran 6 tests/);
+    expect(r.stderr).toMatch(/Ran 7 tests/);
     expect(r.stderr).toMatch(/\nOK\n/);
   }, 300_000);
 });

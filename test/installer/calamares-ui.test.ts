@@ -112,18 +112,33 @@ afterAll(async () => {
   await world?.cleanup();
 });
 
-async function qmlscene(d: Daemon, extraImports: string[] = []) {
-  const p = start('qmlscene', [...extraImports.flatMap((i) => ['-I', i]), '-I', STUBS, HARNESS, `--koder-step=file://${STEP_QML}`, `--koder-url-file=${d.urlFile}`], guiEnv());
+async function qmlscene(d: Daemon, extraImports: string[] = [], extraArgs: string[] = []) {
+  const p = start('qmlscene', [...extraImports.flatMap((i) => ['-I', i]), '-I', STUBS, HARNESS, `--koder-step=file://${STEP_QML}`, `--koder-url-file=${d.urlFile}`, ...extraArgs], guiEnv());
   await p.waitFor(/KODER-TEST step (loaded|failed to load)/);
   expect(p.log()).toMatch(/KODER-TEST step loaded/);
   return p;
 }
 
+/** The daemon's UiState: the first message of its state stream. */
+async function uiState(d: Daemon): Promise<{ phase: string; defaults: { hostname: string } }> {
+  const abort = new AbortController();
+  const res = await fetch(`${d.origin}/api/state`, { headers: { Authorization: `Bearer ${d.token}` }, signal: abort.signal });
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+  abort.abort();
+  return JSON.parse(/^data: (.*)$/m.exec(text)![1]!);
+}
+
 describe.skipIf(!canRun)('the installer page (QML + QtWebEngine) under Xvfb', () => {
-  it('qmlscene: shows the wizard, and calls ViewManager.next() when the choice is confirmed', async () => {
+  it('qmlscene: shows the wizard, offers the installer\'s hostname, and calls ViewManager.next() when the choice is confirmed', async () => {
     const d = await world.startDaemon('qml', { KODER_SNAPSHOT_WIZARD_DIR: wizardDir });
-    const q = await qmlscene(d);
+    expect((await uiState(d)).defaults.hostname).toBe('koder-novo'); // the daemon's --hostname
+    // The users page left "hostname" in GlobalStorage (the stand-in Global reads it from this argument).
+    const q = await qmlscene(d, [], ['--koder-test-gs-hostname=pc-da-ana']);
     try {
+      await q.waitFor(/offered the installer's hostname pc-da-ana as the default/);
+      expect((await uiState(d)).defaults.hostname).toBe('pc-da-ana');
       await q.waitFor(/koderrestoreview: wizard loaded/);
       await sleep(1500);
       // Rendered, not a blank window: the wizard's page has text, buttons, colours.

@@ -41,7 +41,8 @@ export interface InstallerWorld {
   cleanup(): Promise<void>;
 }
 
-export async function installerWorld(): Promise<InstallerWorld> {
+/** `apt`: the leaf snapshot's apt packages (default: seedChain's). */
+export async function installerWorld(o: { apt?: string[] } = {}): Promise<InstallerWorld> {
   const work = mkdtempSync(join(tmpdir(), 'ks-installer-'));
   setGitHome(work);
   const srv = await testServer();
@@ -49,7 +50,7 @@ export async function installerWorld(): Promise<InstallerWorld> {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: work, XDG_CONFIG_HOME: join(work, 'config'), XDG_STATE_HOME: join(work, 'state'), KODER_SNAPSHOT_SERVER: srv.url, KODER_CACHE_DIR: process.env.KODER_CACHE_DIR };
   await saveTokens(tokens, env);
   const client = new DriveClient({ server: srv.url, tokens: tokens.access_token });
-  const seeded = await seedChain(client, work, { user: (await client.me()).id });
+  const seeded = await seedChain(client, work, { user: (await client.me()).id, ...(o.apt ? { apt: o.apt } : {}) });
   const daemons: Daemon[] = [];
 
   const startDaemon = async (name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Daemon> => {

@@ -73,6 +73,21 @@ class KoderRestoreJob(unittest.TestCase):
         self.assertTrue(all(0.0 <= x <= 1.0 for x in p), p)
         self.assertEqual(p, sorted(p), "progress went backwards: {}".format(p))
 
+    # ── the daemon's progress lines ─────────────────────────────────────────
+    def test_0_progress_lines_use_the_daemons_share_and_say_what_apt_does(self):
+        libcalamares.reset(gs={}, conf={})
+        job = load_job()
+        # The daemon's share done wins (it moves inside apt, where bytes and items stand still).
+        apt = {"type": "progress", "current": "apt.install", "label": "24 apt packages", "stepPhase": "install", "detail": "python3.11",
+               "fraction": 0.4213, "etaSeconds": 185, "doneBytes": 0, "totalBytes": 1000, "doneItems": 3, "totalItems": 30}
+        self.assertAlmostEqual(job._progress_fraction(apt), 0.4213)
+        self.assertEqual(job._status_text(apt), "Restoring: 24 apt packages (install python3.11, about 3 min left)")
+        self.assertEqual(job._status_text({"label": "~/Documentos", "etaSeconds": 20}), "Restoring: ~/Documentos (under a minute left)")
+        self.assertEqual(job._status_text({"label": "x", "etaSeconds": 5000}), "Restoring: x (about 1 h 25 min left)")
+        # An older daemon's line (no fraction): bytes and items weigh the same.
+        self.assertAlmostEqual(job._progress_fraction({"doneBytes": 50, "totalBytes": 100, "doneItems": 0, "totalItems": 4}), 0.25)
+        self.assertEqual(job._progress_fraction({"fraction": True, "doneItems": 1, "totalItems": 2}), 0.5)
+
     # ── the restore ─────────────────────────────────────────────────────────
     def test_1_restores_into_the_target_with_progress(self):
         job, result = self.run_job(ENV["KODER_TEST_CONFIRMED_URL"])

@@ -14,8 +14,10 @@ import { qrTerminal } from '../../util/qr.ts';
 import { isHostname } from '../../manifest/index.ts';
 import { pathProblem } from '../../manifest/validate.ts';
 import { firstLineOfStdin, promptHidden } from '../prompt.ts';
-import { bar, formatBytes, formatDuration } from '../format.ts';
+import { bar, formatBytes } from '../format.ts';
+import { aboutMinutes } from '../../daemon/eta.ts';
 import { reportText } from '../../chroot-appliers/run-plan.ts';
+import { resolveTarget } from '../../chroot-appliers/target.ts';
 
 const usage = `Usage: koder-snapshot restore --target ROOT --user NAME [options]
 
@@ -43,10 +45,14 @@ Options:
   --state-dir DIR          where the resumable state lives
   -h, --help               this help
 
+ROOT and NAME are checked first, before any login or download: ROOT must be
+a directory other than this running system's /, and NAME a user in its
+/etc/passwd.
+
 Without a passphrase or recovery key, secrets are skipped and reported, and
 so are data v2 folders and repositories (encrypted with keys the vault holds).
 Exit status: 0 all done, 3 done with skipped or failed items, 1 refused or
-failed, 2 usage error.`;
+failed, 2 usage error (a bad ROOT or NAME included).`;
 
 function defaultStateDir(target: string, env: NodeJS.ProcessEnv): string {
   const base = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME ?? homedir(), '.local', 'state');
@@ -84,10 +90,14 @@ export const restore: Command = {
     if (paths && v.only && !parseOnly(v.only).includes('files')) throw new UsageError('--path restores files: --only must include files');
     const categories: Category[] = paths ? ['files'] : parseOnly(v.only);
     if (v.hostname && !categories.includes('system')) throw new UsageError('--hostname sets a system setting: add system to --only (or leave --hostname out)');
+    const target = resolve(v.target);
+    // The target and its user are checked here, before any login or download:
+    // a typo (/mtn), the running system's own /, or a user the target does
+    // not have is refused at once (exit 2), not after the snapshot is chosen.
+    await resolveTarget(target, v.user);
     const env = process.env;
     const server = v.server ?? env.KODER_SNAPSHOT_SERVER ?? (await loadConfig(env)).server;
     if (!server) throw new UsageError('no server: give --server URL (or log in first with `koder-snapshot login`)');
-    const target = resolve(v.target);
     let secret: { passphrase?: string; recoveryKey?: string } = {};
     if (v['passphrase-stdin']) secret = { passphrase: await firstLineOfStdin(io) };
     else if (v['recovery-key-stdin']) secret = { recoveryKey: await firstLineOfStdin(io) };
@@ -120,6 +130,14 @@ export const restore: Command = {
   },
 };
 
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+/** "about 3 min left", "under a minute left". */
+function aboutLeft(seconds: number): string {
+  const m = aboutMinutes(seconds);
+  return m === 0 ? 'under a minute left' : m < 60 ? `about ${m} min left` : `about ${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min left`;
+}
+
 interface DriveOptions {
   json: boolean;
   dryRun: boolean;
@@ -138,6 +156,7 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
     let chose = false;
     let lastLine = 0;
     let lastStep = '';
+    let lastPhase: string | undefined;
     const emit = (x: Record<string, unknown>) => io.out(JSON.stringify(x));
     const fail = (msg: string, code = EXIT_FAILED) => {
       if (o.json) emit({ type: 'error', message: msg });
@@ -208,14 +227,17 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
           const label = ui.plan?.steps.find((s) => s.id === p.current)?.label ?? '';
           if (o.json) {
             const now = Date.now();
-            if (now - lastLine > 250 || p.current !== lastStep) {
+            // At most 4 lines a second; a new step or a new phase of it at once.
+            if (now - lastLine > 250 || p.current !== lastStep || p.phase !== lastPhase) {
               lastLine = now;
               lastStep = p.current ?? '';
-              emit({ type: 'progress', current: p.current, label, doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems, etaSeconds: p.etaSeconds });
+              lastPhase = p.phase;
+              emit({ type: 'progress', current: p.current, label, stepPhase: p.phase, detail: p.detail, fraction: round4(p.fraction), doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems, etaSeconds: p.etaSeconds });
             }
           } else if (process.stderr.isTTY) {
-            const f = p.totalBytes ? p.doneBytes / p.totalBytes : p.totalItems ? p.doneItems / p.totalItems : 0;
-            process.stderr.write(`\r${bar(f)} ${formatBytes(p.doneBytes)}/${formatBytes(p.totalBytes)}${p.etaSeconds !== undefined ? ` ETA ${formatDuration(p.etaSeconds)}` : ''} ${label.slice(0, 40).padEnd(40)}`);
+            const what = `${label}${p.detail ? ` — ${p.phase ? `${p.phase} ` : ''}${p.detail}` : ''}`;
+            const bytes = p.totalBytes ? ` ${formatBytes(p.doneBytes)}/${formatBytes(p.totalBytes)}` : '';
+            process.stderr.write(`\r${bar(p.fraction)} ${String(Math.floor(p.fraction * 100)).padStart(3)}%${bytes}${p.etaSeconds !== undefined ? `, ${aboutLeft(p.etaSeconds)}` : ''} ${what.slice(0, 48).padEnd(48)}`);
           } else if (p.current && p.current !== lastStep) {
             lastStep = p.current;
             io.err(`… ${label}`);

@@ -1,10 +1,21 @@
-/** Screen 3: the person's snapshots and the ones shared with them, newest first; or skip the restore. */
+/**
+ * Screen 3: the person's snapshots and the ones shared with them, newest
+ * first; or skip the restore. Each card says what the snapshot holds (its
+ * whole chain, folded: packages, repositories, folders and their size), read
+ * from the daemon's details, which verify the chain: a snapshot that fails
+ * verification says so on its card.
+ */
+import { useEffect } from 'preact/hooks';
+import type { SnapshotDetails } from '../../daemon/ui-state.ts';
 import type { SnapshotSummary } from '../../restore-machine/types.ts';
-import { send } from '../api.ts';
-import { Callout, ErrorDetail, Screen, Size, Status } from '../components.tsx';
+import { loadDetails, send } from '../api.ts';
+import { Callout, ErrorDetail, Icon, Screen, Size, Status } from '../components.tsx';
 import { formatDate } from '../format.ts';
 import { lang, msgs } from '../i18n/index.ts';
-import { configuring, ui } from '../state.ts';
+import { configuring, details, isRefused, loadedDetails, ui } from '../state.ts';
+
+/** Bytes of everything the folded chain restores (files and repository bundles). */
+export const chainBytes = (d: SnapshotDetails) => Object.values(d.byCategory).reduce((n, c) => n + c.bytes, 0);
 
 const newestFirst = (a: SnapshotSummary, b: SnapshotSummary) => Date.parse(b.createdAt) - Date.parse(a.createdAt);
 
@@ -87,9 +98,12 @@ function SnapshotGroup(props: { title: string; id: string; items: SnapshotSummar
 function SnapshotCard({ s, shared }: { s: SnapshotSummary; shared: boolean }) {
   const m = msgs.value;
   const l = lang.value;
-  const c = s.counts;
+  useEffect(() => loadDetails(s.id), [s.id]);
+  const d = details.value[s.id];
+  const got = loadedDetails(d);
+  const refused = isRefused(d);
   return (
-    <button type="button" class="card" data-snapshot={s.id} onClick={() => (configuring.value = s.id)}>
+    <button type="button" class={`card ${refused ? 'card-refused' : ''}`} data-snapshot={s.id} onClick={() => (configuring.value = s.id)}>
       <span class="card-line">
         <span class="card-title" translate={false}>
           {s.hostname}
@@ -99,10 +113,19 @@ function SnapshotCard({ s, shared }: { s: SnapshotSummary; shared: boolean }) {
         </time>
       </span>
       <span class="card-line card-meta">
-        <Size bytes={s.bytes} />
         <span>{s.chainDepth <= 1 ? m.chain_full : m.chain_depth(s.chainDepth)}</span>
+        {got ? <Size bytes={chainBytes(got)} /> : null}
       </span>
-      {c ? <span class="card-line card-counts">{[m.count_packages(c.apt), m.count_repos(c.repos), m.count_files(c.files), m.count_secrets(c.secrets)].join(', ')}</span> : null}
+      {got ? (
+        <span class="card-line card-counts">{[m.count_packages(got.counts.apt + got.counts.flatpak + got.counts.snap), m.count_repos(got.counts.repos), m.count_folders(got.counts.files)].join(', ')}</span>
+      ) : refused ? (
+        <span class="card-line card-bad">
+          <Icon kind="bad" />
+          {m.card_refused}
+        </span>
+      ) : (
+        <span class="card-line card-counts">{d === 'loading' || d === undefined ? m.card_reading : m.card_unreadable}</span>
+      )}
       {shared ? (
         <span class="card-line card-shared">
           {m.shared_by}{' '}

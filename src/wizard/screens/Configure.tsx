@@ -1,19 +1,19 @@
 /**
  * Screen 4 (local, before CHOOSE): hostname, target user, categories with
  * their sizes, and how to unlock secrets (passphrase, recovery key, or skip).
+ * A snapshot whose chain fails verification (the details say so) is refused
+ * here, at once: no form, only "choose another snapshot".
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import type { SnapshotDetails } from '../../daemon/ui-state.ts';
 import { CATEGORIES, type Category } from '../../restore-machine/plan.ts';
-import { fetchDetails, send } from '../api.ts';
-import { Screen, Size, Status, groupName } from '../components.tsx';
+import { loadDetails, send } from '../api.ts';
+import { RefusedScreen, Screen, Size, Status, groupName } from '../components.tsx';
 import { formatDate } from '../format.ts';
 import { checkHostname, checkUserName, type HostnameProblem } from '../hostname.ts';
 import { lang, msgs, type Messages } from '../i18n/index.ts';
-import { configuring, isWrongSecret, ui } from '../state.ts';
-
-type Details = SnapshotDetails | 'loading' | 'failed';
+import { configuring, details, isRefused, isWrongSecret, loadedDetails, ui } from '../state.ts';
 
 function hostnameMessage(m: Messages, p: HostnameProblem): string {
   return {
@@ -40,17 +40,24 @@ function describe(m: Messages, c: Category, d: SnapshotDetails): string {
 }
 
 export function Configure() {
+  const id = configuring.value!;
+  const d = details.value[id];
+  useEffect(() => loadDetails(id), [id]);
+  // Failed verification when its details were read: refused before anything is configured or sent.
+  if (isRefused(d)) return <RefusedScreen error={{ code: 'MANIFEST_VERIFY', message: d.message }} onBack={() => (configuring.value = null)} />;
+  return <ConfigureForm id={id} />;
+}
+
+function ConfigureForm({ id }: { id: string }) {
   const m = msgs.value;
   const s = ui.value!;
-  const id = configuring.value!;
   const snap = s.snapshots?.find((x) => x.id === id);
   const prior = s.choice?.snapshotId === id ? s.choice : undefined;
 
   const [hostname, setHostname] = useState(prior?.hostname ?? (s.defaults.hostname || snap?.hostname || ''));
   const [user, setUser] = useState(prior?.targetUser ?? s.defaults.targetUser);
   const [picked, setPicked] = useState<Set<Category> | null>(prior ? new Set(prior.categories) : null);
-  const [details, setDetails] = useState<Details>('loading');
-  const [attempt, setAttempt] = useState(0);
+  const d = details.value[id];
   const [useKey, setUseKey] = useState(false);
   const [secret, setSecret] = useState('');
   const [show, setShow] = useState(false);
@@ -66,17 +73,7 @@ export function Configure() {
     setFocusNext(null);
   }, [focusNext]);
 
-  useEffect(() => {
-    const abort = new AbortController();
-    setDetails('loading');
-    fetchDetails(id, abort.signal).then(
-      (d) => setDetails(d),
-      () => !abort.signal.aborted && setDetails('failed'),
-    );
-    return () => abort.abort();
-  }, [id, attempt]);
-
-  const loaded = typeof details === 'object' ? details : null;
+  const loaded = loadedDetails(d);
   const has = (c: Category) => !loaded || (loaded.byCategory[c]?.items ?? 0) > 0;
   const chosen = picked ?? new Set(CATEGORIES.filter(has));
   const secretsExist = has('secrets');
@@ -191,11 +188,11 @@ export function Configure() {
         </div>
         <fieldset class="categories" aria-describedby={catError ? 'cat-err' : undefined}>
           <legend>{m.categories_legend}</legend>
-          {details === 'loading' ? <Status busy class="small">{m.details_loading}</Status> : null}
-          {details === 'failed' ? (
+          {d === 'loading' || d === undefined ? <Status busy class="small">{m.details_loading}</Status> : null}
+          {typeof d === 'object' && 'failed' in d ? (
             <p class="details-failed">
               {m.details_failed}{' '}
-              <button type="button" class="link" onClick={() => setAttempt((a) => a + 1)}>
+              <button type="button" class="link" onClick={() => loadDetails(id, true)}>
                 {m.retry}
               </button>
             </p>

@@ -1,15 +1,25 @@
-/** Screen 6: per-category bars, the current item, bytes, ETA; apply-failed → retry. */
+/** Screen 6: per-category bars, the current item (the package apt is installing), bytes, "about N minutes left"; apply-failed → retry. */
 import type { ProgressView, StepView } from '../../daemon/ui-state.ts';
+import { aboutMinutes } from '../../daemon/eta.ts';
 import { send } from '../api.ts';
 import { Callout, ErrorDetail, GROUPS, Label, Screen, groupName, stepLabel, type Group } from '../components.tsx';
-import { formatBytes, formatDuration, percent } from '../format.ts';
+import { formatBytes, percent } from '../format.ts';
 import { lang, msgs, type Messages } from '../i18n/index.ts';
 import { now, ui } from '../state.ts';
 
 const finished = (x: StepView) => x.status === 'done' || x.status === 'skipped' || x.status === 'failed';
 
-/** Share done of a set of steps: by bytes when they move bytes, else by items, else by steps. */
+/**
+ * Share done of a set of steps: from the daemon's ETA model when it gave one
+ * (each step's share weighed by its seconds: apt moves while it installs);
+ * else by bytes when they move bytes, else by items, else by steps.
+ */
 export function stepsPercent(steps: StepView[]): number {
+  if (steps.length && steps.every((x) => x.share !== undefined)) {
+    const weight = (x: StepView) => Math.max(x.seconds ?? 0, 0.5);
+    const all = steps.reduce((n, x) => n + weight(x), 0);
+    return steps.every(finished) ? 100 : Math.min(99, percent(steps.reduce((n, x) => n + x.share! * weight(x), 0), all));
+  }
   const bytes = steps.reduce((n, x) => n + x.bytes, 0);
   if (bytes > 0) return percent(steps.reduce((n, x) => n + (finished(x) ? x.bytes : Math.min(x.doneBytes, x.bytes)), 0), bytes);
   const items = steps.reduce((n, x) => n + x.items, 0);
@@ -24,13 +34,27 @@ function groupStatus(m: Messages, steps: StepView[]): string {
   return m.status_pending;
 }
 
-/** Seconds left: the daemon's estimate, else from the rate since startedAt. */
+/** Seconds left now: the daemon's estimate, counted down since it was made (never below zero). */
 export function etaSeconds(p: ProgressView, at: number): number | undefined {
-  if (p.etaSeconds !== undefined) return p.etaSeconds;
-  if (!p.startedAt || p.doneBytes <= 0 || p.totalBytes <= 0) return undefined;
-  const elapsed = (at - p.startedAt) / 1000;
-  if (elapsed < 3) return undefined;
-  return ((p.totalBytes - p.doneBytes) * elapsed) / p.doneBytes;
+  if (p.etaSeconds === undefined) return undefined;
+  return Math.max(0, p.etaSeconds - (p.etaAt ? Math.max(0, at - p.etaAt) / 1000 : 0));
+}
+
+/** "About 3 minutes left", "Less than a minute left", "About 1 h 25 min left". */
+export function etaText(m: Messages, seconds: number): string {
+  const mins = aboutMinutes(seconds);
+  return mins === 0 ? m.eta_under_minute : mins < 60 ? m.eta_minutes(mins) : m.eta_hours(Math.floor(mins / 60), mins % 60);
+}
+
+/** What the current step does now, in words: "installing python3.11", "downloading packages". */
+function phaseText(m: Messages, phase: string | undefined, detail: string | undefined): string | undefined {
+  switch (phase) {
+    case 'update': return m.phase_update;
+    case 'resolve': return m.phase_resolve;
+    case 'download': return m.phase_download;
+    case 'install': return detail ? m.phase_install(detail) : m.phase_install_any;
+    default: return undefined;
+  }
 }
 
 export function Progress() {
@@ -38,11 +62,12 @@ export function Progress() {
   const l = lang.value;
   const s = ui.value!;
   const steps = s.plan?.steps ?? [];
-  const p = s.progress ?? { totalBytes: 0, doneBytes: 0, totalItems: 0, doneItems: 0 };
+  const p: ProgressView = s.progress ?? { totalBytes: 0, doneBytes: 0, totalItems: 0, doneItems: 0, fraction: 0 };
   const failed = s.phase === 'apply-failed';
-  const overall = p.totalBytes > 0 ? percent(p.doneBytes, p.totalBytes) : p.totalItems > 0 ? percent(p.doneItems, p.totalItems) : stepsPercent(steps);
+  const overall = Math.floor(Math.min(1, Math.max(0, p.fraction)) * 100);
   const current = steps.find((x) => x.id === p.current) ?? steps.find((x) => x.status === 'running');
   const eta = etaSeconds(p, now.value);
+  const doing = current?.status === 'running' ? phaseText(m, current.phase, current.detail) : undefined;
   const groups = GROUPS.filter((g) => steps.some((x) => x.category === g));
   return (
     <Screen
@@ -68,12 +93,18 @@ export function Progress() {
         <Bar id="bar-overall" label={m.progress_overall} value={overall} big />
         <p class="overall-numbers">
           <span>{m.bytes_of(formatBytes(p.doneBytes, l), formatBytes(p.totalBytes, l))}</span>
-          {failed ? null : <span>{eta !== undefined ? m.eta(formatDuration(eta)) : m.eta_unknown}</span>}
+          {failed ? null : <span class="eta">{eta !== undefined ? etaText(m, eta) : m.eta_unknown}</span>}
         </p>
         {failed ? null : (
           <p class="current" role="status" aria-live="polite" aria-atomic="true">
             <span class="current-label">{m.progress_now}</span>{' '}
             {current ? <Label label={stepLabel(m, current)} /> : <span>{m.progress_starting}</span>}
+            {current && doing ? (
+              <span class="current-phase">
+                {' — '}
+                {doing}
+              </span>
+            ) : null}
           </p>
         )}
       </div>

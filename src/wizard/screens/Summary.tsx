@@ -5,7 +5,7 @@
  */
 import type { UiState } from '../../daemon/ui-state.ts';
 import { send } from '../api.ts';
-import { Callout, ErrorDetail, GROUPS, Label, Screen, Size, Status, deferredLabel, groupName, stepLabel } from '../components.tsx';
+import { Callout, ErrorDetail, GROUPS, Label, RefusedScreen, Screen, Size, Status, deferredLabel, groupName, stepLabel } from '../components.tsx';
 import { msgs } from '../i18n/index.ts';
 import { ui } from '../state.ts';
 
@@ -40,23 +40,7 @@ export function Summary() {
       </Screen>
     );
   }
-  if (s.phase === 'refused') {
-    return (
-      <Screen
-        title={m.refused_title}
-        actions={
-          <button type="button" class="btn primary" onClick={() => send({ type: 'BACK' })}>
-            {m.refused_back}
-          </button>
-        }
-      >
-        <Callout tone="bad" icon="shield">
-          {m.refused_text}
-        </Callout>
-        <ErrorDetail error={s.error} />
-      </Screen>
-    );
-  }
+  if (s.phase === 'refused') return <RefusedScreen error={s.error} onBack={() => send({ type: 'BACK' })} />;
   // ready
   const plan = s.plan;
   const installer = s.mode === 'installer';
