@@ -183,7 +183,7 @@ const SCREENS: ScreenSpec[] = [
     screen: 'configure',
     prepare: async (p) => {
       await openSnapshot(p, NEWEST);
-      await tabTo(p, (f) => f.tag === 'button' && /^(Skip secrets|Pular os segredos)$/.test(f.text), 'skip secrets');
+      await tabTo(p, (f) => f.tag === 'button' && /^(Skip: system and apps only|Pular: só sistema e aplicativos)$/.test(f.text), 'skip secrets');
       await p.keyboard.press('Space');
       await p.waitForSelector('#restore-secrets');
     },
@@ -530,7 +530,7 @@ describe('wizard with the keyboard only', () => {
     await p.goto(pageUrl(v));
     await onScreen(p, 'choose');
     await openSnapshot(p, NEWEST);
-    await tabTo(p, byText('Skip secrets'), 'Skip secrets');
+    await tabTo(p, byText('Skip: system and apps only'), 'Skip: system and apps only');
     await p.keyboard.press('Enter');
     await p.waitForFunction(() => document.activeElement?.id === 'restore-secrets', null, { timeout: 2000 }); // focus is not lost with the button
     expect(await p.isChecked('#cat-secrets')).toBe(false);
