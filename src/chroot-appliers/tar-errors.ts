@@ -1,7 +1,7 @@
 /**
- * The typed errors of the files data path (extractor, zstd): a caller
- * (files.ts) tells "the archive is refused" (UnsafeTarError, ZstdError, and
- * tar-reader.ts's TarFormatError) from "the bytes are not the ones signed"
+ * The typed errors of the files data path (tar reader, extractor, zstd):
+ * a caller (files.ts) tells "the archive is refused" (UnsafeTarError,
+ * TarFormatError, ZstdError) from "the bytes are not the ones signed"
  * (TarHashMismatchError) by class, and a test by `reason`.
  */
 
@@ -18,19 +18,51 @@ export type UnsafeTarReason =
   | 'hardlink-escapes'
   | 'hardlink-target-invalid'
   | 'replaces-directory'
-  | 'parent-not-directory';
+  | 'parent-not-directory'
+  /** A name component over 255 bytes, or a path or link target the kernel cannot take (4096 bytes). */
+  | 'name-too-long'
+  /** A file (a sparse one's real size, say) larger than the file system takes (EFBIG). */
+  | 'file-too-large';
 
 /** The archive holds an entry we refuse to extract; nothing was kept. */
 export class UnsafeTarError extends Error {
   readonly code = 'UNSAFE_TAR';
   constructor(
-    /** The entry name as stored in the archive. */
+    /** The entry name as stored in the archive (decoded as UTF-8 for display). */
     readonly entry: string,
     readonly reason: UnsafeTarReason,
     detail?: string,
   ) {
     super(`unsafe tar entry ${JSON.stringify(entry)}: ${reason}${detail ? ` (${detail})` : ''}`);
     this.name = 'UnsafeTarError';
+  }
+}
+
+export type TarFormatReason =
+  /** The stream ends inside a header, a metadata record or an entry's data. */
+  | 'truncated'
+  /** A header block whose checksum does not match: not a tar header. */
+  | 'checksum'
+  /** A numeric header field (size, mode, mtime, ...) that is not a number, or out of range. */
+  | 'bad-number'
+  /** A pax extended header record that is not `LEN key=value\n`, or a value we use that is not valid. */
+  | 'bad-pax'
+  /** A metadata record (pax value we use, GNU long name, sparse map) over the size bound. */
+  | 'too-large'
+  /** A sparse file's map that is malformed, unordered, overlapping, past the file's size, or does not match the data stored. */
+  | 'bad-sparse-map';
+
+/** The tar stream is not a well-formed archive. */
+export class TarFormatError extends Error {
+  readonly code = 'TAR_FORMAT';
+  constructor(
+    readonly reason: TarFormatReason,
+    message: string,
+    /** Offset of the offending header in the tar stream. */
+    readonly offset?: number,
+  ) {
+    super(offset === undefined ? message : `${message} (at byte ${offset})`);
+    this.name = 'TarFormatError';
   }
 }
 
