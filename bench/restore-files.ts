@@ -37,7 +37,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { TarZstInput } from '../src/chroot-appliers/tar-extract.ts';
+import type { TarZstInput } from '../src/chroot-appliers/tar-source.ts';
 
 const MiB = 1024 * 1024;
 

@@ -5,6 +5,7 @@
  *   /usr/bin/koder-snapshot -> ../lib/koder-snapshot/lib/cli/koder-snapshot.mjs
  *   /usr/lib/koder-snapshot/
  *     lib/cli/koder-snapshot.mjs     the CLI + daemon, one esbuild ESM bundle
+ *     lib/cli/zstd-worker.mjs        the files restore's zstd worker thread (its own bundle)
  *     package.json                   name, version (read by --version)
  *     node_modules/zstd-napi/        the one native addon: its JS + binding.node
  *     dist/wizard -> /usr/share/koder-snapshot/wizard
@@ -106,6 +107,28 @@ export const ${a.path}: Command = {
   },
 };
 
+const WORKER_FILE = 'zstd-worker.mjs';
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node18',
+  // Native: shipped next to the bundle under node_modules/ (see above).
+  external: ['zstd-napi', 'zstd-napi/*'],
+  legalComments: 'none',
+  logLevel: 'warning',
+} as const;
+
+/** The zstd worker thread's module, a file of its own: a worker runs a file. */
+async function bundleWorker(): Promise<void> {
+  await build({
+    ...common,
+    entryPoints: [join(repo, 'src/chroot-appliers/zstd-worker.ts')],
+    outfile: at(`usr/lib/koder-snapshot/lib/cli/${WORKER_FILE}`),
+    banner: { js: `// koder-snapshot ${pkg.version}: the zstd worker thread, bundled by scripts/deb.ts from src/chroot-appliers/zstd-worker.ts.` },
+  });
+}
+
 async function bundle(): Promise<string[]> {
   const outfile = at('usr/lib/koder-snapshot/lib/cli/koder-snapshot.mjs');
   const result = await build({
@@ -116,12 +139,9 @@ async function bundle(): Promise<string[]> {
       loader: 'ts',
     },
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node18',
-    // Native: shipped next to the bundle under node_modules/ (see above).
-    external: ['zstd-napi', 'zstd-napi/*'],
+    ...common,
+    // The worker file beside the bundle (src/chroot-appliers/zstd-worker-source.ts).
+    define: { KODER_BUNDLED_ZSTD_WORKER: JSON.stringify(`./${WORKER_FILE}`) },
     plugins: [devOnlyCommands],
     banner: {
       js: [
@@ -137,11 +157,9 @@ async function bundle(): Promise<string[]> {
         'if (!globalThis.crypto) Object.defineProperty(globalThis, "crypto", { value: __koderWebcrypto, configurable: true, writable: true });',
       ].join('\n'),
     },
-    legalComments: 'none',
     minify: false,
     sourcemap: false,
     metafile: true,
-    logLevel: 'warning',
   });
   chmodSync(outfile, 0o755);
   const inputs = Object.keys(result.metafile!.inputs);
@@ -222,6 +240,7 @@ async function main() {
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
   const thirdParty = await bundle();
+  await bundleWorker();
   write('usr/lib/koder-snapshot/package.json', JSON.stringify({ name: pkg.name, version: pkg.version, description: pkg.description, type: 'module', private: true }, null, 2) + '\n');
   mkdirSync(at('usr/bin'), { recursive: true });
   symlinkSync('../lib/koder-snapshot/lib/cli/koder-snapshot.mjs', at('usr/bin/koder-snapshot'));

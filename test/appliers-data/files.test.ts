@@ -4,7 +4,7 @@ import { chmod, chown, link, mkdir, readdir, symlink, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyFiles } from '../../src/chroot-appliers/files.ts';
-import { TarHashMismatchError } from '../../src/chroot-appliers/tar-extract.ts';
+import { TarHashMismatchError } from '../../src/chroot-appliers/tar-errors.ts';
 import { isVerificationFailure } from '../../src/chroot-appliers/run-plan.ts';
 import type { FileEntryV1 as FileEntry, Manifest } from '../../src/manifest/types.ts';
 import { buildTar, zstdCli } from '../chroot/tar-builder.ts';

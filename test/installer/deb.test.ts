@@ -146,6 +146,7 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
       'usr/share/koder-snapshot/calamares/koderrestoreview.qml',
       'usr/share/koder-snapshot/calamares/KoderWebView.qml',
       'usr/share/koder-snapshot/wizard/index.html',
+      'usr/lib/koder-snapshot/lib/cli/zstd-worker.mjs', // the files restore above ran it
       'lib/systemd/system/koder-snapshot-daemon.service',
       'etc/default/koder-snapshot',
       'usr/share/doc/koder-snapshot/copyright',
