@@ -5,7 +5,7 @@
  *   /usr/bin/koder-snapshot -> ../lib/koder-snapshot/lib/cli/koder-snapshot.mjs
  *   /usr/lib/koder-snapshot/
  *     lib/cli/koder-snapshot.mjs     the CLI + daemon, one esbuild ESM bundle
- *     lib/cli/zstd-worker.mjs        the files restore's zstd worker thread (its own bundle)
+ *     lib/cli/*-worker.mjs           the worker threads (zstd for v1 files, capture and restore for data v2), each its own bundle
  *     package.json                   name, version (read by --version)
  *     node_modules/zstd-napi/        the one native addon: its JS + binding.node
  *     dist/wizard -> /usr/share/koder-snapshot/wizard
@@ -42,6 +42,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, r
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { WORKERS } from '../src/util/worker-thread.ts';
 import { manFromCli } from './man.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -107,7 +108,6 @@ export const ${a.path}: Command = {
   },
 };
 
-const WORKER_FILE = 'zstd-worker.mjs';
 const common = {
   bundle: true,
   platform: 'node',
@@ -119,14 +119,22 @@ const common = {
   logLevel: 'warning',
 } as const;
 
-/** The zstd worker thread's module, a file of its own: a worker runs a file. */
+/** Each worker thread's module, a file of its own beside the CLI's bundle: a worker runs a file (src/util/worker-thread.ts). */
 async function bundleWorker(): Promise<void> {
-  await build({
-    ...common,
-    entryPoints: [join(repo, 'src/chroot-appliers/zstd-worker.ts')],
-    outfile: at(`usr/lib/koder-snapshot/lib/cli/${WORKER_FILE}`),
-    banner: { js: `// koder-snapshot ${pkg.version}: the zstd worker thread, bundled by scripts/deb.ts from src/chroot-appliers/zstd-worker.ts.` },
-  });
+  for (const [name, source] of Object.entries(WORKERS)) {
+    await build({
+      ...common,
+      entryPoints: [join(repo, source)],
+      outfile: at(`usr/lib/koder-snapshot/lib/cli/${name}.mjs`),
+      banner: {
+        js: [
+          `// koder-snapshot ${pkg.version}: the ${name} thread, bundled by scripts/deb.ts from ${source}.`,
+          "import { createRequire as __koderCreateRequire } from 'node:module';",
+          'const require = __koderCreateRequire(import.meta.url);',
+        ].join('\n'),
+      },
+    });
+  }
 }
 
 async function bundle(): Promise<string[]> {
@@ -140,8 +148,8 @@ async function bundle(): Promise<string[]> {
     },
     outfile,
     ...common,
-    // The worker file beside the bundle (src/chroot-appliers/zstd-worker-source.ts).
-    define: { KODER_BUNDLED_ZSTD_WORKER: JSON.stringify(`./${WORKER_FILE}`) },
+    // The workers' files beside the bundle (src/util/worker-thread.ts).
+    define: { KODER_BUNDLED_WORKERS: 'true' },
     plugins: [devOnlyCommands],
     banner: {
       js: [

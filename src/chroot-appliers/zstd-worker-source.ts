@@ -22,17 +22,13 @@
  * loader; these hooks cost ≈ 40 ms per worker against ≈ 200 ms for tsx's
  * ESM loader, which starts a thread of its own).
  */
-import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
+import { startWorker as startWorkerThread } from '../util/worker-thread.ts';
 import type { RemoteFailure } from './remote-blob.ts';
 import { ZstdError } from './tar-errors.ts';
 import { destroyIfStream, isRemote, toBuffer, type SourceHashes, type TarSource, type TarZstInput } from './tar-source.ts';
 import { IN_SLOT, IN_SLOTS, OUT_SLOT, OUT_SLOTS, type FromWorker, type ToWorker, type ZstdWorkerData } from './zstd-worker-protocol.ts';
-
-/** Set by the .deb bundle (esbuild `define`): the worker file, relative to the bundle. */
-declare const KODER_BUNDLED_ZSTD_WORKER: string | undefined;
 
 function startWorker(workerData: ZstdWorkerData): Worker {
   const options: WorkerOptions = {
@@ -40,10 +36,7 @@ function startWorker(workerData: ZstdWorkerData): Worker {
     // The worker holds no JS heap worth mentioning: keep its limits small.
     resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
   };
-  if (typeof KODER_BUNDLED_ZSTD_WORKER === 'string') return new Worker(new URL(KODER_BUNDLED_ZSTD_WORKER, import.meta.url), options);
-  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
-  const file = fileURLToPath(new URL('./zstd-worker.ts', import.meta.url));
-  return new Worker(`require(${JSON.stringify(tsx)}).register();\nrequire(${JSON.stringify(file)});`, { ...options, eval: true });
+  return startWorkerThread('zstd-worker', options);
 }
 
 /**

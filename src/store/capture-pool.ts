@@ -27,7 +27,7 @@ export class CapturePool {
 
   constructor(n: number, data: CaptureWorkerData) {
     this.slots = Array.from({ length: Math.max(1, n) }, () => {
-      const worker = startWorker(new URL('./capture-worker.ts', import.meta.url), { workerData: data });
+      const worker = startWorker('capture-worker', { workerData: data });
       const slot: Slot = { worker, inFlight: new Map() };
       worker.on('message', (m: OutMessage) => this.onOut(slot, m));
       worker.on('error', (e) => this.fail(e));

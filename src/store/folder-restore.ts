@@ -359,7 +359,7 @@ async function runJobs(o: FolderRestoreOptions, jobs: Omit<Job, 'job' | 'source'
         }
       };
       for (let i = 0; i < n; i++) {
-        const w = startWorker(new URL('./restore-worker.ts', import.meta.url));
+        const w = startWorker('restore-worker');
         workers.push(w);
         w.on('error', fail);
         w.on('message', (m: FromRestoreWorker) => {
