@@ -93,9 +93,9 @@ export function chunkPayload(plain: Uint8Array, zstd: Zstd | undefined, scratch?
   return p;
 }
 
-/** Seals one chunk (compressing when it helps). */
-export function sealChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, plain: Uint8Array, zstd?: Zstd, scratch?: { buf: Buffer }): Buffer {
-  return sealPayload(key, chunkAad(type, id), chunkPayload(plain, zstd, scratch));
+/** Seals one chunk (compressing when it helps; raw without `zstd`). `nonce`: for test vectors only. */
+export function sealChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, plain: Uint8Array, zstd?: Zstd, scratch?: { buf: Buffer }, nonce?: Uint8Array): Buffer {
+  return sealPayload(key, chunkAad(type, id), chunkPayload(plain, zstd, scratch), nonce);
 }
 
 /**
