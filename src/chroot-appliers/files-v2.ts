@@ -82,8 +82,8 @@ export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, stagi
   } catch (e) {
     if (isVerificationError(e) || (e instanceof CodedError && e.code === 'path_not_in_snapshot')) {
       // Not what was signed (or nothing to restore): nothing of it stays, not even for a resume.
-      await removeStaging(staging);
       await rm(journal, { force: true });
+      await removeStaging(staging);
     }
     throw e;
   }
@@ -105,6 +105,8 @@ export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: str
   try {
     const commit = await commitStaging({ targetRoot: target.root, dest, stagingDir: staging, uid: target.uid, gid: target.gid });
     await rm(`${staging}.journal`, { force: true });
+    await removeStaging(staging); // the journal kept the staging folders' parent: it goes now
+
     const kept = commit.preRestored.map((p) => `kept ${p} (was different)`);
     ctx.log(`files ${step.label}: ${r.files} files, ${r.dirs} folders into ${dest} (${commit.placed} placed, ${commit.identical} identical, ${kept.length} kept as .pre-restore${r.resumed ? `, ${r.resumed} finished by an earlier run` : ''})`);
     return { status: 'done', message: `${r.files} files restored into ${dest}`, ...(kept.length ? { details: kept } : {}) };

@@ -79,17 +79,23 @@ export class PackWriter {
     }
   }
 
-  /** Appends a sealed chunk; returns its pack's handle and place. */
-  add(type: ChunkType, id: Buffer, rawLength: number, sealed: Uint8Array): { handle: PackHandle; offset: number; length: number } {
+  /**
+   * Appends a sealed chunk. `place` gets its offset and length now and its
+   * pack's address when the pack is sealed — possibly by this very call, so
+   * it is registered first. Returns the pack's handle.
+   */
+  add(type: ChunkType, id: Buffer, rawLength: number, sealed: Uint8Array, place: { pack: string; offset: number; length: number }): PackHandle {
     const p = (this.open ??= this.start());
-    const offset = p.size;
+    place.offset = p.size;
+    place.length = sealed.length;
     writeAll(p.fd, sealed);
     p.hash.update(sealed);
+    p.entries.push({ type, id, offset: p.size, length: sealed.length, rawLength });
     p.size += sealed.length;
-    p.entries.push({ type, id, offset, length: sealed.length, rawLength });
-    const at = { handle: p.handle, offset, length: sealed.length };
+    p.handle.refs.push(place);
+    const handle = p.handle;
     if (p.size >= this.target) this.seal();
-    return at;
+    return handle;
   }
 
   /** Seals the open pack, if any. */

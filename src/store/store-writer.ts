@@ -213,13 +213,14 @@ export class StoreWriter {
       this.pending.set(idHex, ref);
       return ref;
     }
-    const at = (type === CHUNK_TREE ? this.trees : this.data).add(type, Buffer.from(id), raw, sealed);
+    const ref: ChunkRef = { id: Buffer.from(id), key: Buffer.from(key), raw, pack: '', offset: 0, length: 0 };
+    const handle = (type === CHUNK_TREE ? this.trees : this.data).add(type, ref.id, raw, sealed, ref);
     this.newBytes += sealed.length;
-    const ref: ChunkRef = { id: Buffer.from(id), key: Buffer.from(key), raw, pack: '', offset: at.offset, length: at.length };
-    at.handle.refs.push(ref);
-    this.handleOf.set(ref, at.handle);
     this.pending.set(idHex, ref);
-    wait(at.handle.sealed);
+    if (!ref.pack) {
+      this.handleOf.set(ref, handle);
+      wait(handle.sealed);
+    }
     return ref;
   }
   private readonly handleOf = new WeakMap<ChunkRef, { sealed: Promise<string> }>();
@@ -247,10 +248,9 @@ export class StoreWriter {
         else if (parentTrees?.get(idHex) && this.livePacks.has(parentTrees.get(idHex)!.pack)) loc = { ...parentTrees.get(idHex)! };
         else {
           const sealed = sealChunk(key, id, CHUNK_TREE, body, this.zstd);
-          const at = this.trees.add(CHUNK_TREE, id, body.length, sealed);
+          loc = { pack: '', offset: 0, length: 0, raw: body.length };
+          this.trees.add(CHUNK_TREE, id, body.length, sealed, loc);
           this.newBytes += sealed.length;
-          loc = { pack: '', offset: at.offset, length: at.length, raw: body.length };
-          at.handle.refs.push(loc);
           this.o.index.putObjectBody(`tree:${idHex}`, body);
         }
         this.objects.set(idHex, loc);
