@@ -35,6 +35,24 @@ export interface BlobSource {
    * reads (data v2 tree roots and tree objects). The caller authenticates them.
    */
   read?(ref: BlobRef, start?: number, end?: number, opts?: { signal?: AbortSignal }): Promise<Buffer>;
+  /**
+   * A local file holding the blob's bytes, when the source has one (a copy
+   * fetched ahead, a drive's export), for readers that open it themselves;
+   * undefined when the blob is to be fetched.
+   */
+  local?(ref: BlobRef): string | undefined;
+  /** Whole blobs to disk, verified (fetch-ahead: ahead.ts). Absent when the blobs are local already. */
+  fetch?: BlobFetch;
+}
+
+export interface BlobFetch {
+  /** The blob's stored size, undefined when the source does not have it. */
+  size(ref: BlobRef, opts?: { signal?: AbortSignal }): Promise<number | undefined>;
+  /**
+   * Downloads the blob to `dest`: `dest` appears only complete and hashing
+   * to the address (a `dest.part` left by an interrupted run is resumed).
+   */
+  download(ref: BlobRef, dest: string, opts?: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<{ size: number }>;
 }
 
 export interface BlobOpenOptions {
@@ -83,3 +101,13 @@ export type Progress = (done: StepProgress) => void;
 export type StepApplier = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<StepOutcome>;
 
 export type ApplierTable = Partial<Record<StepKind, StepApplier>>;
+
+/**
+ * What can be done for a step before its turn, beside the steps before it
+ * (ahead.ts): staging its data where the step will find it (a data v2
+ * folder into its staging folder and journal). Never throws for the step:
+ * a failure is the step's to meet again and report.
+ */
+export type StepStager = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<void>;
+
+export type StagerTable = Partial<Record<StepKind, StepStager>>;

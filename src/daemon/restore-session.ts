@@ -29,8 +29,10 @@ import { openVault } from '../keys/vault.ts';
 import { openShareKeys } from '../store/share-keys.ts';
 import type { Identity } from '../keys/identity.ts';
 import { runPlan } from '../chroot-appliers/run-plan.ts';
+import { openAhead } from '../chroot-appliers/ahead.ts';
 import { resolveTarget } from '../chroot-appliers/target.ts';
-import type { ApplierTable } from '../chroot-appliers/applier.ts';
+import type { ApplierTable, StagerTable } from '../chroot-appliers/applier.ts';
+import { defaultStagers } from '../chroot-appliers/index.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { projectUi } from './project.ts';
 import { EtaEstimator } from './eta.ts';
@@ -49,6 +51,10 @@ export interface RestoreSessionConfig {
   host?: { gpuVendors?: string[] };
   uiLocales?: string;
   log?: (line: string) => void;
+  /** false: no fetch-ahead (every step reads its data when it runs). */
+  fetchAhead?: boolean;
+  /** What the fetch-ahead stages ahead of its step (default: chroot-appliers' defaultStagers; {} for none). */
+  stagers?: StagerTable;
 }
 
 type Listener = (ui: UiState) => void;
@@ -252,18 +258,23 @@ export class RestoreSession {
       if (input.choice.owner) this.treeKeys ??= await this.openShare(input.choice.snapshotId, input.choice.owner);
       else this.identity ??= await this.unlockVault();
     }
+    const plan = input.prepared.plan;
+    const source = driveBlobSource(c, input.choice.owner, signal);
+    // The data of later steps comes to the target's disk while the first ones (apt) run.
+    const ahead = this.cfg.fetchAhead === false ? undefined : await openAhead(target, plan, source, signal, (l) => this.cfg.log?.(l), (p) => sendBack({ type: 'AHEAD.PROGRESS', ...p }));
     return runPlan({
-      plan: input.prepared.plan,
+      plan,
       appliers: this.cfg.appliers,
       journalPath: join(this.cfg.stateDir, 'journal.json'),
       retryOnly: input.retryOnly,
       onEvent: (e) => sendBack(e),
+      ...(ahead ? { ahead, stagers: this.cfg.stagers ?? defaultStagers } : {}),
       ctx: {
         target,
         manifest,
         choice: input.choice,
-        plan: input.prepared.plan,
-        blobs: driveBlobSource(c, input.choice.owner, signal),
+        plan,
+        blobs: ahead ? ahead.blobs() : source,
         identity: this.identity,
         ...(this.treeKeys ? { treeKeys: this.treeKeys } : {}),
         deferred: [],

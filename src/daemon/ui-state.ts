@@ -4,7 +4,7 @@
  * send (UiEvent, POST /api/events). The wizard is a pure view of UiState.
  */
 import type { Category, DeferredTask, PlanStep, RestoreChoice } from '../restore-machine/plan.ts';
-import type { LoginCode, MachineError, RestoreReport, SnapshotSummary, StepStatus } from '../restore-machine/types.ts';
+import type { AheadProgress, LoginCode, MachineError, RestoreReport, SnapshotSummary, StepStatus } from '../restore-machine/types.ts';
 
 export type Phase =
   | 'welcome'
@@ -52,6 +52,8 @@ export interface ProgressView {
   /** Seconds left (daemon/eta.ts), as estimated at `etaAt` (epoch ms): a view counts down from there. */
   etaSeconds?: number;
   etaAt?: number;
+  /** The fetch-ahead beside the running steps: later steps' data on the target's disk (bytes of total), the steps it is ready or staged for. */
+  ahead?: AheadProgress;
 }
 
 export interface SnapshotDetails {

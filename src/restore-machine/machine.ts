@@ -6,7 +6,7 @@
  * - `login`          (callback) device flow; sends LOGIN.CODE, LOGIN.DONE, LOGIN.FAILED
  * - `listSnapshots`  (promise)  the person's and shared snapshots
  * - `prepare`        (promise)  resolve + verify the chain (of `choice.owner` when shared), open the vault, plan
- * - `apply`          (callback) run the plan into the target; sends STEP.*, APPLY.DONE, APPLY.FAILED
+ * - `apply`          (callback) run the plan into the target; sends STEP.*, AHEAD.PROGRESS, APPLY.DONE, APPLY.FAILED
  *
  * Context is JSON and holds no secret: the daemon keeps a passphrase in
  * memory only, and the event says just `unlock: true`. Invoked actors are
@@ -170,13 +170,16 @@ export const restoreMachine = setup({
             'STEP.PROGRESS': {
               actions: assign({ progress: ({ context, event }) => ({ ...context.progress, [event.stepId]: stepProgress(event) }) }),
             },
+            'AHEAD.PROGRESS': {
+              actions: assign({ ahead: ({ event }) => ({ bytes: event.bytes, total: event.total, fetched: event.fetched, ready: [...event.ready], staged: [...event.staged] }) }),
+            },
             'STEP.DONE': {
               actions: assign({
                 results: ({ context, event }) => [...context.results.filter((r) => r.stepId !== event.result.stepId), event.result],
                 current: undefined,
               }),
             },
-            'APPLY.DONE': { target: '#restore.report', actions: assign({ report: ({ event }) => event.report, retryOnly: undefined, current: undefined }) },
+            'APPLY.DONE': { target: '#restore.report', actions: assign({ report: ({ event }) => event.report, retryOnly: undefined, current: undefined, ahead: undefined }) },
             'APPLY.FAILED': { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
           },
         },

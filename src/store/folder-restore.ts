@@ -34,8 +34,8 @@ import type { ChunkRef, FileNode, ObjectRef, TreeNode } from './tree-object.ts';
 export interface PackSource {
   /** Attempts of a GET of the pack (drive/blob-remote.ts); the worker adds its own Range. */
   remote?(pack: string): { attempt(from: number, after?: { status: number; message: string; body: string; code?: string }): Promise<{ url: string; headers: Record<string, string> }>; idleMs: number };
-  /** A local file holding the pack. */
-  file?(pack: string): string;
+  /** A local file holding the pack; undefined when it is to be fetched (then `remote`). */
+  file?(pack: string): string | undefined;
 }
 
 export interface FolderRestoreOptions {
@@ -344,14 +344,15 @@ async function runJobs(o: FolderRestoreOptions, jobs: Omit<Job, 'job' | 'source'
           let source: Job['source'];
           let idleMs = 30_000;
           let attempts;
-          if (o.packs.remote) {
+          const file = o.packs.file?.(job.pack);
+          if (file) source = { file };
+          else if (o.packs.remote) {
             attempts = o.packs.remote(job.pack);
             const req = await attempts.attempt(0);
             const { range: _drop, ...headers } = req.headers;
             source = { url: req.url, headers };
             idleMs = attempts.idleMs;
-          } else if (o.packs.file) source = { file: o.packs.file(job.pack) };
-          else throw new Error('no way to read packs');
+          } else throw new CodedError('chunk_missing', `pack ${job.pack.slice(0, 12)} is neither here nor reachable`);
           inFlight.set(id, { w, job, ...(attempts ? { attempts } : {}) });
           w.postMessage({ ...job, job: id, source, idleMs } satisfies Job);
         } catch (e) {

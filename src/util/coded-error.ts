@@ -44,6 +44,12 @@ export const ERROR_CODES = {
   /** A restored file could not be written into the staging folder (disk full, permissions, …). */
   restore_write_failed: { exit: 3 },
 
+  // ── local blobs: fetched ahead, or a drive's export ────────────────────
+  /** A local blob (a copy fetched ahead, an export's file) does not hash to its address. */
+  blob_altered: { exit: 1, verification: true },
+  /** A blob the restore needs is not in the local folder that should hold it. */
+  blob_missing: { exit: 1 },
+
   // ── restore targets (src/chroot-appliers) ─────────────────────────────
   /** The restore target is not a usable root: missing, not a directory, or the running system's own /. */
   target_root: { exit: 2 },

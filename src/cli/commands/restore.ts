@@ -49,6 +49,12 @@ ROOT and NAME are checked first, before any login or download: ROOT must be
 a directory other than this running system's /, and NAME a user in its
 /etc/passwd.
 
+While the first steps run (apt above all), the data of the folders and
+repositories to restore is fetched ahead onto the target's disk (verified,
+at most 8 GiB and never what the restore itself needs; KODER_AHEAD_MAX_BYTES
+lowers it, KODER_FETCH_AHEAD=0 turns it off); --json progress lines say how
+far it is ("ahead").
+
 Without a passphrase or recovery key, secrets are skipped and reported, and
 so are data v2 folders and repositories (encrypted with keys the vault holds).
 Exit status: 0 all done, 3 done with skipped or failed items, 1 refused or
@@ -116,7 +122,7 @@ export const restore: Command = {
     function sessionConfig() {
       return {
         server: server!, stateDir, mode: 'standalone' as const, defaults: { hostname: v.hostname ?? '', targetUser: v.user! },
-        appliers: defaultAppliers, target: { root: target, user: v.user! }, env, host: { gpuVendors },
+        appliers: defaultAppliers, target: { root: target, user: v.user! }, env, host: { gpuVendors }, fetchAhead: env.KODER_FETCH_AHEAD !== '0',
         log: (l: string) => io.err(l),
       };
     }
@@ -232,7 +238,7 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
               lastLine = now;
               lastStep = p.current ?? '';
               lastPhase = p.phase;
-              emit({ type: 'progress', current: p.current, label, stepPhase: p.phase, detail: p.detail, fraction: round4(p.fraction), doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems, etaSeconds: p.etaSeconds });
+              emit({ type: 'progress', current: p.current, label, stepPhase: p.phase, detail: p.detail, fraction: round4(p.fraction), doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems, etaSeconds: p.etaSeconds, ...(p.ahead ? { ahead: p.ahead } : {}) });
             }
           } else if (process.stderr.isTTY) {
             const what = `${label}${p.detail ? ` — ${p.phase ? `${p.phase} ` : ''}${p.detail}` : ''}`;
