@@ -119,7 +119,7 @@ function sh(script: string, ...args: string[]): string {
   return r.stdout;
 }
 
-function dropCaches(): boolean {
+export function dropCaches(): boolean {
   try {
     spawnSync('sync');
     writeFileSync('/proc/sys/vm/drop_caches', '3');

@@ -13,6 +13,7 @@ import type { StepProgress, StepStatus } from '../restore-machine/types.ts';
 import type { Identity } from '../keys/identity.ts';
 import type { Target } from './target.ts';
 import type { RemoteBlob } from './remote-blob.ts';
+import type { LocalDebs } from './apt-local-debs.ts';
 
 export interface BlobSource {
   /**
@@ -80,6 +81,8 @@ export interface ApplyContext {
   deferred: DeferredTask[];
   signal?: AbortSignal;
   log: (line: string) => void;
+  /** The .debs an export brought (apt-local-debs.ts): offered to apt at the run's first apt-get update, removed at the end. */
+  localDebs?: LocalDebs;
   /** Facts about the live machine the installer runs on (for gpu checks). */
   host?: { gpuVendors?: string[] };
 }

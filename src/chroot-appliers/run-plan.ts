@@ -152,6 +152,8 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
   } catch (e) {
     await ahead?.close({ remove: false });
     throw e;
+  } finally {
+    await ctx.localDebs?.close(ctx).catch((e: unknown) => ctx.log(`the exported .debs could not be removed from the target: ${(e as Error).message}`));
   }
   await ahead?.close({ remove: true });
   // First-boot tasks last: appliers may have deferred work while running.

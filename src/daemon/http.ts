@@ -19,7 +19,7 @@ import type { UiEvent, UiState } from './ui-state.ts';
 import { isHostname } from '../manifest/index.ts';
 
 const COOKIE = 'ks_session';
-const EVENT_TYPES = new Set(['START', 'SKIP', 'NEW_CODE', 'CHOOSE', 'BACK', 'RETRY', 'CONFIRM', 'RETRY_FAILED']);
+const EVENT_TYPES = new Set(['START', 'START_EXPORT', 'SKIP', 'NEW_CODE', 'CHOOSE', 'BACK', 'RETRY', 'CONFIRM', 'RETRY_FAILED']);
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2', '.json': 'application/json' };
 /** The headers every page and stream carries (exported for the wizard's fixture server). */
 export const SECURITY_HEADERS = {

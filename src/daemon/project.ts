@@ -2,6 +2,7 @@
 import type { AheadProgress, RestoreContext } from '../restore-machine/types.ts';
 import type { Phase, ProgressView, StepView, UiState } from './ui-state.ts';
 import { guessedWork, type EtaEstimator, type EtaTask } from './eta.ts';
+import type { FoundExport } from '../export/find.ts';
 
 export interface ProjectionExtras {
   mode: UiState['mode'];
@@ -13,6 +14,8 @@ export interface ProjectionExtras {
   /** The apply's ETA model (held by the session): fed with the steps at each projection. */
   eta?: EtaEstimator;
   now?: number;
+  /** Exports found on the mounted drives (shown on Welcome). */
+  exports?: FoundExport[];
 }
 
 /** Minimal view of an XState machine snapshot: enough to project it. */
@@ -43,6 +46,8 @@ export function projectUi(snap: MachineView, x: ProjectionExtras): UiState {
   const ui: UiState = { phase, mode: x.mode, defaults: x.defaults };
   if (c.login && (phase === 'login' || phase === 'login-failed')) ui.login = { ...c.login, qrSvg: x.qrSvg ?? '' };
   if (c.user) ui.user = c.user;
+  if (c.source) ui.source = c.source;
+  if (x.exports?.length && phase === 'welcome') ui.exports = x.exports;
   if (c.snapshots) ui.snapshots = c.snapshots;
   if (c.choice) ui.choice = c.choice;
   if (c.error) ui.error = c.error;

@@ -1,7 +1,7 @@
 /**
  * The restore machine (XState v5). It reads like the diagram in
  * ARCHITECTURE.md: welcome → login → choose → prepare → waitTarget → apply →
- * report. Every effect is an actor supplied from outside with `provide()`:
+ * report (from a drive: welcome → choose, no login). Every effect is an actor supplied from outside with `provide()`:
  *
  * - `login`          (callback) device flow; sends LOGIN.CODE, LOGIN.DONE, LOGIN.FAILED
  * - `listSnapshots`  (promise)  the person's and shared snapshots
@@ -15,6 +15,7 @@
  */
 import { assign, fromCallback, fromPromise, setup, type EventObject } from 'xstate';
 import type { RestoreChoice } from './plan.ts';
+import { ERROR_CODES, type CodeInfo } from '../util/coded-error.ts';
 import type { MachineError, Prepared, RestoreContext, RestoreEvent, SnapshotSummary, StepProgress, TargetInfo } from './types.ts';
 
 export interface PrepareInput {
@@ -71,7 +72,10 @@ export const restoreMachine = setup({
     apply: fromCallback<EventObject, ApplyInput>(unprovided('apply')),
   },
   guards: {
-    isVerificationError: ({ event }) => toMachineError((event as unknown as { error: unknown }).error).code === 'MANIFEST_VERIFY',
+    isVerificationError: ({ event }) => {
+      const code = toMachineError((event as unknown as { error: unknown }).error).code;
+      return code === 'MANIFEST_VERIFY' || (ERROR_CODES as Record<string, CodeInfo>)[code]?.verification === true;
+    },
     isWrongSecret: ({ event }) => toMachineError((event as unknown as { error: unknown }).error).code === 'WRONG_SECRET',
     hasFailedSteps: ({ context }) => context.results.some((r) => r.status === 'failed'),
   },
@@ -85,7 +89,12 @@ export const restoreMachine = setup({
   context: { unlock: false, progress: {}, results: [] },
   states: {
     welcome: {
-      on: { START: 'login', SKIP: 'skipped' },
+      on: {
+        START: { target: 'login', actions: assign({ source: undefined }) },
+        // From a drive: no login; the export's own listing.
+        START_EXPORT: { target: 'choose', actions: assign({ source: ({ event }) => ({ kind: 'export' as const, dir: event.dir }), error: undefined }) },
+        SKIP: 'skipped',
+      },
     },
     login: {
       initial: 'waiting',
@@ -114,7 +123,7 @@ export const restoreMachine = setup({
             onError: { target: 'failed', actions: 'setErrorFromActor' },
           },
         },
-        failed: { on: { RETRY: { target: 'loading', actions: 'clearError' } } },
+        failed: { on: { RETRY: { target: 'loading', actions: 'clearError' }, BACK: { target: '#restore.welcome', actions: assign({ error: undefined, source: undefined }) } } },
         ready: {
           on: {
             // Nothing worth restoring (or no snapshot at all): leave without restoring.

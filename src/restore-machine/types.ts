@@ -98,7 +98,15 @@ export interface MachineError {
   message: string;
 }
 
+/** Where the snapshots come from: the server (absent) or an export in a folder (a drive). */
+export interface SourceRef {
+  kind: 'export';
+  dir: string;
+}
+
 export interface RestoreContext {
+  /** An export on a drive (no login on that path); absent: the server. */
+  source?: SourceRef;
   login?: LoginCode;
   user?: { id: string };
   snapshots?: SnapshotSummary[];
@@ -121,6 +129,7 @@ export interface RestoreContext {
 
 export type RestoreEvent =
   | { type: 'START' }
+  | { type: 'START_EXPORT'; dir: string }
   | { type: 'SKIP' }
   | { type: 'NEW_CODE' }
   | { type: 'LOGIN.CODE'; code: LoginCode }

@@ -10,7 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture } from '../../src/capture/index.ts';
 import type { DriveClient } from '../../src/drive/index.ts';
-import { createVault, generateIdentity, publicIdentity, type Identity } from '../../src/keys/index.ts';
+import { createVault, generateIdentity, publicIdentity, seal, type Identity } from '../../src/keys/index.ts';
+import type { KdfStrength } from '../../src/keys/vault.ts';
 import { diff, serialize, sign, snapshotId, type Manifest } from '../../src/manifest/index.ts';
 import { testConfig } from '../capture/fixture.ts';
 import { g } from './git.ts';
@@ -22,11 +23,11 @@ export interface V2Account {
   identity: Identity;
 }
 
-/** An identity, its public key and a vault opened by V2_PASSPHRASE (fast KDF). */
-export async function v2Account(client: DriveClient): Promise<V2Account> {
+/** An identity, its public key and a vault opened by V2_PASSPHRASE (the fast KDF unless `kdf` says: the product's is 'default'). */
+export async function v2Account(client: DriveClient, o: { kdf?: KdfStrength } = {}): Promise<V2Account> {
   const identity = await generateIdentity();
   await client.putKeys([publicIdentity(identity)]);
-  const { vault } = await createVault(identity, { passphrase: V2_PASSPHRASE, kdf: 'min' });
+  const { vault } = await createVault(identity, { passphrase: V2_PASSPHRASE, kdf: o.kdf ?? 'min' });
   await client.putVault(vault);
   return { identity };
 }
@@ -59,14 +60,20 @@ export function writeRepo(home: string): string {
 }
 
 /**
- * Captures `home`'s `~/Documentos` (and `~/dev` repositories) as data v2
+ * Captures `home`'s `~/Documentos` (or `folders`) and `~/dev` repositories as data v2
  * (packs of `packMib`), then posts a signed delta adding `apt`. Returns the
  * leaf id and the full manifest.
  */
-export async function captureV2(client: DriveClient, account: V2Account, work: string, home: string, o: { apt?: string[]; packMib?: number; hostname?: string } = {}): Promise<{ leaf: string; ids: string[]; full: Manifest }> {
+export async function captureV2(
+  client: DriveClient,
+  account: V2Account,
+  work: string,
+  home: string,
+  o: { apt?: string[]; packMib?: number; hostname?: string; folders?: string[]; /** Secrets sealed to the account's key, by name: [path, bytes]. */ secrets?: Record<string, [string, Buffer]> } = {},
+): Promise<{ leaf: string; ids: string[]; full: Manifest }> {
   const r = await capture({
     config: testConfig(work, (c) => {
-      c.files.folders = ['~/Documentos'];
+      c.files.folders = o.folders ?? ['~/Documentos'];
       c.files.pack_mib = o.packMib ?? 4;
       c.repos.roots = ['~/dev'];
       c.snapshot.hostname = o.hostname ?? 'ana-v2';
@@ -77,10 +84,13 @@ export async function captureV2(client: DriveClient, account: V2Account, work: s
     identity: account.identity,
   });
   if (!r.posted) throw new Error('the capture posted nothing');
-  if (!o.apt?.length) return { leaf: r.id, ids: [r.id], full: r.full };
+  if (!o.apt?.length && !o.secrets) return { leaf: r.id, ids: [r.id], full: r.full };
   const full: Manifest = structuredClone(r.full);
   full.snapshot.created_at = new Date(Date.parse(full.snapshot.created_at) + 1000).toISOString().replace(/\.\d+Z$/, 'Z');
-  full.apps = { ...full.apps, apt: o.apt };
+  if (o.apt?.length) full.apps = { ...full.apps, apt: o.apt };
+  for (const [name, [path, bytes]] of Object.entries(o.secrets ?? {})) {
+    full.secrets = { ...full.secrets, [name]: { path, mode: '0600', sealed: Buffer.from(await seal(bytes, account.identity.sealing.publicKey)).toString('base64') } };
+  }
   const delta = sign(diff(r.full, full, r.id), account.identity.signing.seed);
   await client.postManifest(serialize(delta));
   return { leaf: snapshotId(delta), ids: [r.id, snapshotId(delta)], full };
