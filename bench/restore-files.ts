@@ -18,6 +18,9 @@
  *                       ours as the files applier does (the extractor's
  *                       worker GETs it, resuming by the drive client's
  *                       rules); native with curl) or file (both read the file)
+ *                       or export: ours restores the tree as data v2 from a local
+ *                       repository on the same disk, as `restore --from` does
+ *                       (bench/restore-files-export.ts); native reads the tar.zst file
  *
  * Builds a tree of mixed file sizes (many small, some medium, a few large;
  * about two thirds compressible text, one third random), tars it and
@@ -38,6 +41,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TarZstInput } from '../src/chroot-appliers/tar-source.ts';
+import { exportChildArgs, makeExport, type ExportChildResult, type LocalExport } from './restore-files-export.ts';
 
 const MiB = 1024 * 1024;
 
@@ -188,6 +192,20 @@ function runOurs(blob: string, targetRoot: string, blobSha: string, remote?: Rem
   });
 }
 
+/** Ours from a local repository (restore --from), in a child. */
+function runOursExport(e: LocalExport, targetRoot: string): Promise<OursResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`, ...exportChildArgs(e, targetRoot)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`child exited ${code}`));
+      const r = JSON.parse(out) as ExportChildResult;
+      resolve({ ms: r.ms, cpuMs: r.cpuMs, tarBytes: 0, entries: r.files, vmHWMKiB: r.vmHWMKiB });
+    });
+  });
+}
+
 interface Remote {
   server: string;
   token: string;
@@ -243,7 +261,12 @@ async function main(): Promise<void> {
     );
     let remote: Remote | undefined;
     let stopServer = async () => {};
-    if ((process.env.KODER_BENCH_SOURCE ?? 'server') === 'server') {
+    let local: LocalExport | undefined;
+    if (process.env.KODER_BENCH_SOURCE === 'export') {
+      t = performance.now();
+      local = await makeExport(src, join(work, 'export'));
+      console.log(`source: a local repository (data v2: ${local.packs} packs, ${(local.storedBytes / MiB).toFixed(0)} MiB stored, ${((performance.now() - t) / 1000).toFixed(1)} s to capture) and the tar.zst file, same disk`);
+    } else if ((process.env.KODER_BENCH_SOURCE ?? 'server') === 'server') {
       const { testServer, loginAs } = await import('../test/server/fixture.ts');
       const { DriveClient } = await import('../src/drive/index.ts');
       const srv = await testServer();
@@ -265,7 +288,7 @@ async function main(): Promise<void> {
         dropCaches();
         await new Promise((r) => setTimeout(r, 1500));
         if (side === 'ours') {
-          const r = await runOurs(blob, target, blobSha, remote);
+          const r = local ? await runOursExport(local, target) : await runOurs(blob, target, blobSha, remote);
           ours.push(r);
           console.log(
             `  run ${i + 1} ours:   ${(r.ms / 1000).toFixed(2)} s  ${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s  CPU ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.vmHWMKiB / 1024).toFixed(0)} MiB (VmHWM)  load ${loadavg()[0]!.toFixed(1)}`,
