@@ -16,6 +16,9 @@
  *   finished(step) blobs no step still to run needs are deleted (budget freed)
  *   close()        everything stopped; the folder removed when the restore finished
  *
+ * From a source whose blobs are files already (an export on a drive) nothing
+ * is fetched: the staging ahead runs beside apt all the same.
+ *
  * Interrupted (SIGKILL): a verified blob keeps its name, a partial one its
  * `.part`; the next run finds them: nothing verified is fetched again, a
  * part is resumed. The fetch-ahead never fails a restore: a blob it could
@@ -171,7 +174,7 @@ export class FetchAhead {
    * that can be once its blobs are here. Returns at once.
    */
   start(steps: AheadStep[]): void {
-    if (this.loops.length || !this.o.source.fetch) return;
+    if (this.loops.length || (!this.o.source.fetch && !this.o.source.local)) return;
     for (const s of steps) {
       const list: Item[] = [];
       for (const ref of s.blobs) {
@@ -193,7 +196,7 @@ export class FetchAhead {
       if (!this.abort.signal.aborted) this.o.log?.(`fetch-ahead: ${what} stopped: ${errMessage(e)}`);
     };
     this.loops.push(
-      this.fetchAll()
+      (this.o.source.fetch ? this.fetchAll() : this.findLocal())
         .catch(quiet('downloads'))
         .finally(() => this.order.forEach((i) => (i.state === 'queued' && (i.state = 'left'), i.settle()))),
       this.stageAll().catch(quiet('staging')),
@@ -266,6 +269,18 @@ export class FetchAhead {
     });
   }
 
+  /** A source whose blobs are files already (a drive's export): nothing to fetch, the staging can begin. */
+  private async findLocal(): Promise<void> {
+    for (const it of this.order) {
+      if (this.o.source.local?.(it.ref)) {
+        it.state = 'local';
+        it.size = 0;
+        it.settle();
+      } else this.leave(it);
+    }
+    this.report();
+  }
+
   private leave(it: Item): void {
     it.state = 'left';
     it.settle();
@@ -333,10 +348,12 @@ export class FetchAhead {
 /**
  * The fetch-ahead of a restore into `target`: its folder on the target's
  * disk, its budget from the free space there; undefined when the plan has
- * nothing to fetch ahead or the source cannot fetch whole blobs.
+ * nothing to fetch ahead, or the source neither fetches whole blobs nor has
+ * them as files (a drive's export has: nothing is fetched, the staging ahead
+ * still runs beside apt).
  */
 export async function openAhead(target: Target, plan: RestorePlan, source: BlobSource, signal: AbortSignal | undefined, log: (line: string) => void, onProgress: (p: AheadProgress) => void): Promise<FetchAhead | undefined> {
-  if (!source.fetch || !plan.steps.some((s) => s.ahead)) return undefined;
+  if ((!source.fetch && !source.local) || !plan.steps.some((s) => s.ahead)) return undefined;
   const dir = await aheadDir(target);
   const budget = await aheadBudget(dirname(dir), plan.totals.bytes);
   return FetchAhead.open({ dir, source, budget, log, onProgress, ...(signal ? { signal } : {}) });
