@@ -28,7 +28,7 @@ import { restoreFolder, type FolderRestoreResult } from '../store/folder-restore
 import { deriveDataKeys, treeKey } from '../store/keys.ts';
 import { TreeReader } from '../store/tree-reader.ts';
 import { zstdContext } from '../store/zstd.ts';
-import { isVerificationError, CodedError } from '../util/coded-error.ts';
+import { CodedError, hasCode, isVerificationError } from '../util/coded-error.ts';
 import { errMessage } from '../util/fs.ts';
 import type { ApplyContext, Progress, StepOutcome } from './applier.ts';
 import { commitStaging, removeStaging, stagingDirFor } from './commit-staging.ts';
@@ -80,7 +80,7 @@ export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, stagi
       ...signal,
     });
   } catch (e) {
-    if (isVerificationError(e) || (e instanceof CodedError && e.code === 'path_not_in_snapshot')) {
+    if (isVerificationError(e) || hasCode(e, 'path_not_in_snapshot')) {
       // Not what was signed (or nothing to restore): nothing of it stays, not even for a resume.
       await rm(journal, { force: true });
       await removeStaging(staging);
@@ -97,8 +97,8 @@ export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: str
   try {
     r = await restoreTreeInto(ctx, { tree: entry.tree, nonce: entry.tree_nonce, ...(step.select ? { select: step.select } : {}) }, staging, progress);
   } catch (e) {
-    if (e instanceof CodedError && e.code === 'path_not_in_snapshot') return { status: 'failed', message: e.message };
-    if (e instanceof CodedError && e.code === 'restore_write_failed') return { status: 'failed', message: `${entry.local_path}: ${e.message}` };
+    if (hasCode(e, 'path_not_in_snapshot')) return { status: 'failed', message: e.message };
+    if (hasCode(e, 'restore_write_failed')) return { status: 'failed', message: `${entry.local_path}: ${e.message}` };
     throw e;
   }
   if (!r) return { status: 'skipped', message: FILES_LOCKED_MESSAGE };
