@@ -1,8 +1,9 @@
 /** `koder-snapshot capture`: snapshot this machine and upload it (a delta from the last one of this host). */
 import { resolve } from 'node:path';
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
 import { bar, formatBytes, formatDuration } from '../format.ts';
 import { capture as runCapture, CaptureError, expandHome, loadConfig, type CaptureEvent } from '../../capture/index.ts';
+import { errMessage } from '../../util/fs.ts';
 import { connect } from '../../drive/index.ts';
 import type { DriveClient } from '../../drive/client.ts';
 import type { AuthSession } from '../../auth/session.ts';
@@ -116,10 +117,7 @@ export const capture: Command = {
     try {
       identity = await loadIdentity(identityDir);
     } catch (e) {
-      if (!dryRun) {
-        io.err(`koder-snapshot capture: no identity to sign with (${(e as Error).message}); run \`koder-snapshot init\` first`);
-        return EXIT_FAILED;
-      }
+      if (!dryRun) throw new CaptureError('no_identity', `no identity to sign with (${errMessage(e)}); run \`koder-snapshot init\` first`, { cause: e });
       io.err(`note: no identity in ${identityDir}: the manifest is unsigned and secrets are left out`);
     }
     let client: DriveClient | undefined;
