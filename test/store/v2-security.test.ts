@@ -198,6 +198,25 @@ describe('data v2 on the real server', () => {
     expect(bobs.uploadedBytes).toBeGreaterThan(2 * 1024 * 1024); // keyed ids: nothing shared across accounts
   }, 60_000);
 
+  it('two machines of the account capture at the same time: both post, neither corrupts the other, both restore byte-identical', async () => {
+    const mk = (m: string) => {
+      const h = join(base, `home-${m}`);
+      mkdirSync(join(h, 'Documentos'), { recursive: true });
+      writeFileSync(join(h, 'Documentos', 'shared.raw'), shared); // the same bytes on both, already stored
+      writeFileSync(join(h, 'Documentos', `${m}.raw`), randomBytes(3 * 1024 * 1024));
+      return h;
+    };
+    const [hd, he] = [mk('d'), mk('e')];
+    const [d, e] = await Promise.all([run(alice, 'd', hd), run(alice, 'e', he)]);
+    expect(d.posted && e.posted).toBe(true);
+    for (const [r, h] of [[d, hd], [e, he]] as const) {
+      const root = join(base, `target-${r.id.slice(0, 8)}`);
+      const out = await restoreInto(root, alice, await folded(alice, r.id), r.id);
+      for (const v of Object.values(out)) expect(v).toMatch(/^done/);
+      expect(byteTree(join(root, 'home/ana/Documentos'))).toEqual(byteTree(join(h, 'Documentos')));
+    }
+  }, 60_000);
+
   describe('tampering on the server', () => {
     const packsOf = async (id: string) => {
       const m = await folded(alice, id);
