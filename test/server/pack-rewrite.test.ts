@@ -22,7 +22,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => srv?.cleanup());
 
-const put = (c: DriveClient, b: { bytes: Buffer; hex: string }) => c.request(c.blobPath(b.hex), { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: b.bytes, accept: [200, 201] });
+const put = (c: DriveClient, b: { bytes: Buffer<ArrayBuffer>; hex: string }) => c.request(c.blobPath(b.hex), { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: b.bytes, accept: [200, 201] });
 
 describe('packs rewrite', () => {
   it('moves references and deletes the removed packs; refuses the rest', async () => {
