@@ -30,6 +30,7 @@ import { SnapshotFiles } from '../../src/store/snapshot-files.ts';
 import { driveBytes } from '../../src/store/store-writer.ts';
 import { isVerificationError } from '../../src/util/coded-error.ts';
 import { share as shareCommand } from '../../src/cli/commands/share.ts';
+import { ls as lsCommand } from '../../src/cli/commands/ls.ts';
 import { saveIdentity } from '../../src/keys/identity.ts';
 import { saveTokens, type StoredTokens } from '../../src/auth/index.ts';
 import { applyContext } from '../helpers/apply-context.ts';
@@ -137,6 +138,19 @@ describe('data v2 on the real server', () => {
     expect((await files.list('~/Documentos')).map((e) => `${e.type} ${e.text}`)).toEqual(['dir cartas', 'file foto.raw', `file ${NAME_MARK}`]);
     expect((await files.list('~/Documentos/cartas')).map((e) => e.text)).toEqual(['mae.txt', 'pai.txt']);
     await expect(files.list('~/Documentos/nope')).rejects.toMatchObject({ code: 'path_not_in_snapshot' });
+
+    // The same through the CLI: `koder-snapshot ls`, with the identity file.
+    const idDir = join(base, 'alice-identity-ls');
+    await saveIdentity(idDir, alice.identity);
+    process.env.XDG_CONFIG_HOME = join(base, 'cli-config');
+    await saveTokens(alice.tokens);
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+    expect(await lsCommand.run([s2.id.slice(0, 12), '~/Documentos/cartas', '--identity', idDir, '--server', srv.url], io as never), lines.join('\n')).toBe(0);
+    expect(lines.map((l) => l.split(/\s+/).pop())).toEqual(['mae.txt', 'pai.txt']);
+    lines.length = 0;
+    expect(await lsCommand.run([s2.id.slice(0, 12), '~/Documentos/nope', '--identity', idDir, '--server', srv.url], io as never)).toBe(2);
+    expect(lines.join('\n')).toMatch(/not in the snapshot/);
 
     const root = join(base, 'target-path');
     const r = await restoreInto(root, alice, m, s2.id, { paths: ['~/Documentos/cartas/pai.txt'] });
