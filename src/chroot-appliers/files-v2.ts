@@ -27,6 +27,7 @@ import type { PlanStep } from '../restore-machine/plan.ts';
 import { restoreFolder, type FolderRestoreResult } from '../store/folder-restore.ts';
 import { deriveDataKeys, treeKey } from '../store/keys.ts';
 import { TreeReader } from '../store/tree-reader.ts';
+import { Relocator } from '../store/relocate.ts';
 import { zstdContext } from '../store/zstd.ts';
 import { CodedError, hasCode, isVerificationError } from '../util/coded-error.ts';
 import { errMessage } from '../util/fs.ts';
@@ -63,7 +64,11 @@ export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, stagi
   if (!read || !remote) throw new CodedError('chunk_missing', 'this restore source cannot read data v2 trees (no ranged reads)');
   const hex = t.tree.slice('sha256:'.length);
   const signal = ctx.signal ? { signal: ctx.signal } : {};
-  const reader = new TreeReader({ read: (h, s, e) => read(`sha256:${h}`, s, e, signal) }, zstdContext());
+  const bytes = { read: (h: string, s?: number, e?: number) => read(`sha256:${h}`, s, e, signal) };
+  // The owner finds what a prune moved through the packs' tables of contents (a recipient's packs are never moved).
+  const list = ctx.blobs.list;
+  const relocate = list && ctx.identity && !ctx.choice.owner ? new Relocator({ list }, bytes, deriveDataKeys(ctx.identity.signing.seed).tocKey) : undefined;
+  const reader = new TreeReader(bytes, zstdContext(), undefined, relocate);
   const journal = `${staging}.journal`;
   try {
     const root = await reader.root(hex, key);
@@ -77,6 +82,7 @@ export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, stagi
       uid: ctx.target.uid,
       gid: ctx.target.gid,
       onProgress: (p) => progress({ bytes: p.bytes, items: p.files }),
+      ...(relocate ? { relocate } : {}),
       ...signal,
     });
   } catch (e) {

@@ -28,6 +28,7 @@ import type { Finish, FromRestoreWorker, Job, JobItem } from './restore-protocol
 import { finishFdSync, utimeSeconds } from './finish-file.ts';
 import type { TreeRoot } from './root-blob.ts';
 import type { TreeReader } from './tree-reader.ts';
+import type { Relocator } from './relocate.ts';
 import type { ChunkRef, FileNode, ObjectRef, TreeNode } from './tree-object.ts';
 
 /** How the bytes of a pack are reached: a GET whose policy the caller keeps, or a local file. */
@@ -52,6 +53,8 @@ export interface FolderRestoreOptions {
   journal?: string;
   workers?: number;
   onProgress?: (p: { bytes: number; total: number; files: number }) => void;
+  /** The owner's way to find chunks a prune moved (relocate.ts). */
+  relocate?: Relocator;
   signal?: AbortSignal;
 }
 
@@ -140,6 +143,9 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
     hardlinks.splice(i, 1);
     if (first?.type === 'file' && !first.link) files.push({ rel: h.rel, node: { ...h.node, chunks: first.chunks, size: first.size, link: undefined as never }, remaining: first.chunks.length });
   }
+
+  // Chunks in packs a prune removed: where they are now (the owner's TOCs).
+  if (o.relocate) await relocateChunks(files, o.relocate);
 
   // ── journal ──
   const journal = o.journal ?? `${o.staging}.journal`;
@@ -272,6 +278,21 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
 
 function itemOf(c: ChunkRef): JobItem {
   return { offset: c.offset, length: c.length, raw: c.raw, id: c.id, key: c.key, targets: [] };
+}
+
+async function relocateChunks(files: PlannedFile[], r: Relocator): Promise<void> {
+  const packs = new Set<string>();
+  for (const f of files) for (const c of f.node.chunks) packs.add(c.pack);
+  const gone = new Set<string>();
+  for (const p of packs) if (!(await r.exists(p))) gone.add(p);
+  if (!gone.size) return;
+  const ids = new Set<string>();
+  for (const f of files) for (const c of f.node.chunks) if (gone.has(c.pack)) ids.add(c.id.toString('hex'));
+  const now = await r.locate(ids);
+  for (const f of files) {
+    if (!f.node.chunks.some((c) => gone.has(c.pack))) continue;
+    f.node = { ...f.node, chunks: f.node.chunks.map((c) => (gone.has(c.pack) ? { ...c, ...now.get(c.id.toString('hex'))! } : c)) };
+  }
 }
 
 function splitRel(p: Buffer): Buffer[] {

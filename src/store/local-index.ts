@@ -184,6 +184,15 @@ export class LocalIndex {
     if (this.loaded) this.insertAll(hex, entries);
   }
 
+  /** A pack's table of contents as recorded here; undefined when unknown. */
+  packEntries(hex: string): PackEntry[] | undefined {
+    try {
+      return decodeToc(readFileSync(join(this.dir, 'tocs', hex)), `local index ${hex.slice(0, 12)}`, 0xffff_ffff);
+    } catch {
+      return undefined;
+    }
+  }
+
   setPackState(hex: string, state: PackState, size: number): void {
     this.log(hex, state, size);
   }

@@ -21,14 +21,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DriveClient } from '../drive/client.ts';
-import { DriveError } from '../drive/errors.ts';
-import { CodedError } from '../util/coded-error.ts';
+import { pool } from '../drive/retry.ts';
 import { CapturePool } from './capture-pool.ts';
-import { CHUNK_DATA, CHUNK_TREE, sealChunk, type ChunkType, type Zstd } from './chunk-crypto.ts';
+import { CHUNK_TREE, sealChunk, type ChunkType, type Zstd } from './chunk-crypto.ts';
 import { gearTable } from './chunker.ts';
 import { chunkId, chunkKey, treeKey, type DataKeys } from './keys.ts';
 import type { LocalIndex } from './local-index.ts';
-import { openToc, readTrailer, TRAILER_BYTES } from './pack-format.ts';
+import { readPackToc } from './pack-reader.ts';
 import { PackWriter, type SealedPack } from './pack-writer.ts';
 import { encodeRootBlob, type TreeLocation, type TreeRoot } from './root-blob.ts';
 import { encodeTreeObject, MAX_ENTRIES, packsOf, type ChunkRef, type ObjectRef, type TreeNode } from './tree-object.ts';
@@ -126,13 +125,7 @@ export class StoreWriter {
       for (const p of local.values()) if (p.state !== 'not-a-pack') this.livePacks.add(p.hex);
       return;
     }
-    const server = new Map<string, number>();
-    for (let after: string | undefined; ; ) {
-      const page = await this.o.client.listBlobs(after ? { after } : {});
-      for (const b of page.blobs) server.set(b.hash, b.size);
-      if (!page.next) break;
-      after = page.next;
-    }
+    const server = new Map((await this.o.client.listAllBlobs()).map((b) => [b.hash, b.size]));
     const gone: string[] = [];
     for (const p of local.values()) {
       if (p.state === 'pending') {
@@ -150,32 +143,20 @@ export class StoreWriter {
     }
     if (gone.length) idx.dropPacks(gone);
     const unknown = [...server].filter(([h]) => !local.has(h));
-    await parallel(unknown, 8, async ([hex, size]) => {
+    await pool(unknown, 8, async ([hex, size]) => {
       if (await this.learnPack(hex, size)) this.livePacks.add(hex);
     });
   }
 
   /** Reads a stored blob's table of contents into the index; false when it is not one of our packs. */
   private async learnPack(hex: string, size: number): Promise<boolean> {
-    const idx = this.o.index;
-    const notPack = () => {
-      idx.setPackState(hex, 'not-a-pack', size);
+    const entries = await readPackToc(driveBytes(this.o.client!), hex, size, this.o.keys.tocKey);
+    if (!entries) {
+      this.o.index.setPackState(hex, 'not-a-pack', size);
       return false;
-    };
-    if (size < TRAILER_BYTES + 30) return notPack();
-    const bytes = driveBytes(this.o.client!);
-    const tail = await bytes.read(hex, size - TRAILER_BYTES, size - 1);
-    const tocLen = readTrailer(tail);
-    if (tocLen === undefined || tocLen + TRAILER_BYTES > size) return notPack();
-    const tocStart = size - TRAILER_BYTES - tocLen;
-    const sealed = await bytes.read(hex, tocStart, size - TRAILER_BYTES - 1);
-    try {
-      idx.addPack(hex, 'uploaded', size, openToc(this.o.keys.tocKey, sealed, `pack ${hex.slice(0, 12)}`, tocStart));
-      return true;
-    } catch (e) {
-      if (e instanceof CodedError) return notPack();
-      throw e;
     }
+    this.o.index.addPack(hex, 'uploaded', size, entries);
+    return true;
   }
 
   private workers(): CapturePool {
@@ -326,13 +307,3 @@ export class StoreWriter {
   }
 }
 
-async function parallel<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (i < items.length) await f(items[i++]!);
-    }),
-  );
-}
-
-export { DriveError };

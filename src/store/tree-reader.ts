@@ -13,6 +13,7 @@
 import { CodedError } from '../util/coded-error.ts';
 import { CHUNK_TREE, openChunk, type Zstd } from './chunk-crypto.ts';
 import type { LocalIndex } from './local-index.ts';
+import type { Relocator } from './relocate.ts';
 import { decodeRootBlob, type TreeLocation, type TreeRoot } from './root-blob.ts';
 import { decodeTreeObject, type ObjectRef, type TreeNode, type TreeObject } from './tree-object.ts';
 
@@ -32,7 +33,19 @@ export class TreeReader {
     private readonly bytes: BlobBytes,
     private readonly zstd: Zstd,
     private readonly cache?: LocalIndex,
+    /** The owner's way to find tree objects a prune moved (relocate.ts). */
+    private readonly relocator?: Relocator,
   ) {}
+
+  /** Where a tree object is now: as its root says, or where a prune moved it. */
+  private async where(found: [string, TreeLocation][]): Promise<[string, TreeLocation][]> {
+    if (!this.relocator) return found;
+    const moved: string[] = [];
+    for (const [id, l] of found) if (!(await this.relocator.exists(l.pack))) moved.push(id);
+    if (!moved.length) return found;
+    const now = await this.relocator.locate(moved);
+    return found.map(([id, l]) => [id, now.has(id) ? { ...now.get(id)!, raw: l.raw } : l]);
+  }
 
   async root(hex: string, treeKey: Uint8Array): Promise<TreeRoot> {
     const cached = this.cache?.object(`root:${hex}`);
@@ -66,8 +79,9 @@ export class TreeReader {
     const idHex = ref.id.toString('hex');
     const have = this.cached(idHex);
     if (have) return have;
-    const loc = root.trees.get(idHex);
-    if (!loc) throw new CodedError('tree_format', `tree object ${idHex.slice(0, 12)} is not listed in its folder's tree root`);
+    const listed = root.trees.get(idHex);
+    if (!listed) throw new CodedError('tree_format', `tree object ${idHex.slice(0, 12)} is not listed in its folder's tree root`);
+    const [[, loc]] = (await this.where([[idHex, listed]])) as [[string, TreeLocation]];
     return this.open(ref, loc, await this.bytes.read(loc.pack, loc.offset, loc.offset + loc.length - 1));
   }
 
@@ -93,8 +107,9 @@ export class TreeReader {
    * parent gave.
    */
   async prefetch(root: TreeRoot): Promise<void> {
-    const want = [...root.trees.entries()].filter(([id]) => !this.cached(id));
+    const want = await this.where([...root.trees.entries()].filter(([id]) => !this.cached(id)));
     if (!want.length) return;
+    const at = new Map(want);
     const byPack = new Map<string, [string, TreeLocation][]>();
     for (const w of want) {
       const l = byPack.get(w[1].pack) ?? [];
@@ -132,7 +147,7 @@ export class TreeReader {
       if (!t) {
         const s = sealed.get(idHex);
         if (!s) continue; // not in the root's list: `object()` will say so if anyone asks
-        t = this.open(ref, root.trees.get(idHex)!, s);
+        t = this.open(ref, at.get(idHex)!, s);
       }
       for (const e of t.entries) if (e.type === 'dir') stack.push(e.tree);
       if (t.next) stack.push(t.next);
