@@ -94,6 +94,8 @@ export const ERROR_CODES = {
   method_not_allowed: { exit: 1, http: 405 },
   user_exists: { exit: 1, http: 409 },
   has_children: { exit: 1, http: 409 },
+  /** A pack rewrite (prune) that would remove a pack a shared snapshot references. */
+  pack_shared: { exit: 1, http: 409 },
   precondition_failed: { exit: 1, http: 412 },
   body_too_large: { exit: 1, http: 413 },
   vault_too_large: { exit: 1, http: 413 },
@@ -105,6 +107,7 @@ export const ERROR_CODES = {
   invalid_length: { exit: 1, http: 400 },
   invalid_limit: { exit: 1, http: 400 },
   invalid_path: { exit: 1, http: 400 },
+  invalid_rewrite: { exit: 1, http: 400 },
   invalid_share: { exit: 1, http: 400 },
   invalid_user_name: { exit: 1, http: 400 },
   length_mismatch: { exit: 1, http: 400 },
