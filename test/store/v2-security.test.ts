@@ -31,6 +31,7 @@ import { driveBytes } from '../../src/store/store-writer.ts';
 import { isVerificationError } from '../../src/util/coded-error.ts';
 import { share as shareCommand } from '../../src/cli/commands/share.ts';
 import { ls as lsCommand } from '../../src/cli/commands/ls.ts';
+import { main } from '../../src/cli/main.ts';
 import { saveIdentity } from '../../src/keys/identity.ts';
 import { saveTokens, type StoredTokens } from '../../src/auth/index.ts';
 import { applyContext } from '../helpers/apply-context.ts';
@@ -149,7 +150,8 @@ describe('data v2 on the real server', () => {
     expect(await lsCommand.run([s2.id.slice(0, 12), '~/Documentos/cartas', '--identity', idDir, '--server', srv.url], io as never), lines.join('\n')).toBe(0);
     expect(lines.map((l) => l.split(/\s+/).pop())).toEqual(['mae.txt', 'pai.txt']);
     lines.length = 0;
-    expect(await lsCommand.run([s2.id.slice(0, 12), '~/Documentos/nope', '--identity', idDir, '--server', srv.url], io as never)).toBe(2);
+    // path_not_in_snapshot: exit 2, from the catalogue (the CLI's entry, main.ts)
+    expect(await main(['ls', s2.id.slice(0, 12), '~/Documentos/nope', '--identity', idDir, '--server', srv.url], io as never)).toBe(2);
     expect(lines.join('\n')).toMatch(/not in the snapshot/);
 
     const root = join(base, 'target-path');
