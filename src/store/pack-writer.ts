@@ -23,7 +23,7 @@ export const DEFAULT_PACK_BYTES = 16 * 1024 * 1024;
 export class PackHandle {
   hex: string | undefined;
   /** Places that name this pack and learn its address when it is sealed. */
-  readonly refs: { pack: string }[] = [];
+  private readonly refs: { pack: string }[] = [];
   readonly sealed: Promise<string>;
   resolve!: (hex: string) => void;
   reject!: (e: unknown) => void;
@@ -38,6 +38,12 @@ export class PackHandle {
       this.reject = rej;
     });
     this.sealed.catch(() => undefined);
+  }
+
+  /** `ref.pack` gets this pack's address: now if it is sealed (the chunk that filled it sealed it), else when it is. */
+  name(ref: { pack: string }): void {
+    if (this.hex !== undefined) ref.pack = this.hex;
+    else this.refs.push(ref);
   }
 }
 

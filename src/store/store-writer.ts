@@ -216,7 +216,7 @@ export class StoreWriter {
     const at = (type === CHUNK_TREE ? this.trees : this.data).add(type, Buffer.from(id), raw, sealed);
     this.newBytes += sealed.length;
     const ref: ChunkRef = { id: Buffer.from(id), key: Buffer.from(key), raw, pack: '', offset: at.offset, length: at.length };
-    at.handle.refs.push(ref);
+    at.handle.name(ref);
     this.handleOf.set(ref, at.handle);
     this.pending.set(idHex, ref);
     wait(at.handle.sealed);
@@ -250,7 +250,7 @@ export class StoreWriter {
           const at = this.trees.add(CHUNK_TREE, id, body.length, sealed);
           this.newBytes += sealed.length;
           loc = { pack: '', offset: at.offset, length: at.length, raw: body.length };
-          at.handle.refs.push(loc);
+          at.handle.name(loc);
           this.o.index.putObjectBody(`tree:${idHex}`, body);
         }
         this.objects.set(idHex, loc);
