@@ -45,89 +45,14 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, cpSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateDocuments, xorshift } from './home-fixture.ts';
 
 const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);
 
-// ── child mode: one capture or one restore of ours ───────────────────────────
-
-interface ChildCapture {
-  server: string;
-  token: string;
-  identity: { seed: string; pub: string; xpriv: string; xpub: string };
-  home: string;
-  cache: string;
-}
-interface ChildRestore {
-  server: string;
-  token: string;
-  seed: string;
-  tree: string;
-  nonce: string;
-  target: string;
-}
-interface ChildOut {
-  ms: number;
-  cpuMs: number;
-  vmHWMKiB: number;
-  uploaded?: number;
-  packed?: number;
-  tree?: string;
-  nonce?: string;
-  files?: number;
-  bytes?: number;
-}
-
-const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
-const hwmKiB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
-
-async function childCapture(a: ChildCapture): Promise<ChildOut> {
-  const { capture, defaultConfig } = await import('../src/capture/index.ts');
-  const { DriveClient } = await import('../src/drive/index.ts');
-  const { identityFromParts } = await import('../src/keys/identity.ts');
-  const identity = await identityFromParts({ ed25519Seed: b64(a.identity.seed), ed25519Public: b64(a.identity.pub), x25519Private: b64(a.identity.xpriv), x25519Public: b64(a.identity.xpub) });
-  if (typeof identity === 'string') throw new Error(identity);
-  const config = defaultConfig({ ...process.env, XDG_CACHE_HOME: a.cache });
-  config.cache.dir = a.cache;
-  config.files.folders = ['~/Documents'];
-  config.snapshot.hostname = 'bench';
-  const client = new DriveClient({ server: a.server, tokens: a.token });
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  const r = await capture({ config, home: a.home, only: ['files'], client, identity });
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  const entry = r.full.files?.entry?.[0] as { tree?: string; tree_nonce?: string } | undefined;
-  if (r.warnings.length) process.stderr.write(`capture warnings: ${r.warnings.slice(0, 5).join('; ')}\n`);
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, vmHWMKiB: hwmKiB(), uploaded: r.uploadedBytes, packed: r.packedBytes, ...(entry?.tree ? { tree: entry.tree, nonce: entry.tree_nonce! } : {}) };
-}
-
-async function childRestore(a: ChildRestore): Promise<ChildOut> {
-  const { DriveClient } = await import('../src/drive/index.ts');
-  const { openBlobRemote } = await import('../src/drive/blob-remote.ts');
-  const { deriveDataKeys, treeKey } = await import('../src/store/keys.ts');
-  const { TreeReader } = await import('../src/store/tree-reader.ts');
-  const { restoreFolder } = await import('../src/store/folder-restore.ts');
-  const { driveBytes } = await import('../src/store/store-writer.ts');
-  const { zstdContext } = await import('../src/store/zstd.ts');
-  const { commitStaging } = await import('../src/chroot-appliers/commit-staging.ts');
-  const client = new DriveClient({ server: a.server, tokens: a.token });
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  // As the files applier (chroot-appliers/files-v2.ts): tree root, trees, pack-ordered jobs, staging, commit.
-  const reader = new TreeReader(driveBytes(client), zstdContext());
-  const root = await reader.root(a.tree.slice('sha256:'.length), treeKey(deriveDataKeys(b64(a.seed)).treeKeyRoot, Buffer.from(a.nonce, 'base64')));
-  const staging = join(a.target, '.koder-staging');
-  const r = await restoreFolder({ reader, root, packs: { remote: (p) => openBlobRemote(client, p) }, staging, uid: 1000, gid: 1000 });
-  await commitStaging({ targetRoot: a.target, dest: '/home/u/Documents', stagingDir: staging, uid: 1000, gid: 1000 });
-  rmSync(`${staging}.journal`, { force: true });
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, vmHWMKiB: hwmKiB(), files: r.files, bytes: r.bytes };
-}
+import type { ChildCapture, ChildOut, ChildRestore } from './peer-restic-child.ts';
 
 // ── helpers ──────────────────────────────────────────────────────────────────
 
@@ -141,12 +66,31 @@ function dropCaches(): boolean {
   }
 }
 
-function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number }> {
+/**
+ * Our child: by default the product's form, an esbuild bundle of the child entry and of the
+ * worker threads' modules (as the .deb ships the CLI: no tsx, whose ESM hooks add a loader
+ * thread per isolate and ≈ 30 MiB per worker); KODER_BENCH_TSX=1 runs the sources through tsx.
+ */
+let bundled: string | undefined;
+async function childEntry(): Promise<string[]> {
+  if (process.env.KODER_BENCH_TSX === '1') return ['--import', 'tsx', join(dirname(SELF), 'peer-restic-child.ts')];
+  if (!bundled) {
+    const { build } = await import('esbuild');
+    const out = join(dirname(SELF), '..', '.scratch', 'bench-build');
+    const common = { bundle: true, platform: 'node' as const, format: 'esm' as const, target: 'node20', external: ['zstd-napi', 'zstd-napi/*'], logLevel: 'warning' as const, banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } };
+    await build({ ...common, entryPoints: { 'peer-restic-child': join(dirname(SELF), 'peer-restic-child.ts'), 'capture-worker': join(dirname(SELF), '../src/store/capture-worker.ts'), 'restore-worker': join(dirname(SELF), '../src/store/restore-worker.ts') }, outdir: out, outExtension: { '.js': '.mjs' } });
+    bundled = join(out, 'peer-restic-child.mjs');
+  }
+  return [bundled];
+}
+
+async function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number }> {
   const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.KODER_BENCH_PROF] : [];
   const v8 = [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`];
+  const entry = await childEntry();
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...v8, ...prof, '--import', 'tsx', SELF, '--child', mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...v8, ...prof, ...entry, mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('close', (code) => (code === 0 ? resolve({ ...(JSON.parse(out.trim().split('\n').pop()!) as ChildOut), wallMs: performance.now() - t0 }) : reject(new Error(`our ${mode} child exited ${code}`))));
@@ -436,14 +380,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv[2] === '--child') {
-    const arg = JSON.parse(process.argv[4]!) as ChildCapture & ChildRestore;
-    const out = process.argv[3] === 'capture' ? await childCapture(arg) : await childRestore(arg);
-    process.stdout.write(JSON.stringify(out) + '\n');
-    process.exit(0);
-  } else {
-    await main();
-  }
-}
-
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
