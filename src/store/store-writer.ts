@@ -199,7 +199,11 @@ export class StoreWriter {
     this.workers().submit(files);
   }
 
-  /** The reference of a chunk the workers sealed: stored anew, or found stored. `wait` gets the pack to wait for. */
+  /**
+   * The reference of a chunk the workers sealed: stored anew, or found
+   * stored. `wait` gets the pack to wait for. An empty `sealed` is a chunk
+   * the worker was told is stored (knownIds): it must be.
+   */
   chunk(type: ChunkType, id: Buffer, key: Buffer, raw: number, sealed: Uint8Array, wait: (p: Promise<string>) => void): ChunkRef {
     const idHex = id.toString('hex');
     const seen = this.pending.get(idHex);
@@ -213,6 +217,7 @@ export class StoreWriter {
       this.pending.set(idHex, ref);
       return ref;
     }
+    if (sealed.length === 0) throw new Error(`chunk ${idHex.slice(0, 12)} was named as stored, but the store does not have it`);
     const at = (type === CHUNK_TREE ? this.trees : this.data).add(type, Buffer.from(id), raw, sealed);
     this.newBytes += sealed.length;
     const ref: ChunkRef = { id: Buffer.from(id), key: Buffer.from(key), raw, pack: '', offset: at.offset, length: at.length };
@@ -284,9 +289,11 @@ export class StoreWriter {
     try {
       if (this.pool) await this.pool.idle();
       // Sealing the last data pack lets the last tree objects be stored (their files waited for it).
-      this.data.flush();
+      const dataSealed = this.data.flush();
+      dataSealed.catch(() => undefined);
       const refs = await Promise.all(this.folders.map((f) => f.rootRef));
-      this.trees.flush();
+      await dataSealed;
+      await this.trees.flush();
       this.folders.forEach((f, i) => {
         for (const l of f.locs.values()) {
           if (!l.pack) throw new Error('a tree object has no pack after the tree pack was sealed');
@@ -318,6 +325,20 @@ export class StoreWriter {
       this.trees.abort(e);
     }
     await this.pool?.close();
+  }
+
+  /**
+   * The ids (concatenated) of the chunks of `chunks` the store has in a
+   * live pack: a changed file's previous chunks, which the workers then
+   * name without sealing again (most of a large file edited in one place).
+   */
+  knownIds(chunks: readonly ChunkRef[]): Buffer | undefined {
+    const ids: Buffer[] = [];
+    for (const c of chunks) {
+      const k = this.o.index.chunk(c.id);
+      if (k && k.type === CHUNK_DATA && this.livePacks.has(k.pack)) ids.push(c.id);
+    }
+    return ids.length ? Buffer.concat(ids) : undefined;
   }
 
   /** Whether every chunk of a node's list is in a pack that exists. */
