@@ -55,6 +55,8 @@ async function childCapture(a: ChildCapture): Promise<ChildOut> {
   config.cache.dir = a.cache;
   config.files.folders = ['~/Documents'];
   config.snapshot.hostname = 'bench';
+  if (process.env.KODER_BENCH_WORKERS) config.files.zstd_workers = Number(process.env.KODER_BENCH_WORKERS);
+  if (process.env.KODER_BENCH_LEVEL) config.files.zstd_level = Number(process.env.KODER_BENCH_LEVEL);
   const client = new DriveClient({ server: a.server, tokens: a.token });
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -82,6 +84,14 @@ async function childRestore(a: ChildRestore): Promise<ChildOut> {
   return { ms, cpuMs: (cpu.user + cpu.system) / 1000, vmHWMKiB: hwmKiB(), files: r.files, bytes: r.bytes };
 }
 
+if (process.env.KODER_BENCH_MEM) {
+  // Where the main thread's memory is, at its peak (workers' memory is only in the RSS).
+  const peak: Record<string, number> = {};
+  setInterval(() => {
+    for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, v);
+  }, 50).unref();
+  process.on('exit', () => process.stderr.write(`memory peaks (MiB): ${Object.entries(peak).map(([k, v]) => `${k} ${(v / 1048576).toFixed(0)}`).join(', ')}\n`));
+}
 const [mode, json] = process.argv.slice(2);
 const arg = JSON.parse(json!) as ChildCapture & ChildRestore;
 const out = mode === 'capture' ? await childCapture(arg) : await childRestore(arg);

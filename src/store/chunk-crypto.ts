@@ -136,10 +136,10 @@ export function sealChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, plai
 
 /**
  * Opens one chunk: authenticates it against its id and kind, decompresses
- * it, checks its length. Throws CodedError 'chunk_auth_failed' otherwise —
+ * it (into `into` when given and large enough), checks its length. Throws CodedError 'chunk_auth_failed' otherwise —
  * nothing of it may be used.
  */
-export function openChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, sealed: Uint8Array, rawLength: number, zstd: Zstd, where = 'chunk'): Buffer {
+export function openChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, sealed: Uint8Array, rawLength: number, zstd: Zstd, where = 'chunk', into?: Buffer): Buffer {
   const payload = openPayload(key, chunkAad(type, id), sealed);
   const fail = (why: string) =>
     new CodedError('chunk_auth_failed', `${where} ${Buffer.from(id).toString('hex').slice(0, 16)}…: ${why}`, { id: Buffer.from(id).toString('hex') });
@@ -151,7 +151,8 @@ export function openChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, seal
     return body;
   }
   if (codec !== CODEC_ZSTD) throw fail(`unknown codec ${codec}`);
-  const out = Buffer.allocUnsafe(rawLength);
+  // `into` (a caller's reused buffer, when large enough) holds a decompressed chunk: valid until its next use.
+  const out = into && into.length >= rawLength ? into.subarray(0, rawLength) : Buffer.allocUnsafe(rawLength);
   let n: number;
   try {
     n = zstd.decompress(out, body);

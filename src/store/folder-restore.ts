@@ -20,7 +20,7 @@
  * kept until the caller commits it). Memory: the folder's file list and
  * one job per worker in flight.
  */
-import { closeSync, constants as fsc, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readFileSync, appendFileSync, symlinkSync, chmodSync, chownSync, utimesSync, existsSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsc, writeSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readFileSync, appendFileSync, symlinkSync, chmodSync, chownSync, utimesSync, existsSync, rmSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { CodedError } from '../util/coded-error.ts';
 import { startWorker } from '../util/worker-thread.ts';
@@ -177,78 +177,93 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
     const n = files[i]!.node;
     return { file: i, size: n.size, mode: n.mode, uid: o.uid, gid: o.gid, mtimeNs: n.mtimeNs.toString() };
   };
+  // Journal lines are written once per job (one write, not one open/append/close per file).
+  const journalFd = openSync(journal, 'a');
+  let journalLines = '';
   const markDone = (i: number) => {
     finished++;
-    appendFileSync(journal, `${i}\n`);
+    journalLines += `${i}\n`;
   };
-  const byPack = new Map<string, Map<number, JobItem>>();
-  files.forEach((f, i) => {
-    if (done.has(i)) {
-      f.remaining = 0;
-      bytes += f.node.size;
-      finished++;
-      return;
-    }
-    let pos = 0;
-    for (const c of f.node.chunks) {
-      const items = byPack.get(c.pack) ?? new Map<number, JobItem>();
-      byPack.set(c.pack, items);
-      const it = items.get(c.offset) ?? itemOf(c);
-      items.set(c.offset, it);
-      it.targets.push({ file: i, pos });
-      pos += c.raw;
-    }
-  });
-  // Files with no chunk to fetch are finished here.
-  files.forEach((f, i) => {
-    if (!done.has(i) && f.node.chunks.length === 0) {
-      finishPath(stagedPath(f.rel), finishOf(i));
-      markDone(i);
-    }
-  });
-  const jobs: Omit<Job, 'job' | 'source' | 'idleMs'>[] = [];
-  for (const [pack, map] of byPack) {
-    const items = [...map.values()].sort((a, b) => a.offset - b.offset);
-    for (let i = 0; i < items.length; ) {
-      let j = i;
-      while (j + 1 < items.length && items[j + 1]!.offset - (items[j]!.offset + items[j]!.length) <= MERGE_GAP && items[j + 1]!.offset + items[j + 1]!.length - items[i]!.offset <= JOB_BYTES) j++;
-      const run = items.slice(i, j + 1);
-      const paths: Record<number, Uint8Array> = {};
-      const finish: Finish[] = [];
-      for (const it of run) {
-        for (const t of it.targets) {
-          paths[t.file] = stagedPath(files[t.file]!.rel);
-          if (files[t.file]!.node.chunks.length === 1) finish.push(finishOf(t.file));
-        }
+  const flushJournal = () => {
+    if (!journalLines) return;
+    writeSync(journalFd, journalLines);
+    journalLines = '';
+  };
+  try {
+    const byPack = new Map<string, Map<number, JobItem>>();
+    files.forEach((f, i) => {
+      if (done.has(i)) {
+        f.remaining = 0;
+        bytes += f.node.size;
+        finished++;
+        return;
       }
-      jobs.push({ type: 'job', pack, start: run[0]!.offset, end: run[run.length - 1]!.offset + run[run.length - 1]!.length, items: run, paths, finish });
-      i = j + 1;
-    }
-  }
-
-  // ── run them ──
-  await runJobs(o, jobs, {
-    progress: (b, raw) => {
-      fetched += b;
-      bytes += raw;
-      progress();
-    },
-    done: (job) => {
-      const counted = new Set<number>();
-      for (const it of job.items) {
-        for (const t of it.targets) {
-          const f = files[t.file]!;
-          f.remaining--;
-          if (f.remaining === 0 && !counted.has(t.file)) {
-            counted.add(t.file);
-            if (f.node.chunks.length > 1) finishPath(stagedPath(f.rel), finishOf(t.file));
-            markDone(t.file);
+      let pos = 0;
+      for (const c of f.node.chunks) {
+        const items = byPack.get(c.pack) ?? new Map<number, JobItem>();
+        byPack.set(c.pack, items);
+        const it = items.get(c.offset) ?? itemOf(c);
+        items.set(c.offset, it);
+        it.targets.push({ file: i, pos });
+        pos += c.raw;
+      }
+    });
+    // Files with no chunk to fetch are finished here.
+    files.forEach((f, i) => {
+      if (!done.has(i) && f.node.chunks.length === 0) {
+        finishPath(stagedPath(f.rel), finishOf(i));
+        markDone(i);
+      }
+    });
+    flushJournal();
+    const jobs: Omit<Job, 'job' | 'source' | 'idleMs'>[] = [];
+    for (const [pack, map] of byPack) {
+      const items = [...map.values()].sort((a, b) => a.offset - b.offset);
+      for (let i = 0; i < items.length; ) {
+        let j = i;
+        while (j + 1 < items.length && items[j + 1]!.offset - (items[j]!.offset + items[j]!.length) <= MERGE_GAP && items[j + 1]!.offset + items[j + 1]!.length - items[i]!.offset <= JOB_BYTES) j++;
+        const run = items.slice(i, j + 1);
+        const paths: Record<number, Uint8Array> = {};
+        const finish: Finish[] = [];
+        for (const it of run) {
+          for (const t of it.targets) {
+            paths[t.file] = stagedPath(files[t.file]!.rel);
+            if (files[t.file]!.node.chunks.length === 1) finish.push(finishOf(t.file));
           }
         }
+        jobs.push({ type: 'job', pack, start: run[0]!.offset, end: run[run.length - 1]!.offset + run[run.length - 1]!.length, items: run, paths, finish });
+        i = j + 1;
       }
-      progress();
-    },
-  });
+    }
+
+    // ── run them ──
+    await runJobs(o, jobs, {
+      progress: (b, raw) => {
+        fetched += b;
+        bytes += raw;
+        progress();
+      },
+      done: (job) => {
+        const counted = new Set<number>();
+        for (const it of job.items) {
+          for (const t of it.targets) {
+            const f = files[t.file]!;
+            f.remaining--;
+            if (f.remaining === 0 && !counted.has(t.file)) {
+              counted.add(t.file);
+              if (f.node.chunks.length > 1) finishPath(stagedPath(f.rel), finishOf(t.file));
+              markDone(t.file);
+            }
+          }
+        }
+        flushJournal();
+        progress();
+      },
+    });
+  } finally {
+    flushJournal();
+    closeSync(journalFd);
+  }
 
   // ── hard links, then directories deepest first ──
   for (const h of hardlinks) {
