@@ -72,7 +72,7 @@ function dropCaches(): boolean {
  * thread per isolate and ≈ 30 MiB per worker); KODER_BENCH_TSX=1 runs the sources through tsx.
  */
 let bundled: string | undefined;
-async function childEntry(): Promise<string[]> {
+export async function childEntry(): Promise<string[]> {
   if (process.env.KODER_BENCH_TSX === '1') return ['--import', 'tsx', join(dirname(SELF), 'peer-restic-child.ts')];
   if (!bundled) {
     const { build } = await import('esbuild');
@@ -84,7 +84,7 @@ async function childEntry(): Promise<string[]> {
   return [bundled];
 }
 
-async function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number }> {
+export async function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number }> {
   const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.KODER_BENCH_PROF] : [];
   const v8 = [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`];
   const entry = await childEntry();
