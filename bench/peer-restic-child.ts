@@ -87,6 +87,8 @@ async function childRestore(a: ChildRestore): Promise<ChildOut> {
 if (process.env.KODER_BENCH_MEM) {
   // Where the main thread's memory is, at its peak (workers' memory is only in the RSS).
   const peak: Record<string, number> = {};
+  const m0 = process.memoryUsage();
+  process.stderr.write(`memory at start (MiB): rss ${(m0.rss / 1048576).toFixed(0)}, heapUsed ${(m0.heapUsed / 1048576).toFixed(0)}\n`);
   setInterval(() => {
     for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, v);
   }, 50).unref();

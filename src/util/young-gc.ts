@@ -1,5 +1,5 @@
 /**
- * A young-generation GC on demand, for worker threads whose garbage is
+ * A young-generation GC on demand (and a full one, rarely), for worker threads whose garbage is
  * mostly node:crypto's output buffers: V8 counts them as external memory
  * and, in a thread that allocates little else, collects them only after
  * ≈ 64 MiB have piled up. `gc` is V8's own (--expose-gc, switched on here
@@ -12,7 +12,7 @@ import { runInNewContext } from 'node:vm';
 type Gc = (o?: { type?: 'minor' | 'major' }) => void;
 let gc: Gc | undefined;
 
-export function youngGc(): void {
+function v8Gc(): Gc {
   if (!gc) {
     gc = (globalThis as { gc?: Gc }).gc;
     if (!gc) {
@@ -20,7 +20,16 @@ export function youngGc(): void {
       gc = runInNewContext('gc') as Gc;
     }
   }
-  gc({ type: 'minor' });
+  return gc;
+}
+
+export function youngGc(): void {
+  v8Gc()({ type: 'minor' });
+}
+
+/** A full GC: once, after a phase that left much garbage in the old generation (a restore's planning). */
+export function fullGc(): void {
+  v8Gc()({ type: 'major' });
 }
 
 /** Calls youngGc() once every `bytes` reported through the returned function. */

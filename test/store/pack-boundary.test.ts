@@ -6,7 +6,7 @@
  * from those local pack files, byte-identical.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -29,6 +29,9 @@ describe('packs sealed by the chunk that fills them', () => {
     writeFileSync(join(src, 'big.bin'), randomBytes(6 * 1024 * 1024));
     writeFileSync(join(src, 'sub', 'other.bin'), randomBytes(3 * 1024 * 1024));
     for (let i = 0; i < 20; i++) writeFileSync(join(src, 'sub', `t${i}.txt`), `text ${i}\n`.repeat(1000 + i));
+    linkSync(join(src, 'sub', 't3.txt'), join(src, 'hard-to-t3'));
+    symlinkSync('sub/t4.txt', join(src, 'link-to-t4'));
+    writeFileSync(join(src, 'sub', 'empty'), '');
 
     const keys = deriveDataKeys(randomBytes(32));
     const cache = join(work, 'cache');
@@ -56,5 +59,10 @@ describe('packs sealed by the chunk that fills them', () => {
     const staging = join(work, 'staging');
     await restoreFolder({ reader, root, packs: { file: (p) => join(packDir, p) }, staging, uid: process.getuid!(), gid: process.getgid!() });
     expect(byteTree(staging)).toEqual(byteTree(src));
+    // The same in windows of 3 files (a large folder is restored window by window).
+    const windowed = join(work, 'windowed');
+    const r = await restoreFolder({ reader, root, packs: { file: (p) => join(packDir, p) }, staging: windowed, uid: process.getuid!(), gid: process.getgid!(), windowFiles: 3 });
+    expect(r.files).toBe(23);
+    expect(byteTree(windowed)).toEqual(byteTree(src));
   }, 60_000);
 });
