@@ -144,7 +144,23 @@ async function bundle(): Promise<string[]> {
     logLevel: 'warning',
   });
   chmodSync(outfile, 0o755);
-  const inputs = Object.keys(result.metafile!.inputs);
+  // The data v2 worker threads, emitted beside the bundle: startWorker (src/util/worker-thread.ts)
+  // starts lib/cli/NAME.mjs when the bundle asks for its ./NAME.ts.
+  const workers = await build({
+    entryPoints: { 'capture-worker': join(repo, 'src/store/capture-worker.ts'), 'restore-worker': join(repo, 'src/store/restore-worker.ts') },
+    outdir: dirname(outfile),
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node18',
+    external: ['zstd-napi', 'zstd-napi/*'],
+    banner: { js: "import { createRequire as __koderCreateRequire } from 'node:module';\nconst require = __koderCreateRequire(import.meta.url);" },
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const inputs = [...Object.keys(result.metafile!.inputs), ...Object.keys(workers.metafile!.inputs)];
   const banned = inputs.filter((p) => /node_modules\/(better-sqlite3|oidc-provider|koa)\//.test(p));
   if (banned.length) throw new Error(`the bundle must not contain the reference server's dependencies: ${banned.slice(0, 5).join(', ')}`);
   // Third-party packages in the bundle, for the copyright file.
