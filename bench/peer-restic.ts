@@ -187,7 +187,19 @@ interface Pair {
 }
 
 async function main(): Promise<void> {
-  const { testServer, loginAs } = await import('../test/server/fixture.ts');
+  const fixture = await import('../test/server/fixture.ts');
+  const { testServer } = fixture;
+  // Logins through the device flow, retried: on this loaded VM a reused keep-alive socket is sometimes reset.
+  const loginAs = async (...a: Parameters<typeof fixture.loginAs>) => {
+    for (let i = 0; ; i++) {
+      try {
+        return await fixture.loginAs(...a);
+      } catch (e) {
+        if (i >= 3) throw e;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
   const { generateIdentity } = await import('../src/keys/identity.ts');
   const { DriveClient } = await import('../src/drive/index.ts');
   const size = Math.round(Number(/^(\d+(?:\.\d+)?)/.exec(process.env.KODER_BENCH_SIZE ?? '1')?.[1]) * ({ G: 1024, M: 1 }[(/[GM]/i.exec(process.env.KODER_BENCH_SIZE ?? '1G')?.[0] ?? 'G').toUpperCase() as 'G' | 'M'] * MiB));
