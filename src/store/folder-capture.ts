@@ -87,6 +87,14 @@ class FolderWalk {
   /** Walks the folder; the boxed result resolves after the writer's finish(). */
   async run(dir: string): Promise<Later<FolderStored>> {
     const abs = Buffer.from(dir);
+    if (this.o.parent && this.w.reader) {
+      // The parent's tree objects in a few reads (local tree packs first), opened as the walk reaches them.
+      try {
+        await this.w.reader.prefetch(this.o.parent);
+      } catch (e) {
+        this.warn(`the parent snapshot's trees could not be read ahead (${(e as Error).message}); reading them one by one`);
+      }
+    }
     const prev = this.o.parent ? await this.prevEntries(this.o.parent.root) : undefined;
     const root = await this.walkDir(abs, Buffer.alloc(0), prev);
     await this.flushBatch();

@@ -18,7 +18,7 @@
  * tree objects likewise, so an unchanged directory costs nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DriveClient } from '../drive/client.ts';
 import { DriveError } from '../drive/errors.ts';
@@ -70,6 +70,43 @@ export interface FolderStored {
   root: TreeRoot;
 }
 
+/**
+ * Blob bytes read from a local copy when there is one (this machine's tree
+ * packs, kept after upload; a pack still waiting for its upload), else from
+ * the server: an incremental capture reads its parent's trees from a few
+ * local files instead of one request — or one small file — per directory.
+ */
+export function localFirstBytes(remote: BlobBytes, dirs: string[]): BlobBytes {
+  return {
+    read: async (hex, start, end) => {
+      for (const d of dirs) {
+        const path = join(d, hex);
+        let fd: number;
+        try {
+          fd = openSync(path, 'r');
+        } catch {
+          continue;
+        }
+        try {
+          const size = fstatSync(fd).size;
+          const from = start ?? 0;
+          const to = Math.min(end ?? size - 1, size - 1);
+          const buf = Buffer.allocUnsafe(Math.max(0, to - from + 1));
+          for (let got = 0; got < buf.length; ) {
+            const n = readSync(fd, buf, got, buf.length - got, from + got);
+            if (n === 0) break;
+            got += n;
+          }
+          return buf;
+        } finally {
+          closeSync(fd);
+        }
+      }
+      return remote.read(hex, start, end);
+    },
+  };
+}
+
 export function driveBytes(client: DriveClient, owner?: string): BlobBytes {
   return {
     read: (hex, start, end) => client.readBlob(hex, { ...(owner ? { owner } : {}), ...(start !== undefined ? { start, ...(end !== undefined ? { end } : {}) } : {}) }),
@@ -82,6 +119,8 @@ export class StoreWriter {
   readonly reader: TreeReader | undefined;
   readonly uploader: Uploader;
   readonly packDir: string;
+  /** This machine's tree packs, kept after their upload (`<cache>/v2/<user>/tree-packs/`). */
+  readonly treePackDir: string;
   private pool: CapturePool | undefined;
   private readonly data: PackWriter;
   private readonly trees: PackWriter;
@@ -98,14 +137,16 @@ export class StoreWriter {
     this.zstd = zstdContext(o.level ?? 3);
     this.gear = gearTable(o.keys.chunkerKey);
     this.packDir = join(o.cacheDir, 'v2', 'packs');
+    this.treePackDir = join(o.index.dir, 'tree-packs');
+    mkdirSync(this.treePackDir, { recursive: true, mode: 0o700 });
     this.uploader = new Uploader(o.client, o.index, { ...(o.signal ? { signal: o.signal } : {}), ...(o.uploadEvents ? { events: o.uploadEvents } : {}) });
-    const sealed = (p: SealedPack) => {
+    const sealed = (keepIn?: string) => (p: SealedPack) => {
       this.livePacks.add(p.hex);
-      this.uploader.add({ hex: p.hex, path: p.path, size: p.size, kind: 'pack', label: `pack ${p.hex.slice(0, 12)}` });
+      this.uploader.add({ hex: p.hex, path: p.path, size: p.size, kind: 'pack', label: `pack ${p.hex.slice(0, 12)}`, ...(keepIn ? { keepAs: join(keepIn, p.hex) } : {}) });
     };
-    this.data = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed, o.packBytes);
-    this.trees = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed, o.packBytes);
-    this.reader = o.client ? new TreeReader(driveBytes(o.client), this.zstd, o.index) : undefined;
+    this.data = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed(), o.packBytes);
+    this.trees = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed(this.treePackDir), o.packBytes);
+    this.reader = o.client ? new TreeReader(localFirstBytes(driveBytes(o.client), [this.treePackDir, this.packDir]), this.zstd, o.index) : undefined;
   }
 
   static async open(o: StoreWriterOptions): Promise<StoreWriter> {
@@ -148,7 +189,10 @@ export class StoreWriter {
         else gone.push(p.hex);
       }
     }
-    if (gone.length) idx.dropPacks(gone);
+    if (gone.length) {
+      idx.dropPacks(gone);
+      for (const h of gone) rmSync(join(this.treePackDir, h), { force: true });
+    }
     const unknown = [...server].filter(([h]) => !local.has(h));
     await parallel(unknown, 8, async ([hex, size]) => {
       if (await this.learnPack(hex, size)) this.livePacks.add(hex);
@@ -256,7 +300,6 @@ export class StoreWriter {
           this.newBytes += sealed.length;
           loc = { pack: '', offset: at.offset, length: at.length, raw: body.length };
           at.handle.name(loc);
-          this.o.index.putObjectBody(`tree:${idHex}`, body);
         }
         this.objects.set(idHex, loc);
       }

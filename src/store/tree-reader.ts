@@ -3,9 +3,9 @@
  * objects (tree-object.ts) at the locations the root lists, each opened with
  * the key its parent gives and checked against its id. Bytes come from a
  * `BlobBytes` (the server for the owner or a share recipient; a local
- * export later). The last KEEP_DECODED objects are kept decoded (and, for
- * captures, every one in the local index's object cache), so a folder's
- * trees are fetched at most once without holding a large folder decoded.
+ * export later; a capture's reader reads this machine's tree packs from its
+ * cache first: store-writer.ts). The last KEEP_DECODED objects are kept
+ * decoded; tree roots are kept in the local index's object cache.
  *
  * `prefetch` reads every tree object of a folder in one ranged GET per run
  * of nearby objects of a pack — a folder's objects are written together —
@@ -53,7 +53,6 @@ export class TreeReader {
     const plain = openChunk(ref.key, ref.id, CHUNK_TREE, sealed, loc.raw, this.zstd, `tree object ${idHex.slice(0, 12)}`);
     const t = decodeTreeObject(plain, `tree object ${idHex.slice(0, 12)}`);
     this.keep(idHex, t);
-    this.cache?.putObjectBody(`tree:${idHex}`, plain);
     return t;
   }
 
@@ -63,13 +62,7 @@ export class TreeReader {
   }
 
   private cached(idHex: string): TreeObject | undefined {
-    const t = this.objects.get(idHex);
-    if (t) return t;
-    const body = this.cache?.object(`tree:${idHex}`);
-    if (!body) return undefined;
-    const d = decodeTreeObject(body, `cached tree object ${idHex.slice(0, 12)}`);
-    this.keep(idHex, d);
-    return d;
+    return this.objects.get(idHex);
   }
 
   /** One tree object. */
