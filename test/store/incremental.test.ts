@@ -7,7 +7,7 @@
  * sealChunk's.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,9 @@ describe('incremental capture', () => {
     for (let i = 0; i < 30; i++) writeFileSync(join(src, 'sub', `t${i}.txt`), `line ${i}\n`.repeat(500));
     const first = await captureOnce();
     expect(first.newBytes).toBeGreaterThan(24 * MiB);
+    // Its tree pack stays in the cache for the next capture (the data packs go once uploaded).
+    expect(readdirSync(join(cache, 'v2', 'ines', 'tree-packs')).length).toBe(1);
+    expect(readdirSync(join(cache, 'v2', 'packs'))).toEqual([]);
 
     // 4 KiB overwritten in the middle of the video, one new small file.
     const fd = openSync(join(src, 'video.bin'), 'r+');
