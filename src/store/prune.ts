@@ -140,10 +140,10 @@ export async function prune(o: PruneOptions): Promise<PruneReport> {
       const start = keep[0]!.offset;
       const end = keep[keep.length - 1]!.offset + keep[keep.length - 1]!.length;
       const buf = await bytes.read(c.pack, start, end - 1);
-      for (const e of keep) packWriter.add(e.type, e.id, e.rawLength, buf.subarray(e.offset - start, e.offset - start + e.length), { pack: '', offset: 0, length: 0 });
+      for (const e of keep) packWriter.add(e.type, e.id, e.rawLength, buf.subarray(e.offset - start, e.offset - start + e.length));
       log(`repacking ${c.pack.slice(0, 12)}: ${keep.length} chunks in use (${c.used} of ${c.size} bytes)`);
     }
-    packWriter.flush();
+    await packWriter.flush();
     await writer.uploader.drain();
 
     // 5. swap on the server
