@@ -37,6 +37,11 @@ export interface BlobSource {
    */
   read?(ref: BlobRef, start?: number, end?: number, opts?: { signal?: AbortSignal }): Promise<Buffer>;
   /**
+   * Every blob of the account (address, size): the owner's, to find data v2
+   * chunks a prune moved. Absent for a snapshot shared with me.
+   */
+  list?(): Promise<{ hash: string; size: number }[]>;
+  /**
    * A local file holding the blob's bytes, when the source has one (a copy
    * fetched ahead, a drive's export), for readers that open it themselves;
    * undefined when the blob is to be fetched.

@@ -17,20 +17,21 @@
 import { chmod, chown, lstat, mkdir, realpath } from 'node:fs/promises';
 import { lstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, resolve, sep } from 'node:path';
+import { CodedError } from '../util/coded-error.ts';
 
 export type PathEscapeReason = 'dotdot-above-root' | 'symlink-escapes-root' | 'too-many-symlinks' | 'not-a-directory';
 
 /** A path (or a symlink on its way) would leave the target root. */
-export class PathEscapeError extends Error {
-  readonly code = 'PATH_ESCAPE';
+export class PathEscapeError extends CodedError {
+  override name = 'PathEscapeError';
+  declare readonly code: 'path_escape';
   constructor(
     readonly root: string,
     readonly path: string,
     readonly reason: PathEscapeReason,
     detail?: string,
   ) {
-    super(`path ${JSON.stringify(path)} escapes root ${root}: ${reason}${detail ? ` (${detail})` : ''}`);
-    this.name = 'PathEscapeError';
+    super('path_escape', `path ${JSON.stringify(path)} escapes root ${root}: ${reason}${detail ? ` (${detail})` : ''}`, { root, path, reason });
   }
 }
 

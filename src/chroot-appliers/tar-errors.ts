@@ -1,9 +1,12 @@
 /**
- * The typed errors of the files data path (tar reader, extractor, zstd):
- * a caller (files.ts) tells "the archive is refused" (UnsafeTarError,
- * TarFormatError, ZstdError) from "the bytes are not the ones signed"
- * (TarHashMismatchError) by class, and a test by `reason`.
+ * The typed errors of the files data path (tar reader, extractor, zstd), each
+ * a CodedError (util/coded-error.ts): a caller (files.ts) tells "the archive
+ * is refused" (UnsafeTarError `unsafe_tar`, TarFormatError `tar_format`,
+ * ZstdError `zstd_format`) from "the bytes are not the ones signed"
+ * (TarHashMismatchError `hash_mismatch`, a verification failure) by class,
+ * and a test by `reason`.
  */
+import { CodedError } from '../util/coded-error.ts';
 
 export type UnsafeTarReason =
   | 'absolute-path'
@@ -25,16 +28,16 @@ export type UnsafeTarReason =
   | 'file-too-large';
 
 /** The archive holds an entry we refuse to extract; nothing was kept. */
-export class UnsafeTarError extends Error {
-  readonly code = 'UNSAFE_TAR';
+export class UnsafeTarError extends CodedError {
+  override name = 'UnsafeTarError';
+  declare readonly code: 'unsafe_tar';
   constructor(
     /** The entry name as stored in the archive (decoded as UTF-8 for display). */
     readonly entry: string,
     readonly reason: UnsafeTarReason,
     detail?: string,
   ) {
-    super(`unsafe tar entry ${JSON.stringify(entry)}: ${reason}${detail ? ` (${detail})` : ''}`);
-    this.name = 'UnsafeTarError';
+    super('unsafe_tar', `unsafe tar entry ${JSON.stringify(entry)}: ${reason}${detail ? ` (${detail})` : ''}`, { entry, reason });
   }
 }
 
@@ -53,37 +56,37 @@ export type TarFormatReason =
   | 'bad-sparse-map';
 
 /** The tar stream is not a well-formed archive. */
-export class TarFormatError extends Error {
-  readonly code = 'TAR_FORMAT';
+export class TarFormatError extends CodedError {
+  override name = 'TarFormatError';
+  declare readonly code: 'tar_format';
   constructor(
     readonly reason: TarFormatReason,
     message: string,
     /** Offset of the offending header in the tar stream. */
     readonly offset?: number,
   ) {
-    super(offset === undefined ? message : `${message} (at byte ${offset})`);
-    this.name = 'TarFormatError';
+    super('tar_format', offset === undefined ? message : `${message} (at byte ${offset})`, { reason, ...(offset !== undefined ? { offset } : {}) });
   }
 }
 
-/** The decompressed tar (or the compressed blob) did not hash as expected. */
-export class TarHashMismatchError extends Error {
-  readonly code = 'TAR_HASH_MISMATCH';
+/** The decompressed tar (or the compressed blob) did not hash as expected: a verification failure. */
+export class TarHashMismatchError extends CodedError {
+  override name = 'TarHashMismatchError';
+  declare readonly code: 'hash_mismatch';
   constructor(
     readonly which: 'tar' | 'blob',
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(`sha256 of the ${which} is ${actual}, expected ${expected}`);
-    this.name = 'TarHashMismatchError';
+    super('hash_mismatch', `sha256 of the ${which} is ${actual}, expected ${expected}`, { which, expected, actual });
   }
 }
 
 /** The compressed stream is not valid zstd (or ends inside a frame). */
-export class ZstdError extends Error {
-  readonly code = 'ZSTD';
+export class ZstdError extends CodedError {
+  override name = 'ZstdError';
+  declare readonly code: 'zstd_format';
   constructor(message: string) {
-    super(message);
-    this.name = 'ZstdError';
+    super('zstd_format', message);
   }
 }

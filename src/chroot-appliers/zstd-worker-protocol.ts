@@ -34,6 +34,6 @@ export type FromWorker =
   | { type: 'out'; slot: number; len: number; compressed: number }
   | { type: 'consumed'; slot: number }
   /** An HTTP attempt failed after `have` bytes in all; `code` 'range_unsupported' when a resume got a whole body. */
-  | { type: 'attempt-failed'; status: number; message: string; body: string; code: string; have: number }
+  | { type: 'attempt-failed'; status: number; message: string; body: string; code: '' | 'range_unsupported'; have: number }
   | { type: 'done'; tarSha: string | null; blobSha: string | null; compressed: number }
   | { type: 'error'; message: string };

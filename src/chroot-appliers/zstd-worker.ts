@@ -149,7 +149,7 @@ function get(m: Extract<ToWorker, { type: 'get' }>): void {
   const id = ++attemptId;
   stallMs = m.idleMs;
   let reported = false;
-  const failed = (status: number, message: string, body = '', code = '') => {
+  const failed = (status: number, message: string, body = '', code: '' | 'range_unsupported' = '') => {
     if (reported || id !== attemptId || finished) return;
     reported = true;
     abortHttp();

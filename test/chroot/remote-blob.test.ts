@@ -270,7 +270,7 @@ describe('against a misbehaving blob server', () => {
     const f = await serve(Array.from({ length: 10 }, () => 'status:503' as const));
     const before = snapshotForCompare(root);
     const out = await settle(restore(openBlobRemote(client(f), blob.hex)));
-    expect((out as { error: unknown }).error).toMatchObject({ name: 'DriveError', status: 503, code: 'unavailable' });
+    expect((out as { error: unknown }).error).toMatchObject({ name: 'DriveError', status: 503, code: 'http_error', serverCode: 'unavailable' });
     expect(f.requests).toHaveLength(1 + RETRY.retries);
     expect(snapshotForCompare(root)).toEqual(before);
     expect(stagingDirs(root)).toEqual([]);

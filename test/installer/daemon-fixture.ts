@@ -36,6 +36,8 @@ export interface InstallerWorld {
   work: string;
   env: NodeJS.ProcessEnv;
   srv: TestServer;
+  /** ana's client on the server (her login). */
+  client: DriveClient;
   seeded: SeededChain;
   /** `server`: the daemon's --server (default the test server; a drive restore needs none). */
   startDaemon(name: string, extraEnv?: NodeJS.ProcessEnv, server?: string): Promise<Daemon>;
@@ -107,7 +109,7 @@ export async function installerWorld(o: { apt?: string[] } = {}): Promise<Instal
   };
 
   return {
-    work, env, srv, seeded, startDaemon,
+    work, env, srv, client, seeded, startDaemon,
     async cleanup() {
       for (const d of daemons) await d.stop();
       await srv.cleanup();

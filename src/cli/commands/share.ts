@@ -49,7 +49,7 @@ export const share: Command = {
       } catch (e) {
         if (!(e instanceof NoIdentityError)) throw e;
         io.err(`koder-snapshot share: ${e.message} (its encrypted folders need your keys)`);
-        return EXIT_FAILED;
+        return e.info.exit;
       }
       const keys = treeKeysOf(folded, identity);
       trees = keys.size;
