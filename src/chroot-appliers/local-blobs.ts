@@ -14,11 +14,15 @@
  *   there before a byte of it is written).
  * A blob that is not there is `blob_missing`.
  *
+ * `list` names the folder's blobs, where the owner's restore finds chunks a
+ * prune moved (an export carries the packs they went to).
+ *
  * `withLocal(base, local)` reads a blob from the folder when it is there
- * and from `base` (the server) otherwise.
+ * and from `base` (the server) otherwise; `base` lists the blobs.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -94,12 +98,23 @@ export class LocalBlobs {
     }
   }
 
+  /** Every blob of the folder (address, size): where a restore looks for chunks a prune moved (store/relocate.ts). */
+  async list(): Promise<{ hash: string; size: number }[]> {
+    const out: { hash: string; size: number }[] = [];
+    for (const name of await readdir(this.dir)) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue; // .part files of an interrupted export
+      out.push({ hash: name, size: (await stat(join(this.dir, name))).size });
+    }
+    return out;
+  }
+
   /** A BlobSource reading only this folder. */
   source(): BlobSource {
     return {
       open: (ref, o) => this.open(ref, o),
       read: (ref, start, end) => this.read(ref, start, end),
       local: (ref) => (this.has(ref) ? this.path(ref) : undefined),
+      list: () => this.list(),
     };
   }
 }
@@ -116,5 +131,6 @@ export function withLocal(base: BlobSource, local: LocalBlobs): BlobSource {
   }
   if (base.remote) src.remote = base.remote;
   if (base.fetch) src.fetch = base.fetch;
+  if (base.list) src.list = base.list;
   return src;
 }

@@ -6,7 +6,8 @@
  *   the chain from the server, verified against my registered keys (nothing is written before)
  *   manifests/<id>.kvg for every link
  *   blobs/<hex> for every blob the folded snapshot needs that the folder does not have
- *     (same name and size: kept; else downloaded to <hex>.part, sha256 checked, renamed)
+ *     (same name and size: kept; else downloaded to <hex>.part, sha256 checked, renamed);
+ *     after a prune, the packs its moved data lives in instead of the repacked ones (moved-packs.ts)
  *   vault.json, keys.json (my public keys, signed with my identity)
  *   debs/ (--with-debs: debs.ts)
  *   koder-export.json last: it names a snapshot only once everything it needs is there
@@ -20,13 +21,16 @@ import { join } from 'node:path';
 import type { DriveClient } from '../drive/client.ts';
 import { downloadBlob } from '../drive/download.ts';
 import { pool } from '../drive/retry.ts';
+import { driveBytes } from '../store/store-writer.ts';
 import type { Identity } from '../keys/identity.ts';
 import { fromB64 } from '../keys/b64.ts';
 import { blobHex, blobRefs, resolveChain } from '../manifest/index.ts';
+import { isV2Files, type Manifest } from '../manifest/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { CodedError } from '../util/coded-error.ts';
 import { BLOBS_DIR, INDEX_FILE, KEYS_FILE, MANIFESTS_DIR, VAULT_FILE, parseIndex, signKeys, type ExportIndex, type ExportedSnapshot } from './layout.ts';
 import { exportDebs, type DebsResult } from './debs.ts';
+import { movedPacks } from './moved-packs.ts';
 
 export interface ExportOptions {
   client: DriveClient;
@@ -58,15 +62,12 @@ async function sizeOf(path: string): Promise<number | undefined> {
   return (await stat(path).catch(() => undefined))?.size;
 }
 
-/** Every blob of mine the server has, with its size. */
-async function serverSizes(c: DriveClient): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (let after: string | undefined; ; ) {
-    const page = await c.listBlobs({ ...(after ? { after } : {}), limit: 1000 });
-    for (const b of page.blobs) out.set(b.hash, b.size);
-    if (!page.next) return out;
-    after = page.next;
-  }
+/** The data v2 packs a manifest names (its folders' and its repositories' bundles'). */
+function v2Packs(m: Manifest): string[] {
+  const out: string[] = [];
+  for (const f of m.files?.entry ?? []) if (isV2Files(f)) out.push(...f.packs.map(blobHex));
+  for (const r of m.repos?.entry ?? []) out.push(...(r.bundle_packs ?? []).map(blobHex));
+  return out;
 }
 
 export async function exportSnapshot(o: ExportOptions): Promise<ExportResult> {
@@ -96,9 +97,12 @@ export async function exportSnapshot(o: ExportOptions): Promise<ExportResult> {
     if ((await readFile(file, 'utf8').catch(() => '')) !== link.text) await writeFileAtomic(file, link.text, opt);
   }
 
-  // Blobs: what the folder has (same name and size) stays.
-  const sizes = await serverSizes(c);
-  const refs = blobRefs(folded).map(blobHex);
+  // Blobs: what the folder has (same name and size) stays. Packs the manifests
+  // name that a prune repacked are replaced by the packs their data went to.
+  const sizes = new Map((await c.listAllBlobs()).map((b) => [b.hash, b.size]));
+  const named = blobRefs(folded).map(blobHex);
+  const gone = new Set(v2Packs(folded).filter((h) => !sizes.has(h)));
+  const refs = gone.size ? [...new Set([...named.filter((h) => !gone.has(h)), ...(await movedPacks(folded, o.identity, driveBytes(c), sizes, gone))])] : named;
   let done = 0;
   let written = 0;
   let newBlobs = 0;
