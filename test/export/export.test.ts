@@ -5,7 +5,9 @@
  *   mirror), into a bookworm minbase root: the folder, the repository and
  *   the secret identical to what was captured; with --with-debs, jq and tree
  *   installed from the exported .debs;
- * - a .deb altered on the drive is not installed from it (reported);
+ * - a .deb altered on the drive is not installed from it (reported); an
+ *   archive index (InRelease, Packages) or debs.json altered: the .debs it
+ *   vouched for are left out (reported), only authentic ones offered;
  * - a byte flipped in any kind of exported file: refused, or the restore
  *   writes only authentic data — never an altered byte;
  * - a wrong passphrase opens nothing and writes nothing;
@@ -17,11 +19,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveTokens } from '../../src/auth/index.ts';
+import { LOCAL_REPO, LocalDebs } from '../../src/chroot-appliers/apt-local-debs.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
+import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import { DriveClient } from '../../src/drive/index.ts';
 import { exportSnapshot } from '../../src/export/export.ts';
 import { blobHex, blobRefs, serialize, sign, snapshotId, type Manifest } from '../../src/manifest/index.ts';
 import { generateIdentity, publicIdentity } from '../../src/keys/index.ts';
+import { applyContext } from '../helpers/apply-context.ts';
 import { byteTree } from '../helpers/byte-tree.ts';
 import { spawnCli, type CliRun } from '../helpers/cli.ts';
 import { makeDebianRoot, type TestRoot } from '../helpers/debian-root.ts';
@@ -140,6 +145,33 @@ describe('export, then restore from the folder', () => {
     expect(apt?.details?.join('\n'), r.stderr).toMatch(new RegExp(`${deb.replace(/[.+]/g, '\\$&')}: not the file the signed archive lists`));
     expect((await runInChroot(t.root, ['jq', '--version'])).code).toBe(0);
     expect((await runInChroot(t.root, ['sh', '-c', 'command -v tree'], { check: false })).code).not.toBe(0);
+  }, 300_000);
+
+  it('an archive index or debs.json altered on the drive: what it vouched for is left out and said; every .deb offered to apt is the authentic one', async () => {
+    const t = await debianRoot();
+    const ctx = applyContext({ target: await resolveTarget(t.root, 'ana'), manifest: full });
+    const index = JSON.parse(readFileSync(join(exportDir, 'debs/debs.json'), 'utf8')) as { lists: { inrelease: string; packages: { file: string }[] }[] };
+    const cases: [string, string[], RegExp | undefined][] = [
+      ['every InRelease', index.lists.map((l) => `lists/${l.inrelease}`), /signature does not verify with this system's archive keys/],
+      ['every Packages', index.lists.flatMap((l) => l.packages.map((p) => `lists/${p.file}`)), /its signed InRelease lists; its \.debs are not used/],
+      ['debs.json', ['debs.json'], undefined],
+    ];
+    for (const [what, files, said] of cases) {
+      const dir = join(work, `debs-${what.replace(/\W+/g, '-')}`);
+      cpSync(join(exportDir, 'debs'), dir, { recursive: true });
+      for (const f of files) flip(join(dir, f));
+      const debs = new LocalDebs(dir);
+      const problems = await debs.enable(ctx);
+      const offered = readdirSync(join(t.root, LOCAL_REPO)).filter((f) => f.endsWith('.deb'));
+      // Only files byte-identical to the ones apt downloaded on the exporting machine.
+      for (const f of offered) expect(readFileSync(join(t.root, LOCAL_REPO, f)).equals(readFileSync(join(exportDir, 'debs/pool', f))), `${what}: ${f}`).toBe(true);
+      if (said) {
+        expect(problems.join('\n'), what).toMatch(said);
+        expect(offered, what).toEqual([]);
+      } else if (offered.length < readdirSync(join(exportDir, 'debs/pool')).length) expect(problems.length, what).toBeGreaterThan(0);
+      await debs.close(ctx);
+      expect(existsSync(join(t.root, LOCAL_REPO)), what).toBe(false);
+    }
   }, 300_000);
 
   it('a wrong passphrase opens nothing and writes nothing', async () => {
