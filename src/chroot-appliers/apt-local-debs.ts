@@ -28,6 +28,7 @@ import { DEBS_INDEX, LISTS_DIR, POOL_DIR } from '../export/debs.ts';
 import type { ApplyContext } from './applier.ts';
 import { errorSummary, runInTarget } from './chroot-commands.ts';
 import { ensureDirInRoot } from './safe-path.ts';
+import { CodedError } from '../util/coded-error.ts';
 import { hostPath, removeInTarget, writeTargetFile } from './target-files.ts';
 
 /** Where the verified .debs go in the target, and the apt source on them. */
@@ -39,7 +40,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** A file name from the export's debs.json: one plain name, never a path. */
 function safeName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9._+%~-]+$/.test(name) || name === '.' || name === '..') throw new Error(`${JSON.stringify(name)} is not a file name`);
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._+%~-]+$/.test(name) || name === '.' || name === '..') throw new CodedError('export_format', `debs.json names ${JSON.stringify(name)}, which is not a file name`, { name });
   return name;
 }
 
