@@ -146,7 +146,8 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
   try {
     for (const step of steps) await runStep(step);
   } catch (e) {
-    await ahead?.close({ remove: false });
+    // Kept for a resume (killed, cancelled); a refused restore is over: nothing of it stays in the target.
+    await ahead?.close({ remove: isVerificationError(e) });
     throw e;
   } finally {
     await ctx.localDebs?.close(ctx).catch((e: unknown) => ctx.log(`the exported .debs could not be removed from the target: ${(e as Error).message}`));
