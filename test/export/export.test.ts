@@ -151,18 +151,21 @@ describe('export, then restore from the folder', () => {
     const t = await debianRoot();
     const ctx = applyContext({ target: await resolveTarget(t.root, 'ana'), manifest: full });
     const index = JSON.parse(readFileSync(join(exportDir, 'debs/debs.json'), 'utf8')) as { lists: { inrelease: string; packages: { file: string }[] }[] };
-    const cases: [string, string[], RegExp | undefined][] = [
-      ['every InRelease', index.lists.map((l) => `lists/${l.inrelease}`), /signature does not verify with this system's archive keys/],
-      ['every Packages', index.lists.flatMap((l) => l.packages.map((p) => `lists/${p.file}`)), /its signed InRelease lists; its \.debs are not used/],
-      ['debs.json', ['debs.json'], undefined],
+    const flipAll = (files: string[]) => (dir: string) => files.forEach((f) => flip(join(dir, f)));
+    const cases: [string, (dir: string) => void, RegExp | undefined][] = [
+      ['every InRelease', flipAll(index.lists.map((l) => `lists/${l.inrelease}`)), /signature does not verify with this system's archive keys/],
+      ['every Packages', flipAll(index.lists.flatMap((l) => l.packages.map((p) => `lists/${p.file}`))), /its signed InRelease lists; its \.debs are not used/],
+      ['debs.json', flipAll(['debs.json']), undefined],
+      // A path instead of a file name: nothing is read from outside the folder.
+      ['a path in debs.json', (dir) => writeFileSync(join(dir, 'debs.json'), JSON.stringify({ ...index, lists: index.lists.map((l, i) => (i === 0 ? { ...l, inrelease: '../../../../etc/passwd' } : l)) })), /not a file name/],
     ];
-    for (const [what, files, said] of cases) {
+    for (const [what, alter, said] of cases) {
       const dir = join(work, `debs-${what.replace(/\W+/g, '-')}`);
       cpSync(join(exportDir, 'debs'), dir, { recursive: true });
-      for (const f of files) flip(join(dir, f));
+      alter(dir);
       const debs = new LocalDebs(dir);
       const problems = await debs.enable(ctx);
-      const offered = readdirSync(join(t.root, LOCAL_REPO)).filter((f) => f.endsWith('.deb'));
+      const offered = existsSync(join(t.root, LOCAL_REPO)) ? readdirSync(join(t.root, LOCAL_REPO)).filter((f) => f.endsWith('.deb')) : [];
       // Only files byte-identical to the ones apt downloaded on the exporting machine.
       for (const f of offered) expect(readFileSync(join(t.root, LOCAL_REPO, f)).equals(readFileSync(join(exportDir, 'debs/pool', f))), `${what}: ${f}`).toBe(true);
       if (said) {
