@@ -49,6 +49,14 @@ export const ERROR_CODES = {
   target_root: { exit: 2 },
   /** The user who receives ~ paths cannot be found in the target's /etc/passwd. */
   target_user: { exit: 2 },
+
+  // ── the server's storage (src/server/db, src/server/objects, serve migrate / check) ──
+  /** A --db or --blobs URL that names no backend we have, or carries credentials on the command line. */
+  backend_url: { exit: 2 },
+  /** A blob row names an object the object store does not have. */
+  object_missing: { exit: 1, http: 500 },
+  /** `serve migrate`: what was copied differs from the source (counts, rows or blob hashes). */
+  migrate_mismatch: { exit: 1 },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
