@@ -25,6 +25,8 @@ export async function testServer(o: Partial<ServerOptions> & { backend?: TestBac
   const { backend = sqliteBackend, ...opts } = o;
   const dataDir = mkdtempSync(join(tmpdir(), 'koder-srv-'));
   const srv = await startServer({ dataDir, port: 0, host: '127.0.0.1', maintenanceIntervalMs: 0, deviceInterval: 0.05, log: () => {}, ...(await backend.fresh()), ...opts });
+  const on = `${srv.db.engine}+${srv.objects.kind === 'file' ? 'files' : 's3'}`;
+  if (on !== backend.name) throw new Error(`testServer: asked for ${backend.name}, runs on ${on}`);
   return {
     ...srv,
     dataDir,

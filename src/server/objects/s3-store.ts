@@ -111,7 +111,9 @@ export class S3ObjectStore implements ObjectStore {
       requestHandler: agents,
     };
     this.client = new S3Client(config);
-    this.once = new S3Client({ ...config, maxAttempts: 1 });
+    // a cut upload is the client's doing: no "non-retryable streaming request" warning on the console for it
+    const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+    this.once = new S3Client({ ...config, maxAttempts: 1, logger: quiet });
   }
 
   private k(key: string): string {

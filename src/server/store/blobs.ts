@@ -87,7 +87,15 @@ export class BlobStore {
    */
   async put(userId: string, hex: string, body: Readable, declaredLength?: number): Promise<{ created: boolean; size: number }> {
     assertBlobHex(hex);
-    const existing = await this.info(userId, hex);
+    // the body may fail while the database answers: the pipeline below still sees that error, nothing else must throw it
+    const later = () => {};
+    body.on('error', later);
+    let existing: BlobInfo | undefined;
+    try {
+      existing = await this.info(userId, hex);
+    } finally {
+      body.off('error', later);
+    }
     if (existing) {
       if (declaredLength !== undefined && declaredLength !== existing.size) {
         throw new UnprocessableError('hash_mismatch', `a body of ${declaredLength} bytes is not the stored blob of ${existing.size} bytes`, { expected: hex, size: existing.size, declared: declaredLength });
@@ -109,8 +117,14 @@ export class BlobStore {
   /** Streams `body` into a new object under `key`, hashed and counted; inserts the row when the hash is right. */
   private async store(userId: string, key: string, body: Readable, declaredLength: number | undefined, hex: string | undefined) {
     const reservation = this.quota.begin(userId);
+    const later = () => {};
+    body.on('error', later);
     try {
-      if (declaredLength !== undefined) await reservation.add(declaredLength, true);
+      try {
+        if (declaredLength !== undefined) await reservation.add(declaredLength, true);
+      } finally {
+        body.off('error', later);
+      }
       const meter = new Meter(declaredLength, declaredLength === undefined ? (n) => reservation.add(n) : undefined);
       // body → meter → the store; an error anywhere destroys both ends
       pipelineCb(body, meter, () => {});
