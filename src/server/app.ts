@@ -82,6 +82,8 @@ export interface ServerOptions {
 export interface RunningServer {
   /** Base URL of the server (= the issuer). */
   url: string;
+  /** Where this process listens (`http(s)://HOST:PORT`): the issuer unless one was given (a balancer's URL). */
+  address: string;
   issuer: string;
   /** The API's resource indicator (audience of its access tokens). */
   resource: string;
@@ -94,12 +96,24 @@ export interface RunningServer {
   /** The stores behind the API, for an embedding program that seeds its own data (the demo). */
   services: Services;
   addUser(name: string, password: string): Promise<User>;
-  /** Runs the maintenance tick now (erasures due, sweeps). */
-  maintenance(): Promise<void>;
+  /**
+   * Runs the maintenance tick now: the erasures due (the users this process
+   * erased), then — if no other process is at it — the sweeps (orphan blobs
+   * collected, stale unfinished uploads discarded; `swept: false` when
+   * another process held the sweep).
+   */
+  maintenance(): Promise<MaintenanceReport>;
   close(): Promise<void>;
 }
 
 export { DEFAULT_PORT };
+
+export interface MaintenanceReport {
+  erased: string[];
+  swept: boolean;
+  collected: number;
+  unfinished: number;
+}
 
 /** Blobs no manifest references are collected after this long (an upload whose manifest never came). */
 const ORPHAN_AGE_MS = 24 * 3600_000;
@@ -183,7 +197,8 @@ async function listening(opts: ServerOptions, db: Database, objects: ObjectStore
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const issuer = (opts.issuer ?? `${opts.tls ? 'https' : 'http'}://${urlHost(host)}:${port}`).replace(/\/+$/, '');
+  const address = `${opts.tls ? 'https' : 'http'}://${urlHost(host)}:${port}`;
+  const issuer = (opts.issuer ?? address).replace(/\/+$/, '');
   const resource = `${issuer}/v1`;
 
   const secrets = await loadOrCreateSecrets(db);
@@ -214,14 +229,23 @@ async function listening(opts: ServerOptions, db: Database, objects: ObjectStore
   });
 
   // Every process ticks; erasures lock per user, the sweeps run in one process at a time.
-  const maintenance = async () => {
-    await s.erasure.runDue();
-    await db.exclusive('maintenance', async () => {
+  const maintenance = async (): Promise<MaintenanceReport> => {
+    const erased = await s.erasure.runDue();
+    const r = await db.exclusive('maintenance', async () => {
       await sweepOidc(db);
       await throttle.sweep();
       await quota.sweep();
-      for (let i = 0; i < 10; i++) if ((await blobs.sweep(ORPHAN_AGE_MS, 1000)).blobs < 1000) break;
+      let collected = 0;
+      let unfinished = 0;
+      for (let i = 0; i < 10; i++) {
+        const one = await blobs.sweep(ORPHAN_AGE_MS, 1000);
+        collected += one.blobs;
+        unfinished += one.unfinished;
+        if (one.blobs < 1000) break;
+      }
+      return { collected, unfinished };
     });
+    return { erased, swept: r.ran, collected: r.ran ? r.value.collected : 0, unfinished: r.ran ? r.value.unfinished : 0 };
   };
   const every = opts.maintenanceIntervalMs ?? 60_000;
   const timer = every > 0 ? setInterval(() => void maintenance().catch((e) => log(`maintenance: ${String(e)}`)), every) : undefined;
@@ -229,6 +253,7 @@ async function listening(opts: ServerOptions, db: Database, objects: ObjectStore
 
   return {
     url: issuer,
+    address,
     issuer,
     resource,
     dataDir: opts.dataDir,

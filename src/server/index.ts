@@ -1,5 +1,5 @@
 /** The reference Koder ID + Drive server (see README.md). */
-export { startServer, DEFAULT_PORT, type ServerOptions, type RunningServer } from './app.ts';
+export { startServer, DEFAULT_PORT, type ServerOptions, type RunningServer, type MaintenanceReport } from './app.ts';
 export { ManualClock, systemClock, type Clock } from './clock.ts';
 export { addUser, listUsers, findUserByName, type User } from './users.ts';
 export { openDatabase, sqliteUrlFor } from './db/open.ts';

@@ -144,7 +144,8 @@ export const serve: Command = {
       trustProxy: v['trust-proxy'] === true,
       log: io.err,
     });
-    io.out(`Koder ID + Drive listening on ${srv.url} (database: ${srv.db.description}; blobs: ${srv.objects.description})`);
+    io.out(`Koder ID + Drive listening on ${srv.address} (database: ${srv.db.description}; blobs: ${srv.objects.description})`);
+    if (srv.address !== srv.url) io.out(`  public URL (issuer): ${srv.url}`);
     io.out(`  device login: ${srv.url}/device    API: ${srv.resource}`);
     if ((await listUsers(srv.db)).length === 0) io.err('no users yet: add one with `koder-snapshot serve user add NAME`');
     await new Promise<void>((resolve) => {
