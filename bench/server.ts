@@ -1,137 +1,374 @@
 /**
- * bench/server.ts — 50 concurrent clients against the reference server on
- * loopback, each repeating: list my snapshots, download one blob (1 MiB,
- * streamed and sha256-checked in memory; every 10th through the drive
- * client's resumable download to a temp file). Prints throughput and
- * p50/p99 latency per kind of request.
- * The server runs in a child process (its own event loop, as in production);
- * the clients share this one.
- * Run: node --import tsx bench/server.ts [--clients 50] [--seconds 10] [--blob-kib 1024] [--users 5]
+ * bench/server.ts — the reference server under 50 concurrent clients on
+ * loopback, on each storage backend, side by side in one run:
+ *   sqlite   one process on SQLite + files (the embedded default)
+ *   pg       one process on PostgreSQL 15 + Ceph 16 radosgw
+ *   pg2      two processes on the same PostgreSQL + bucket, behind the small
+ *            round-robin TCP balancer of bench/balancer.ts
+ * Two mixes, one after the other, each `--seconds` long after a warm-up:
+ *   list   GET /v1/me/snapshots (20 snapshots a user, with sizes)
+ *   blob   GET of a 1 MiB blob, streamed and sha256-checked by the client
+ * Printed per backend and mix: requests/s, MiB/s, p50/p99 latency, errors,
+ * and the CPU each part used (cores = CPU seconds / wall seconds): the serve
+ * processes, the balancer, PostgreSQL, Ceph (mon + osd + radosgw) and the
+ * client (this process) — which shows what the bottleneck was. Then the
+ * ratios of the goals: pg / sqlite (≥ 0.7) and pg2 / pg (≥ 1.6).
+ *
+ * Servers and the balancer are child processes (their own event loops, as in
+ * production); the clients share this one. The engines come from
+ * scripts/postgres.sh and scripts/ceph-rgw.sh (test/helpers), started once.
+ * Run: node --import tsx bench/server.ts [--backends sqlite,pg,pg2] [--mixes list,blob]
+ *        [--clients 50] [--seconds 10] [--blob-kib 1024] [--users 5] [--prof DIR]
+ * (--prof: CPU profiles of the server processes into DIR.)
  */
 import { createHash, randomFillSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { startServer } from '../src/server/index.ts';
-import { startDeviceLogin } from '../src/auth/index.ts';
-import { DriveClient } from '../src/drive/index.ts';
-import { generateIdentity, publicIdentity } from '../src/keys/identity.ts';
-import { serialize, sign, type Manifest } from '../src/manifest/index.ts';
-import { approveDevice } from '../test/server/browser.ts';
+import { createServer } from 'node:net';
 
-const { values } = parseArgs({ options: { clients: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' }, 'blob-kib': { type: 'string', default: '1024' }, users: { type: 'string', default: '5' }, child: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '10' },
+    'blob-kib': { type: 'string', default: '1024' },
+    users: { type: 'string', default: '5' },
+    backends: { type: 'string', default: 'sqlite,pg,pg2' },
+    mixes: { type: 'string', default: 'list,blob' },
+    prof: { type: 'string' },
+    // the child (a server process)
+    child: { type: 'boolean' },
+    data: { type: 'string' },
+    db: { type: 'string' },
+    blobs: { type: 'string' },
+    issuer: { type: 'string' },
+    'make-users': { type: 'boolean' },
+  },
+});
 const CLIENTS = Number(values.clients), SECONDS = Number(values.seconds), BLOB = Number(values['blob-kib']) * 1024, USERS = Number(values.users);
 const BLOBS = 16;
+const SELF = new URL(import.meta.url).pathname;
 
 if (values.child) {
-  // the server side: start, create the users, say where, run until stdin closes
-  const dataDir = mkdtempSync(join(tmpdir(), 'koder-bench-'));
-  const srv = await startServer({ dataDir, port: 0, maintenanceIntervalMs: 0, deviceInterval: 0.05, log: () => {} });
-  for (let u = 0; u < USERS; u++) await srv.addUser(`bench${u}`, `bench-password-${u}`);
-  process.stdout.write(JSON.stringify({ url: srv.url }) + '\n');
+  // one server process: start, maybe create the users, say where, run until stdin closes
+  const { startServer } = await import('../src/server/index.ts');
+  const srv = await startServer({
+    ...(values.data ? { dataDir: values.data } : {}),
+    ...(values.db ? { db: values.db, blobs: values.blobs } : {}),
+    ...(values.issuer ? { issuer: values.issuer } : {}),
+    port: 0,
+    maintenanceIntervalMs: 0,
+    deviceInterval: 0.05,
+    log: (l) => process.stderr.write(l + '\n'),
+  });
+  if (values['make-users']) for (let u = 0; u < USERS; u++) await srv.addUser(`bench${u}`, `bench-password-${u}`);
+  process.stdout.write(JSON.stringify({ url: srv.address }) + '\n');
   process.stdin.resume();
   process.stdin.on('end', async () => {
     await srv.close();
-    rmSync(dataDir, { recursive: true, force: true });
     process.exit(0);
   });
   await new Promise(() => {});
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', '--users', String(USERS)], { stdio: ['pipe', 'pipe', 'ignore'] });
-const first = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
-const srv = { url: (JSON.parse(first) as { url: string }).url };
+const { startDeviceLogin } = await import('../src/auth/index.ts');
+const { DriveClient } = await import('../src/drive/index.ts');
+const { generateIdentity, publicIdentity } = await import('../src/keys/identity.ts');
+const { serialize, sign } = await import('../src/manifest/index.ts');
+const { approveDevice } = await import('../test/server/browser.ts');
+const { startPostgres } = await import('../test/helpers/postgres.ts');
+const { startCeph } = await import('../test/helpers/ceph.ts');
+const { freshDatabase, freshBucketPrefix } = await import('../test/helpers/backends.ts');
+const { childPids, pidFromFile } = await import('../test/helpers/engine.ts');
+type Manifest = import('../src/manifest/index.ts').Manifest;
 
-interface UserCtx { token: string; client: DriveClient; blobs: string[] }
-const users: UserCtx[] = [];
-for (let u = 0; u < USERS; u++) {
-  const name = `bench${u}`, password = `bench-password-${u}`;
-  const dl = await startDeviceLogin({ server: srv.url });
-  const [outcome] = await Promise.all([dl.wait(), approveDevice(dl.verification_uri_complete, name, password)]);
-  if (outcome.status !== 'approved') throw new Error(`login ${name}: ${outcome.status}`);
-  const token = outcome.tokens.access_token;
-  const client = new DriveClient({ server: srv.url, tokens: token });
-  const id = await generateIdentity();
-  await client.putKeys([publicIdentity(id)]);
-  const blobs: string[] = [];
-  for (let i = 0; i < BLOBS; i++) {
-    const bytes = randomFillSync(Buffer.alloc(BLOB));
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    const r = await fetch(`${srv.url}/v1/me/blobs/${hex}`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: bytes });
-    if (r.status !== 201) throw new Error(`upload: ${r.status}`);
-    blobs.push(hex);
+// ── processes ────────────────────────────────────────────────────────────
+
+interface Child {
+  child: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function spawnNode(args: string[]): Promise<Child> {
+  const prof = values.prof && args.includes('--child') ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
+  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...prof, '--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (c) => reject(new Error(`${args[0]} exited (${c}) before it listened`)));
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    child,
+    url: (JSON.parse(first) as { url: string }).url,
+    async stop() {
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+
+// ── CPU accounting from /proc (clock ticks of 1/100 s) ──────────────────
+
+function cpuSeconds(pid: number, withReaped = false): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // fields 14-17 of stat (utime stime cutime cstime) are 11-14 after "pid (comm) "
+    const ticks = Number(f[11]) + Number(f[12]) + (withReaped ? Number(f[13]) + Number(f[14]) : 0);
+    return ticks / 100;
+  } catch {
+    return 0;
   }
-  let parent: string | undefined;
-  for (let s = 0; s < 20; s++) {
-    const m: Manifest = {
-      snapshot: { version: 1, hostname: `bench-${u}`, created_at: new Date(Date.UTC(2026, 0, 1, 0, s)).toISOString(), koder_user_id: name, ...(parent ? { parent } : {}) },
-      files: { entry: blobs.slice(0, 1 + (s % BLOBS)).map((h, i) => ({ local_path: `~/d${i}`, blob: `sha256:${h}` as const, sha256: h, size: BLOB })) },
+}
+
+interface Group {
+  name: string;
+  pids(): Promise<number[]>;
+  /** Also count children it reaped (PostgreSQL's backends that ended). */
+  reaped?: boolean;
+}
+
+async function groupCpu(groups: Group[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const g of groups) {
+    let s = 0;
+    for (const pid of await g.pids()) s += cpuSeconds(pid, g.reaped);
+    out[g.name] = s;
+  }
+  const me = process.cpuUsage();
+  out.client = (me.user + me.system) / 1e6;
+  return out;
+}
+
+// ── the setups ───────────────────────────────────────────────────────────
+
+interface Setup {
+  name: string;
+  url: string;
+  groups: Group[];
+  stop(): Promise<void>;
+}
+
+let engines: { pg: Awaited<ReturnType<typeof startPostgres>>; ceph: Awaited<ReturnType<typeof startCeph>> } | undefined;
+async function theEngines() {
+  if (!engines) {
+    const [pg, ceph] = await Promise.all([startPostgres(), startCeph()]);
+    engines = { pg, ceph };
+  }
+  return engines;
+}
+
+function engineGroups(e: NonNullable<typeof engines>): Group[] {
+  return [
+    {
+      name: 'postgres',
+      reaped: true,
+      pids: async () => {
+        const main = await pidFromFile(join(e.pg.dir, 'data', 'postmaster.pid'));
+        return main ? [main, ...(await childPids(main))] : [];
+      },
+    },
+    {
+      name: 'ceph',
+      pids: async () => {
+        const run = join(e.ceph.dir, 'run');
+        const pids = await Promise.all(readdirSync(run).filter((n) => n.endsWith('.pid')).map((n) => pidFromFile(join(run, n))));
+        return pids.filter((p): p is number => p !== undefined);
+      },
+    },
+  ];
+}
+
+async function setup(kind: string): Promise<Setup> {
+  if (kind === 'sqlite') {
+    const dataDir = mkdtempSync(join(tmpdir(), 'koder-bench-'));
+    const s = await spawnNode([SELF, '--child', '--make-users', '--users', String(USERS), '--data', dataDir]);
+    return {
+      name: 'sqlite+files ×1',
+      url: s.url,
+      groups: [{ name: 'servers', pids: async () => [s.child.pid!] }],
+      async stop() {
+        await s.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
     };
-    parent = (await client.postManifest(serialize(sign(m, id.signing.seed)))).id;
   }
-  users.push({ token, client, blobs });
+  const e = await theEngines();
+  const db = await freshDatabase(e.pg);
+  const blobs = freshBucketPrefix(e.ceph);
+  const n = kind === 'pg2' ? 2 : 1;
+  const common = ['--db', db, '--blobs', blobs, '--users', String(USERS)];
+  if (n === 1) {
+    const s = await spawnNode([SELF, '--child', '--make-users', ...common]);
+    return { name: 'postgres+s3 ×1', url: s.url, groups: [{ name: 'servers', pids: async () => [s.child.pid!] }, ...engineGroups(e)], stop: () => s.stop() };
+  }
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const first = await spawnNode([SELF, '--child', '--make-users', ...common, '--issuer', issuer]);
+  const second = await spawnNode([SELF, '--child', ...common, '--issuer', issuer]);
+  const lb = await spawnNode([join(SELF, '..', 'balancer.ts'), '--port', String(port), '--to', `${first.url},${second.url}`]);
+  return {
+    name: 'postgres+s3 ×2 + balancer',
+    url: lb.url,
+    groups: [{ name: 'servers', pids: async () => [first.child.pid!, second.child.pid!] }, { name: 'balancer', pids: async () => [lb.child.pid!] }, ...engineGroups(e)],
+    async stop() {
+      await lb.stop();
+      await Promise.all([first.stop(), second.stop()]);
+    },
+  };
 }
 
-const lat: Record<'list' | 'blob' | 'download', number[]> = { list: [], blob: [], download: [] };
-let bytes = 0, errors = 0;
-const scratch = mkdtempSync(join(tmpdir(), 'koder-bench-dl-'));
-const deadline = performance.now() + SECONDS * 1000;
-const t0 = performance.now();
+// ── users and their data ─────────────────────────────────────────────────
 
-async function client(n: number) {
-  const u = users[n % users.length]!;
-  let i = 0;
-  while (performance.now() < deadline) {
-    i++;
-    try {
-      let t = performance.now();
-      const r = await fetch(`${srv.url}/v1/me/snapshots`, { headers: { authorization: `Bearer ${u.token}` } });
-      const list = (await r.json()) as { snapshots: unknown[] };
-      if (r.status !== 200 || list.snapshots.length !== 20) throw new Error('list');
-      lat.list.push(performance.now() - t);
-      const hex = u.blobs[(n + i) % u.blobs.length]!;
-      t = performance.now();
-      if (i % 10 === 0) {
-        const dest = join(scratch, `${n}-${i}`);
-        const d = await u.client.downloadBlob(hex, dest);
-        bytes += d.size;
-        lat.download.push(performance.now() - t);
-        rmSync(dest, { force: true });
-      } else {
-        const res = await fetch(`${srv.url}/v1/me/blobs/${hex}`, { headers: { authorization: `Bearer ${u.token}` } });
-        const h = createHash('sha256');
-        for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
-          h.update(c);
-          bytes += c.length;
-        }
-        if (h.digest('hex') !== hex) throw new Error('hash');
-        lat.blob.push(performance.now() - t);
-      }
-    } catch {
-      errors++;
+interface UserCtx {
+  token: string;
+  blobs: string[];
+}
+
+async function seed(url: string): Promise<UserCtx[]> {
+  const users: UserCtx[] = [];
+  for (let u = 0; u < USERS; u++) {
+    const name = `bench${u}`, password = `bench-password-${u}`;
+    const dl = await startDeviceLogin({ server: url });
+    const [outcome] = await Promise.all([dl.wait(), approveDevice(dl.verification_uri_complete, name, password)]);
+    if (outcome.status !== 'approved') throw new Error(`login ${name}: ${outcome.status}`);
+    const token = outcome.tokens.access_token;
+    const client = new DriveClient({ server: url, tokens: token });
+    const id = await generateIdentity();
+    await client.putKeys([publicIdentity(id)]);
+    const blobs: string[] = [];
+    for (let i = 0; i < BLOBS; i++) {
+      const bytes = randomFillSync(Buffer.alloc(BLOB));
+      const hex = createHash('sha256').update(bytes).digest('hex');
+      const r = await fetch(`${url}/v1/me/blobs/${hex}`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: bytes });
+      if (r.status !== 201) throw new Error(`upload: ${r.status}`);
+      blobs.push(hex);
     }
+    let parent: string | undefined;
+    for (let s = 0; s < 20; s++) {
+      const m: Manifest = {
+        snapshot: { version: 1, hostname: `bench-${u}`, created_at: new Date(Date.UTC(2026, 0, 1, 0, s)).toISOString(), koder_user_id: name, ...(parent ? { parent } : {}) },
+        files: { entry: blobs.slice(0, 1 + (s % BLOBS)).map((h, i) => ({ local_path: `~/d${i}`, blob: `sha256:${h}` as const, sha256: h, size: BLOB })) },
+      };
+      parent = (await client.postManifest(serialize(sign(m, id.signing.seed)))).id;
+    }
+    users.push({ token, blobs });
   }
+  return users;
 }
 
-await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(n)));
-const elapsed = (performance.now() - t0) / 1000;
+// ── the mixes ────────────────────────────────────────────────────────────
+
+type Mix = 'list' | 'blob';
+interface MixResult {
+  n: number;
+  errors: number;
+  bytes: number;
+  elapsed: number;
+  lat: number[];
+  cpu: Record<string, number>;
+}
+
+async function runMix(mix: Mix, url: string, users: UserCtx[], seconds: number, groups: Group[]): Promise<MixResult> {
+  const lat: number[] = [];
+  let bytes = 0, errors = 0;
+  const cpu0 = await groupCpu(groups);
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const client = async (n: number) => {
+    const u = users[n % users.length]!;
+    let i = 0;
+    while (performance.now() < deadline) {
+      i++;
+      const t = performance.now();
+      try {
+        if (mix === 'list') {
+          const r = await fetch(`${url}/v1/me/snapshots`, { headers: { authorization: `Bearer ${u.token}` } });
+          const list = (await r.json()) as { snapshots: unknown[] };
+          if (r.status !== 200 || list.snapshots.length !== 20) throw new Error('list');
+        } else {
+          const hex = u.blobs[(n + i) % u.blobs.length]!;
+          const res = await fetch(`${url}/v1/me/blobs/${hex}`, { headers: { authorization: `Bearer ${u.token}` } });
+          const h = createHash('sha256');
+          for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
+            h.update(c);
+            bytes += c.length;
+          }
+          if (h.digest('hex') !== hex) throw new Error('hash');
+        }
+        lat.push(performance.now() - t);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(n)));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu1 = await groupCpu(groups);
+  const cpu: Record<string, number> = {};
+  for (const k of Object.keys(cpu1)) cpu[k] = (cpu1[k]! - (cpu0[k] ?? 0)) / elapsed;
+  return { n: lat.length, errors, bytes, elapsed, lat, cpu };
+}
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 };
-const row = (name: string, xs: number[]) =>
-  `${name.padEnd(22)} ${String(xs.length).padStart(7)} req  ${(xs.length / elapsed).toFixed(0).padStart(6)} req/s  p50 ${pct(xs, 50).toFixed(1).padStart(7)} ms  p99 ${pct(xs, 99).toFixed(1).padStart(7)} ms`;
-console.log(`bench/server.ts: ${CLIENTS} clients, ${USERS} users, ${SECONDS}s, blobs of ${BLOB / 1024} KiB, loopback, node ${process.version}`);
-console.log(row('GET /v1/me/snapshots', lat.list));
-console.log(row('GET blob (fetch+sha)', lat.blob));
-console.log(row('downloadBlob (to disk)', lat.download));
-console.log(`throughput: ${(bytes / elapsed / 1024 / 1024).toFixed(1)} MiB/s of blob data, ${((lat.list.length + lat.blob.length + lat.download.length) / elapsed).toFixed(0)} req/s total, ${errors} errors`);
 
-child.stdin!.end();
-await new Promise((r) => child.once('exit', r));
-rmSync(scratch, { recursive: true, force: true });
+// ── the run ──────────────────────────────────────────────────────────────
+
+const kinds = values.backends!.split(',').map((k) => k.trim());
+const results: { name: string; mix: Mix; r: MixResult }[] = [];
+const load0 = loadavg()[0]!;
+try {
+  for (const kind of kinds) {
+    const s = await setup(kind);
+    try {
+      const users = await seed(s.url);
+      for (const mix of values.mixes!.split(',') as Mix[]) {
+        await runMix(mix, s.url, users, Math.min(2, SECONDS), s.groups); // warm-up
+        const r = await runMix(mix, s.url, users, SECONDS, s.groups);
+        results.push({ name: s.name, mix, r });
+        process.stderr.write(`${s.name} ${mix}: ${(r.n / r.elapsed).toFixed(0)} req/s\n`);
+      }
+    } finally {
+      await s.stop();
+    }
+  }
+} finally {
+  await engines?.ceph.stop();
+  await engines?.pg.stop();
+}
+
+const cores = (x?: number) => (x === undefined ? '    –' : x.toFixed(2).padStart(5));
+console.log(`bench/server.ts: ${CLIENTS} clients, ${USERS} users, ${SECONDS} s a mix, blobs of ${BLOB / 1024} KiB, loopback, node ${process.version}, load ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
+console.log(`${'backend'.padEnd(27)} ${'mix'.padEnd(5)} ${'req/s'.padStart(7)} ${'MiB/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'err'.padStart(4)}  CPU cores: servers balancer postgres  ceph client`);
+for (const { name, mix, r } of results) {
+  console.log(
+    `${name.padEnd(27)} ${mix.padEnd(5)} ${(r.n / r.elapsed).toFixed(0).padStart(7)} ${(r.bytes / r.elapsed / 1024 / 1024).toFixed(1).padStart(7)} ${pct(r.lat, 50).toFixed(1).padStart(7)} ${pct(r.lat, 99).toFixed(1).padStart(7)} ${String(r.errors).padStart(4)}  ` +
+      `${cores(r.cpu.servers)}   ${cores(r.cpu.balancer)}    ${cores(r.cpu.postgres)} ${cores(r.cpu.ceph)} ${cores(r.cpu.client)}`,
+  );
+}
+const rate = (name: string, mix: Mix) => {
+  const x = results.find((y) => y.name.startsWith(name) && y.mix === mix);
+  return x ? x.r.n / x.r.elapsed : undefined;
+};
+for (const mix of ['list', 'blob'] as Mix[]) {
+  const [sq, p1, p2] = [rate('sqlite', mix), rate('postgres+s3 ×1', mix), rate('postgres+s3 ×2', mix)];
+  const parts = [];
+  if (sq && p1) parts.push(`pg ×1 / sqlite ×1 = ${(p1 / sq).toFixed(2)} (goal ≥ 0.7)`);
+  if (p1 && p2) parts.push(`pg ×2 / pg ×1 = ${(p2 / p1).toFixed(2)} (goal ≥ 1.6)`);
+  if (parts.length) console.log(`${mix}: ${parts.join('; ')}`);
+}

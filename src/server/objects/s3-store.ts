@@ -11,7 +11,8 @@
  * multipart upload. A process killed mid-multipart leaves an unfinished
  * upload, invisible as an object, listed by `unfinished()` (`serve check`)
  * and discarded by the maintenance after a day.
- * get: GetObject (with Range), its body streamed through, never buffered.
+ * get: one GET (with Range), its body streamed through, never buffered —
+ * signed here (s3-get.ts) on path-style endpoints, else a GetObject.
  *
  * Settings Ceph 16 needs (shared/notes/s3-ceph-postgres.md): path-style
  * addressing, and flexible checksums only when an operation requires one.
@@ -34,6 +35,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { CodedError } from '../../util/coded-error.ts';
+import { SignedGet } from './s3-get.ts';
 import { assertObjectKey, ObjectMissingError, type ByteRange, type ObjectStore, type StoredObject, type UnfinishedWrite } from './object-store.ts';
 
 export const SINGLE_PUT_MAX = 64 * 1024 * 1024;
@@ -84,6 +86,15 @@ export function parseS3Url(url: string, env: NodeJS.ProcessEnv = process.env): S
   return { bucket, prefix, endpoint, region: u.searchParams.get('region') ?? env.AWS_REGION ?? 'us-east-1', pathStyle: ps === null ? endpoint !== undefined : ps === 'true' };
 }
 
+/** At most 64 KiB of an error answer's body, as text. */
+async function boundedText(res: Readable): Promise<string> {
+  let text = '';
+  for await (const c of res) {
+    if (text.length < 65536) text += (c as Buffer).toString('utf8');
+  }
+  return text;
+}
+
 const statusOf = (e: unknown) => (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 
 export class S3ObjectStore implements ObjectStore {
@@ -94,6 +105,7 @@ export class S3ObjectStore implements ObjectStore {
   private client: S3Client;
   /** For streamed bodies: one attempt (a consumed stream cannot be sent again). */
   private once: S3Client;
+  private signedGet?: SignedGet;
 
   constructor(readonly where: S3Location, o: { maxSockets?: number } = {}) {
     this.description = `s3://${where.bucket}/${where.prefix}${where.endpoint ? ` at ${where.endpoint}` : ''}`;
@@ -102,6 +114,9 @@ export class S3ObjectStore implements ObjectStore {
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: o.maxSockets ?? 256 }),
       connectionTimeout: 10_000,
     };
+    if (where.endpoint && where.pathStyle) {
+      this.signedGet = new SignedGet(new URL(where.endpoint), where.bucket, where.region, { http: agents.httpAgent, https: agents.httpsAgent });
+    }
     const config = {
       region: where.region,
       ...(where.endpoint ? { endpoint: where.endpoint } : {}),
@@ -199,6 +214,13 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
+    if (this.signedGet) {
+      const res = await this.signedGet.send(this.k(key), await this.client.config.credentials(), range);
+      if (res.statusCode === 206 || (res.statusCode === 200 && !range)) return res;
+      const body = await boundedText(res);
+      if (res.statusCode === 404) throw new ObjectMissingError(key, this.description);
+      throw new Error(`S3 GET ${key}: ${res.statusCode} ${/<Code>([^<]*)<\/Code>/.exec(body)?.[1] ?? body.slice(0, 200)}`);
+    }
     try {
       const r = await this.client.send(
         new GetObjectCommand({ Bucket: this.where.bucket, Key: this.k(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),

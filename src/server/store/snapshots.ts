@@ -62,6 +62,21 @@ const summaryColumns = (db: Database) => `
      WHERE sb.user_id = s.user_id AND sb.snapshot_id = s.id) AS blobs_size,
   (SELECT COUNT(*) FROM snapshot_blobs sb WHERE sb.user_id = s.user_id AND sb.snapshot_id = s.id) AS blob_count`;
 
+/**
+ * A user's whole list: the blob sums of all their snapshots in one grouped
+ * pass (PostgreSQL ran the per-row subqueries of summaryColumns 6× slower
+ * for a 20-snapshot list); parameters: user, user.
+ */
+const listQuery = (db: Database) => `
+  SELECT s.id, s.hostname, s.created_at, s.parent, s.depth, s.key_id, s.uploaded_at,
+    ${db.bytesOf('s.text')} AS manifest_size, COALESCE(x.blobs_size, 0) AS blobs_size, COALESCE(x.blob_count, 0) AS blob_count
+  FROM snapshots s LEFT JOIN (
+    SELECT sb.snapshot_id, SUM(b.size) AS blobs_size, COUNT(*) AS blob_count
+    FROM snapshot_blobs sb JOIN blobs b ON b.user_id = sb.user_id AND b.hash = sb.hash
+    WHERE sb.user_id = ? GROUP BY sb.snapshot_id
+  ) x ON x.snapshot_id = s.id
+  WHERE s.user_id = ? ORDER BY s.uploaded_at DESC, s.id`;
+
 /** The chain (ids) readable by a reader in an owner's space through shares; parameters: owner, reader, owner. */
 const SHARED_CHAIN = `
   WITH RECURSIVE chain(id) AS (
@@ -75,6 +90,7 @@ const FK_VIOLATION = '23503';
 
 export class SnapshotStore {
   private summary_: string;
+  private list_: string;
   constructor(
     private db: Database,
     private clock: Clock,
@@ -85,6 +101,7 @@ export class SnapshotStore {
     private orphanAgeMs = 24 * 3600_000,
   ) {
     this.summary_ = summaryColumns(db);
+    this.list_ = listQuery(db);
   }
 
   /** Verifies and stores a manifest. `created` is false when it was already there. */
@@ -158,7 +175,7 @@ export class SnapshotStore {
   }
 
   list(ownerId: string): Promise<SnapshotSummary[]> {
-    return this.db.all<SnapshotSummary>(`SELECT ${this.summary_} FROM snapshots s WHERE s.user_id = ? ORDER BY s.uploaded_at DESC, s.id`, [ownerId]);
+    return this.db.all<SnapshotSummary>(this.list_, [ownerId, ownerId]);
   }
 
   async summary(ownerId: string, id: string): Promise<SnapshotSummary> {
