@@ -103,7 +103,12 @@ export interface RunningServer {
    * another process held the sweep).
    */
   maintenance(): Promise<MaintenanceReport>;
-  close(): Promise<void>;
+  /**
+   * Stops: no new connection, idle ones closed; requests in flight get up
+   * to `graceMs` to finish (default 0: cut at once), then the rest is cut
+   * and the storage closed.
+   */
+  close(o?: { graceMs?: number }): Promise<void>;
 }
 
 export { DEFAULT_PORT };
@@ -176,7 +181,15 @@ async function listening(opts: ServerOptions, db: Database, objects: ObjectStore
     res.writeHead(503);
     res.end();
   };
-  const handler = (req: IncomingMessage, res: ServerResponse) => dispatch(req, res);
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
+    dispatch(req, res);
+  };
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const httpOpts = serverTimeoutOptions(timeouts);
   const server: Server = opts.tls ? createHttpsServer({ ...httpOpts, cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(httpOpts, handler);
@@ -226,6 +239,7 @@ async function listening(opts: ServerOptions, db: Database, objects: ObjectStore
     oidc: provider.callback(),
     deadlines,
     log,
+    trustProxy: opts.trustProxy,
   });
 
   // Every process ticks; erasures lock per user, the sweeps run in one process at a time.
@@ -264,13 +278,23 @@ async function listening(opts: ServerOptions, db: Database, objects: ObjectStore
     services: s,
     addUser: (name, password) => addUser(db, clock, name, password),
     maintenance,
-    async close() {
+    async close(o = {}) {
       if (timer) clearInterval(timer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const graceMs = o.graceMs ?? 0;
+      if (inFlight > 0 && graceMs > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, graceMs);
+          drained = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
       deadlines.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      server.closeAllConnections();
+      await closed;
       await db.close();
       await objects.close();
     },

@@ -157,8 +157,8 @@ export const serve: Command = {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
-    io.err('stopping…');
-    await srv.close();
+    io.err('stopping: requests in flight get 30 s to finish…');
+    await srv.close({ graceMs: 30_000 });
     return EXIT_OK;
   },
 };

@@ -62,8 +62,23 @@ export async function readForm(req: IncomingMessage, limit = 64 * 1024): Promise
   return new URLSearchParams(await readText(req, limit));
 }
 
+const forwardedFor = new WeakMap<IncomingMessage, string>();
+
+/**
+ * Behind one trusted reverse proxy (`--trust-proxy`): the client's address
+ * is the last one in X-Forwarded-For — the one our proxy appended; anything
+ * before it the client may have written itself. dispatch.ts calls this once
+ * per request.
+ */
+export function trustForwardedFor(req: IncomingMessage): void {
+  const h = req.headers['x-forwarded-for'];
+  const last = (Array.isArray(h) ? h.join(',') : (h ?? '')).split(',').pop()?.trim();
+  if (last && /^[0-9A-Fa-f.:]{2,45}$/.test(last)) forwardedFor.set(req, last);
+}
+
+/** The client's address: the socket's peer, or what the trusted proxy said (trustForwardedFor). */
 export function clientIp(req: IncomingMessage): string | null {
-  return req.socket.remoteAddress ?? null;
+  return forwardedFor.get(req) ?? req.socket.remoteAddress ?? null;
 }
 
 /**

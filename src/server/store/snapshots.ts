@@ -4,8 +4,10 @@
  * create: parse → verify the signature against the user's registered keys →
  * id = snapshotId → the parent must be one of the user's snapshots → every
  * referenced blob must be stored for the user → quota → one transaction
- * inserts the manifest and its blob references. Posting the same manifest
- * again is a no-op that answers the same id.
+ * checks the blobs again and inserts the manifest and its blob references
+ * (on PostgreSQL the foreign keys to the parent and the blobs hold against
+ * another process deleting them meanwhile: a 422, as if checked before).
+ * Posting the same manifest again is a no-op that answers the same id.
  *
  * delete: refused while children exist, unless cascading (then the subtree
  * goes, leaves first); shares of deleted snapshots go with them; blobs no
