@@ -275,6 +275,8 @@ type Mix = 'list' | 'blob';
 interface MixResult {
   n: number;
   errors: number;
+  /** Error messages and how often each came. */
+  why: Map<string, number>;
   bytes: number;
   elapsed: number;
   lat: number[];
@@ -284,6 +286,7 @@ interface MixResult {
 async function runMix(mix: Mix, url: string, users: UserCtx[], seconds: number, groups: Group[]): Promise<MixResult> {
   const lat: number[] = [];
   let bytes = 0, errors = 0;
+  const why = new Map<string, number>();
   const cpu0 = await groupCpu(groups);
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
@@ -309,8 +312,10 @@ async function runMix(mix: Mix, url: string, users: UserCtx[], seconds: number, 
           if (h.digest('hex') !== hex) throw new Error('hash');
         }
         lat.push(performance.now() - t);
-      } catch {
+      } catch (e) {
         errors++;
+        const m = `${(e as Error).message}${(e as { cause?: Error }).cause ? `: ${(e as { cause: Error }).cause.message}` : ''}`;
+        why.set(m, (why.get(m) ?? 0) + 1);
       }
     }
   };
@@ -319,7 +324,7 @@ async function runMix(mix: Mix, url: string, users: UserCtx[], seconds: number, 
   const cpu1 = await groupCpu(groups);
   const cpu: Record<string, number> = {};
   for (const k of Object.keys(cpu1)) cpu[k] = (cpu1[k]! - (cpu0[k] ?? 0)) / elapsed;
-  return { n: lat.length, errors, bytes, elapsed, lat, cpu };
+  return { n: lat.length, errors, why, bytes, elapsed, lat, cpu };
 }
 
 const pct = (xs: number[], p: number) => {
@@ -360,6 +365,15 @@ for (const { name, mix, r } of results) {
     `${name.padEnd(27)} ${mix.padEnd(5)} ${(r.n / r.elapsed).toFixed(0).padStart(7)} ${(r.bytes / r.elapsed / 1024 / 1024).toFixed(1).padStart(7)} ${pct(r.lat, 50).toFixed(1).padStart(7)} ${pct(r.lat, 99).toFixed(1).padStart(7)} ${String(r.errors).padStart(4)}  ` +
       `${cores(r.cpu.servers)}   ${cores(r.cpu.balancer)}    ${cores(r.cpu.postgres)} ${cores(r.cpu.ceph)} ${cores(r.cpu.client)}`,
   );
+}
+console.log('CPU ms per request (CPU seconds / requests):');
+console.log(`${'backend'.padEnd(27)} ${'mix'.padEnd(5)} servers balancer postgres   ceph client  all`);
+const ms = (x: number | undefined, n: number) => (x === undefined ? '     –' : ((x * 1000) / n).toFixed(2).padStart(6));
+for (const { name, mix, r } of results) {
+  const rps = r.n / r.elapsed;
+  const all = Object.values(r.cpu).reduce((a, b) => a + b, 0);
+  console.log(`${name.padEnd(27)} ${mix.padEnd(5)}  ${ms(r.cpu.servers, rps)}   ${ms(r.cpu.balancer, rps)}   ${ms(r.cpu.postgres, rps)} ${ms(r.cpu.ceph, rps)} ${ms(r.cpu.client, rps)} ${ms(all, rps)}`);
+  for (const [m, k] of r.why) console.log(`    ${k} × ${m}`);
 }
 const rate = (name: string, mix: Mix) => {
   const x = results.find((y) => y.name.startsWith(name) && y.mix === mix);
