@@ -5,7 +5,8 @@
  *   pg       one process on PostgreSQL 15 + Ceph 16 radosgw
  *   pg2      two processes on the same PostgreSQL + bucket, behind the small
  *            round-robin TCP balancer of bench/balancer.ts
- * Two mixes, one after the other, each `--seconds` long after a warm-up:
+ * Two mixes, one after the other, each in `--rounds` rounds of `--seconds`
+ * per setup (all setups up together, visited in turn) after a warm-up:
  *   list   GET /v1/me/snapshots (20 snapshots a user, with sizes)
  *   blob   GET of a 1 MiB blob, streamed and sha256-checked by the client
  * Printed per backend and mix: requests/s, MiB/s, p50/p99 latency, errors,
@@ -18,7 +19,7 @@
  * production); the clients share this one. The engines come from
  * scripts/postgres.sh and scripts/ceph-rgw.sh (test/helpers), started once.
  * Run: node --import tsx bench/server.ts [--backends sqlite,pg,pg2] [--mixes list,blob]
- *        [--clients 50] [--seconds 10] [--blob-kib 1024] [--users 5] [--prof DIR]
+ *        [--rounds 5] [--seconds 6] [--clients 50] [--blob-kib 1024] [--users 5] [--prof DIR]
  * (--prof: CPU profiles of the server processes into DIR.)
  */
 import { createHash, randomFillSync } from 'node:crypto';
@@ -34,10 +35,11 @@ import { createServer } from 'node:net';
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '50' },
-    seconds: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '6' },
     'blob-kib': { type: 'string', default: '1024' },
     users: { type: 'string', default: '5' },
     backends: { type: 'string', default: 'sqlite,pg,pg2' },
+    rounds: { type: 'string', default: '5' },
     mixes: { type: 'string', default: 'list,blob' },
     prof: { type: 'string' },
     // the child (a server process)
@@ -333,37 +335,73 @@ const pct = (xs: number[], p: number) => {
 };
 
 // ── the run ──────────────────────────────────────────────────────────────
+// All setups stay up together; each mix runs in rounds that visit the setups
+// in turn (the order rotates), so a machine whose load drifts weighs on all
+// of them alike. Per setup: the median round's rate; per goal: the median of
+// the rounds' ratios (each ratio between runs seconds apart).
 
 const kinds = values.backends!.split(',').map((k) => k.trim());
-const results: { name: string; mix: Mix; r: MixResult }[] = [];
+const ROUNDS = Number(values.rounds);
 const load0 = loadavg()[0]!;
+const setups: { s: Setup; users: UserCtx[] }[] = [];
+const rounds: { name: string; mix: Mix; round: number; r: MixResult }[] = [];
 try {
   for (const kind of kinds) {
     const s = await setup(kind);
-    try {
-      const users = await seed(s.url);
-      for (const mix of values.mixes!.split(',') as Mix[]) {
-        await runMix(mix, s.url, users, Math.min(2, SECONDS), s.groups); // warm-up
+    setups.push({ s, users: await seed(s.url) });
+  }
+  for (const mix of values.mixes!.split(',') as Mix[]) {
+    for (const { s, users } of setups) await runMix(mix, s.url, users, 2, s.groups); // warm-up
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < setups.length; i++) {
+        const { s, users } = setups[(i + round) % setups.length]!;
         const r = await runMix(mix, s.url, users, SECONDS, s.groups);
-        results.push({ name: s.name, mix, r });
-        process.stderr.write(`${s.name} ${mix}: ${(r.n / r.elapsed).toFixed(0)} req/s\n`);
+        rounds.push({ name: s.name, mix, round, r });
+        process.stderr.write(`round ${round + 1}/${ROUNDS} ${s.name} ${mix}: ${(r.n / r.elapsed).toFixed(0)} req/s\n`);
       }
-    } finally {
-      await s.stop();
     }
   }
 } finally {
+  for (const { s } of setups) await s.stop();
   await engines?.ceph.stop();
   await engines?.pg.stop();
 }
 
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+/** One row per setup and mix: rates per round, latencies and CPU over all rounds. */
+const results = setups.flatMap(({ s }) =>
+  (values.mixes!.split(',') as Mix[]).map((mix) => {
+    const mine = rounds.filter((x) => x.name === s.name && x.mix === mix).map((x) => x.r);
+    const elapsed = mine.reduce((a, r) => a + r.elapsed, 0);
+    const cpu: Record<string, number> = {};
+    for (const r of mine) for (const [k, v] of Object.entries(r.cpu)) cpu[k] = (cpu[k] ?? 0) + v * r.elapsed;
+    for (const k of Object.keys(cpu)) cpu[k] = cpu[k]! / elapsed;
+    const why = new Map<string, number>();
+    for (const r of mine) for (const [m, k] of r.why) why.set(m, (why.get(m) ?? 0) + k);
+    const r: MixResult & { rates: number[] } = {
+      n: mine.reduce((a, r) => a + r.n, 0),
+      errors: mine.reduce((a, r) => a + r.errors, 0),
+      why,
+      bytes: mine.reduce((a, r) => a + r.bytes, 0),
+      elapsed,
+      lat: mine.flatMap((r) => r.lat),
+      cpu,
+      rates: mine.map((r) => r.n / r.elapsed),
+    };
+    return { name: s.name, mix, r };
+  }),
+);
+
 const cores = (x?: number) => (x === undefined ? '    –' : x.toFixed(2).padStart(5));
-console.log(`bench/server.ts: ${CLIENTS} clients, ${USERS} users, ${SECONDS} s a mix, blobs of ${BLOB / 1024} KiB, loopback, node ${process.version}, load ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
-console.log(`${'backend'.padEnd(27)} ${'mix'.padEnd(5)} ${'req/s'.padStart(7)} ${'MiB/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'err'.padStart(4)}  CPU cores: servers balancer postgres  ceph client`);
+console.log(`bench/server.ts: ${CLIENTS} clients, ${USERS} users, ${ROUNDS} rounds of ${SECONDS} s a mix, blobs of ${BLOB / 1024} KiB, loopback, node ${process.version}, load ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
+console.log(`${'backend'.padEnd(27)} ${'mix'.padEnd(5)} ${'req/s'.padStart(7)} ${'MiB/s'.padStart(7)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'err'.padStart(4)}  CPU cores: servers balancer postgres  ceph client   (req/s: median round; rounds: …)`);
 for (const { name, mix, r } of results) {
   console.log(
-    `${name.padEnd(27)} ${mix.padEnd(5)} ${(r.n / r.elapsed).toFixed(0).padStart(7)} ${(r.bytes / r.elapsed / 1024 / 1024).toFixed(1).padStart(7)} ${pct(r.lat, 50).toFixed(1).padStart(7)} ${pct(r.lat, 99).toFixed(1).padStart(7)} ${String(r.errors).padStart(4)}  ` +
-      `${cores(r.cpu.servers)}   ${cores(r.cpu.balancer)}    ${cores(r.cpu.postgres)} ${cores(r.cpu.ceph)} ${cores(r.cpu.client)}`,
+    `${name.padEnd(27)} ${mix.padEnd(5)} ${median(r.rates).toFixed(0).padStart(7)} ${(r.bytes / r.elapsed / 1024 / 1024).toFixed(1).padStart(7)} ${pct(r.lat, 50).toFixed(1).padStart(7)} ${pct(r.lat, 99).toFixed(1).padStart(7)} ${String(r.errors).padStart(4)}  ` +
+      `${cores(r.cpu.servers)}   ${cores(r.cpu.balancer)}    ${cores(r.cpu.postgres)} ${cores(r.cpu.ceph)} ${cores(r.cpu.client)}   ${r.rates.map((x) => x.toFixed(0)).join(' ')}`,
   );
 }
 console.log('CPU ms per request (CPU seconds / requests):');
@@ -375,14 +413,13 @@ for (const { name, mix, r } of results) {
   console.log(`${name.padEnd(27)} ${mix.padEnd(5)}  ${ms(r.cpu.servers, rps)}   ${ms(r.cpu.balancer, rps)}   ${ms(r.cpu.postgres, rps)} ${ms(r.cpu.ceph, rps)} ${ms(r.cpu.client, rps)} ${ms(all, rps)}`);
   for (const [m, k] of r.why) console.log(`    ${k} × ${m}`);
 }
-const rate = (name: string, mix: Mix) => {
-  const x = results.find((y) => y.name.startsWith(name) && y.mix === mix);
-  return x ? x.r.n / x.r.elapsed : undefined;
-};
-for (const mix of ['list', 'blob'] as Mix[]) {
-  const [sq, p1, p2] = [rate('sqlite', mix), rate('postgres+s3 ×1', mix), rate('postgres+s3 ×2', mix)];
+const perRound = (name: string, mix: Mix) => rounds.filter((x) => x.name.startsWith(name) && x.mix === mix).sort((a, b) => a.round - b.round).map((x) => x.r.n / x.r.elapsed);
+const ratios = (a: number[], b: number[]) => a.map((x, i) => x / b[i]!).filter(Number.isFinite);
+for (const mix of values.mixes!.split(',') as Mix[]) {
+  const [sq, p1, p2] = [perRound('sqlite', mix), perRound('postgres+s3 ×1', mix), perRound('postgres+s3 ×2', mix)];
   const parts = [];
-  if (sq && p1) parts.push(`pg ×1 / sqlite ×1 = ${(p1 / sq).toFixed(2)} (goal ≥ 0.7)`);
-  if (p1 && p2) parts.push(`pg ×2 / pg ×1 = ${(p2 / p1).toFixed(2)} (goal ≥ 1.6)`);
+  const show = (label: string, xs: number[], goal: string) => `${label} = ${median(xs).toFixed(2)} (rounds ${xs.map((x) => x.toFixed(2)).join(' ')}; goal ${goal})`;
+  if (sq.length && p1.length) parts.push(show('pg ×1 / sqlite ×1', ratios(p1, sq), '≥ 0.7'));
+  if (p1.length && p2.length) parts.push(show('pg ×2 / pg ×1', ratios(p2, p1), '≥ 1.6'));
   if (parts.length) console.log(`${mix}: ${parts.join('; ')}`);
 }
