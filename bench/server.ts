@@ -15,22 +15,24 @@
  * client (this process) — which shows what the bottleneck was. Then the
  * ratios of the goals: pg / sqlite (≥ 0.7) and pg2 / pg (≥ 1.6).
  *
- * Servers and the balancer are child processes (their own event loops, as in
- * production); the clients share this one. The engines come from
- * scripts/postgres.sh and scripts/ceph-rgw.sh (test/helpers), started once.
+ * Servers (server-child.ts) and the balancer (balancer.ts) are child
+ * processes, their own event loops as in production (server-setups.ts); the
+ * clients share this one. The engines come from scripts/postgres.sh and
+ * scripts/ceph-rgw.sh (test/helpers), started once.
  * Run: node --import tsx bench/server.ts [--backends sqlite,pg,pg2] [--mixes list,blob]
  *        [--rounds 5] [--seconds 6] [--clients 50] [--blob-kib 1024] [--users 5] [--prof DIR]
  * (--prof: CPU profiles of the server processes into DIR.)
  */
 import { createHash, randomFillSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { createServer } from 'node:net';
+import { startDeviceLogin } from '../src/auth/index.ts';
+import { DriveClient } from '../src/drive/index.ts';
+import { generateIdentity, publicIdentity } from '../src/keys/identity.ts';
+import { serialize, sign, type Manifest } from '../src/manifest/index.ts';
+import { approveDevice } from '../test/server/browser.ts';
+import { groupCpu, setup, stopEngines, type Group, type Setup } from './server-setups.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,195 +44,11 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     mixes: { type: 'string', default: 'list,blob' },
     prof: { type: 'string' },
-    // the child (a server process)
-    child: { type: 'boolean' },
-    data: { type: 'string' },
-    db: { type: 'string' },
-    blobs: { type: 'string' },
-    issuer: { type: 'string' },
-    'make-users': { type: 'boolean' },
   },
 });
 const CLIENTS = Number(values.clients), SECONDS = Number(values.seconds), BLOB = Number(values['blob-kib']) * 1024, USERS = Number(values.users);
 const BLOBS = 16;
-const SELF = new URL(import.meta.url).pathname;
 
-if (values.child) {
-  // one server process: start, maybe create the users, say where, run until stdin closes
-  const { startServer } = await import('../src/server/index.ts');
-  const srv = await startServer({
-    ...(values.data ? { dataDir: values.data } : {}),
-    ...(values.db ? { db: values.db, blobs: values.blobs } : {}),
-    ...(values.issuer ? { issuer: values.issuer } : {}),
-    port: 0,
-    maintenanceIntervalMs: 0,
-    deviceInterval: 0.05,
-    log: (l) => process.stderr.write(l + '\n'),
-  });
-  if (values['make-users']) for (let u = 0; u < USERS; u++) await srv.addUser(`bench${u}`, `bench-password-${u}`);
-  process.stdout.write(JSON.stringify({ url: srv.address }) + '\n');
-  process.stdin.resume();
-  process.stdin.on('end', async () => {
-    await srv.close();
-    process.exit(0);
-  });
-  await new Promise(() => {});
-}
-
-const { startDeviceLogin } = await import('../src/auth/index.ts');
-const { DriveClient } = await import('../src/drive/index.ts');
-const { generateIdentity, publicIdentity } = await import('../src/keys/identity.ts');
-const { serialize, sign } = await import('../src/manifest/index.ts');
-const { approveDevice } = await import('../test/server/browser.ts');
-const { startPostgres } = await import('../test/helpers/postgres.ts');
-const { startCeph } = await import('../test/helpers/ceph.ts');
-const { freshDatabase, freshBucketPrefix } = await import('../test/helpers/backends.ts');
-const { childPids, pidFromFile } = await import('../test/helpers/engine.ts');
-type Manifest = import('../src/manifest/index.ts').Manifest;
-
-// ── processes ────────────────────────────────────────────────────────────
-
-interface Child {
-  child: ChildProcess;
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function spawnNode(args: string[]): Promise<Child> {
-  const prof = values.prof && args.includes('--child') ? ['--cpu-prof', '--cpu-prof-dir', values.prof] : [];
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', ...prof, '--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const first = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (c) => reject(new Error(`${args[0]} exited (${c}) before it listened`)));
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  return {
-    child,
-    url: (JSON.parse(first) as { url: string }).url,
-    async stop() {
-      child.stdin!.end();
-      await exited;
-    },
-  };
-}
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-
-// ── CPU accounting from /proc (clock ticks of 1/100 s) ──────────────────
-
-function cpuSeconds(pid: number, withReaped = false): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // fields 14-17 of stat (utime stime cutime cstime) are 11-14 after "pid (comm) "
-    const ticks = Number(f[11]) + Number(f[12]) + (withReaped ? Number(f[13]) + Number(f[14]) : 0);
-    return ticks / 100;
-  } catch {
-    return 0;
-  }
-}
-
-interface Group {
-  name: string;
-  pids(): Promise<number[]>;
-  /** Also count children it reaped (PostgreSQL's backends that ended). */
-  reaped?: boolean;
-}
-
-async function groupCpu(groups: Group[]): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const g of groups) {
-    let s = 0;
-    for (const pid of await g.pids()) s += cpuSeconds(pid, g.reaped);
-    out[g.name] = s;
-  }
-  const me = process.cpuUsage();
-  out.client = (me.user + me.system) / 1e6;
-  return out;
-}
-
-// ── the setups ───────────────────────────────────────────────────────────
-
-interface Setup {
-  name: string;
-  url: string;
-  groups: Group[];
-  stop(): Promise<void>;
-}
-
-let engines: { pg: Awaited<ReturnType<typeof startPostgres>>; ceph: Awaited<ReturnType<typeof startCeph>> } | undefined;
-async function theEngines() {
-  if (!engines) {
-    const [pg, ceph] = await Promise.all([startPostgres(), startCeph()]);
-    engines = { pg, ceph };
-  }
-  return engines;
-}
-
-function engineGroups(e: NonNullable<typeof engines>): Group[] {
-  return [
-    {
-      name: 'postgres',
-      reaped: true,
-      pids: async () => {
-        const main = await pidFromFile(join(e.pg.dir, 'data', 'postmaster.pid'));
-        return main ? [main, ...(await childPids(main))] : [];
-      },
-    },
-    {
-      name: 'ceph',
-      pids: async () => {
-        const run = join(e.ceph.dir, 'run');
-        const pids = await Promise.all(readdirSync(run).filter((n) => n.endsWith('.pid')).map((n) => pidFromFile(join(run, n))));
-        return pids.filter((p): p is number => p !== undefined);
-      },
-    },
-  ];
-}
-
-async function setup(kind: string): Promise<Setup> {
-  if (kind === 'sqlite') {
-    const dataDir = mkdtempSync(join(tmpdir(), 'koder-bench-'));
-    const s = await spawnNode([SELF, '--child', '--make-users', '--users', String(USERS), '--data', dataDir]);
-    return {
-      name: 'sqlite+files ×1',
-      url: s.url,
-      groups: [{ name: 'servers', pids: async () => [s.child.pid!] }],
-      async stop() {
-        await s.stop();
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-  }
-  const e = await theEngines();
-  const db = await freshDatabase(e.pg);
-  const blobs = freshBucketPrefix(e.ceph);
-  const n = kind === 'pg2' ? 2 : 1;
-  const common = ['--db', db, '--blobs', blobs, '--users', String(USERS)];
-  if (n === 1) {
-    const s = await spawnNode([SELF, '--child', '--make-users', ...common]);
-    return { name: 'postgres+s3 ×1', url: s.url, groups: [{ name: 'servers', pids: async () => [s.child.pid!] }, ...engineGroups(e)], stop: () => s.stop() };
-  }
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const first = await spawnNode([SELF, '--child', '--make-users', ...common, '--issuer', issuer]);
-  const second = await spawnNode([SELF, '--child', ...common, '--issuer', issuer]);
-  const lb = await spawnNode([join(SELF, '..', 'balancer.ts'), '--port', String(port), '--to', `${first.url},${second.url}`]);
-  return {
-    name: 'postgres+s3 ×2 + balancer',
-    url: lb.url,
-    groups: [{ name: 'servers', pids: async () => [first.child.pid!, second.child.pid!] }, { name: 'balancer', pids: async () => [lb.child.pid!] }, ...engineGroups(e)],
-    async stop() {
-      await lb.stop();
-      await Promise.all([first.stop(), second.stop()]);
-    },
-  };
-}
 
 // ── users and their data ─────────────────────────────────────────────────
 
@@ -347,7 +165,7 @@ const setups: { s: Setup; users: UserCtx[] }[] = [];
 const rounds: { name: string; mix: Mix; round: number; r: MixResult }[] = [];
 try {
   for (const kind of kinds) {
-    const s = await setup(kind);
+    const s = await setup(kind, { users: USERS, prof: values.prof });
     setups.push({ s, users: await seed(s.url) });
   }
   for (const mix of values.mixes!.split(',') as Mix[]) {
@@ -363,8 +181,7 @@ try {
   }
 } finally {
   for (const { s } of setups) await s.stop();
-  await engines?.ceph.stop();
-  await engines?.pg.stop();
+  await stopEngines();
 }
 
 const median = (xs: number[]) => {
