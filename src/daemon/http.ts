@@ -16,7 +16,8 @@ import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../
 import { readJson, sendError, sendJson } from '../server/http/respond.ts';
 import type { RestoreSession } from './restore-session.ts';
 import type { UiEvent, UiState } from './ui-state.ts';
-import { isHostname } from '../manifest/index.ts';
+import { isHostname, ManifestParseError, VerificationError } from '../manifest/index.ts';
+import { toMachineError } from '../restore-machine/machine-error.ts';
 
 const COOKIE = 'ks_session';
 const EVENT_TYPES = new Set(['START', 'SKIP', 'NEW_CODE', 'CHOOSE', 'BACK', 'RETRY', 'CONFIRM', 'RETRY_FAILED']);
@@ -199,9 +200,9 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e) => {
-      const code = (e as { code?: string }).code;
       if (e instanceof ApiError) return sendError(res, e);
-      if (code === 'MANIFEST_VERIFY' || code === 'MANIFEST_PARSE') return sendJson(res, 422, { error: { code, message: (e as Error).message } });
+      // A chain that does not verify or parse (details): 422 with the UiState's spelling of the code, which the wizard reads.
+      if (e instanceof VerificationError || e instanceof ManifestParseError) return sendJson(res, 422, { error: toMachineError(e) });
       o.log?.(`daemon: ${(e as Error).stack ?? e}`);
       sendError(res, e);
     });
