@@ -12,10 +12,8 @@
  * repack would break (409 `pack_shared`); a new pack not stored (422
  * `missing_blobs`); a removed pack not stored (404).
  *
- * Several processes: the checks that decide are made again inside the
- * transaction, under the owner's share lock (`shareLockKey`), which a share
- * takes too — a share created at the same moment on another process either
- * sees the rewrite done or makes it refuse.
+ * The checks and the swap run in one transaction, the removed objects go
+ * after it commits (BlobStore.remove: row, then object).
  */
 import type { Database } from '../db/database.ts';
 import { BadRequestError, ConflictError, NotFoundError, UnprocessableError } from '../errors.ts';
@@ -25,9 +23,6 @@ export interface Rewrite {
   remove: string[];
   add: string[];
 }
-
-/** The cross-process lock a share and a pack rewrite of one owner both take. */
-export const shareLockKey = (ownerId: string) => `shares:${ownerId}`;
 
 export function parseRewrite(body: unknown): Rewrite {
   const o = body as { remove?: unknown; add?: unknown } | null;
@@ -81,7 +76,7 @@ export async function rewritePacks(db: Database, blobs: BlobStore, userId: strin
     }
     for (const part of parts(r.remove)) await q.run(`DELETE FROM snapshot_blobs WHERE user_id = ? AND hash IN (${marks(part)})`, [userId, ...part]);
     return { snapshots: affected.size, freed };
-  }, shareLockKey(userId));
+  });
   await blobs.remove(userId, r.remove);
   return { snapshots, removed: r.remove.length, freed };
 }

@@ -26,7 +26,6 @@ import type { BlobInfo, BlobStore } from './blobs.ts';
 import type { KeyStore } from './keys.ts';
 import { BadRequestError, ConflictError, NotFoundError, UnprocessableError } from '../errors.ts';
 import { findUserByName } from '../users.ts';
-import { shareLockKey } from './pack-rewrite.ts';
 
 /** The manifest core's size limit (src/manifest/limits.ts), so that the server caps bodies where parse would refuse. */
 export { MAX_MANIFEST_BYTES };
@@ -260,18 +259,14 @@ export class SnapshotStore {
     const grantee = typeof granteeName === 'string' ? await findUserByName(this.db, granteeName) : undefined;
     if (!grantee) throw new NotFoundError('user', `user '${String(granteeName)}' not found`);
     if (grantee.id === ownerId) throw new BadRequestError('share_with_self', 'a snapshot cannot be shared with its owner');
-    // under the lock a pack rewrite takes: a share never lands between its check and its swap
-    const added = await this.db.tx(async (q) => {
-      const n = await q.run('INSERT INTO shares (owner_id, snapshot_id, grantee_id, created_at, keys) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
-        ownerId,
-        id,
-        grantee.id,
-        this.clock.now(),
-        keys ?? null,
-      ]);
-      if (!n && keys !== undefined) await q.run('UPDATE shares SET keys = ? WHERE owner_id = ? AND snapshot_id = ? AND grantee_id = ?', [keys, ownerId, id, grantee.id]);
-      return n;
-    }, shareLockKey(ownerId));
+    const added = await this.db.run('INSERT INTO shares (owner_id, snapshot_id, grantee_id, created_at, keys) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', [
+      ownerId,
+      id,
+      grantee.id,
+      this.clock.now(),
+      keys ?? null,
+    ]);
+    if (!added && keys !== undefined) await this.db.run('UPDATE shares SET keys = ? WHERE owner_id = ? AND snapshot_id = ? AND grantee_id = ?', [keys, ownerId, id, grantee.id]);
     return { grantee_id: grantee.id, created: added > 0 };
   }
 
