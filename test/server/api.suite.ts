@@ -176,6 +176,7 @@ export function apiSuite(backend: () => TestBackend): void {
       ['GET', `/v1/users/${aliceId}/blobs/${b1.hex}`],
       ['HEAD', `/v1/users/${aliceId}/blobs/${b1.hex}`],
       ['GET', `/v1/users/${aliceId}/keys`],
+      ['GET', `/v1/users/${aliceId}/snapshots/${root.id}/share-keys`],
     ] as const;
 
     it('before any share: 404 on every route', async () => {
@@ -202,6 +203,9 @@ export function apiSuite(backend: () => TestBackend): void {
         ['GET', '/v1/me/vault'],
         ['PUT', '/v1/me/vault', '{}'],
         ['PUT', `/v1/me/blobs/${b1.hex}`, 'x'],
+        ['GET', '/v1/me/blobs'],
+        ['POST', '/v1/me/packs/rewrite', JSON.stringify({ remove: [b1.hex], add: [] })],
+        ['GET', '/v1/directory/alice'],
       ] as const;
       const forged = await new SignJWT({ scope: 'openid snapshots' })
         .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt' })
@@ -241,6 +245,42 @@ export function apiSuite(backend: () => TestBackend): void {
       expect((await call(bobToken, 'DELETE', `/v1/me/snapshots/${child.id}`)).status).toBe(404);
       expect((await alice.listSnapshots()).length).toBe(3);
       expect((await alice.sharesOf(child.id)).map((s) => s.user)).toEqual(['bob']);
+    });
+  });
+
+  describe('blob listing, share keys, the directory', () => {
+    it('GET /v1/me/blobs: my blobs only, in address order, paged by `after`; a bad `after` or `limit` is a 400', async () => {
+      const mine = [b1, b2, b3, bOnlyRoot2].map((b) => ({ hash: b.hex, size: b.bytes.length })).sort((x, y) => (x.hash < y.hash ? -1 : 1));
+      const all = (await alice.listBlobs()).blobs;
+      expect(all).toEqual(mine);
+      const first = (await (await call(aliceToken, 'GET', '/v1/me/blobs?limit=3')).json()) as { blobs: { hash: string }[]; next?: string };
+      expect(first.blobs.map((b) => b.hash)).toEqual(mine.slice(0, 3).map((b) => b.hash));
+      expect(first.next).toBe(mine[2]!.hash);
+      const rest = (await (await call(aliceToken, 'GET', `/v1/me/blobs?after=${first.next}&limit=3`)).json()) as { blobs: { hash: string }[]; next?: string };
+      expect(rest).toEqual({ blobs: mine.slice(3) });
+      expect((await bob.listBlobs()).blobs.map((b) => b.hash)).not.toContain(b1.hex);
+      for (const q of ['after=zz', 'after=' + 'A'.repeat(64), 'limit=0', 'limit=-1', 'limit=abc']) expect((await call(aliceToken, 'GET', `/v1/me/blobs?${q}`)).status, q).toBe(400);
+    });
+
+    it('a share carries keys for its grantee only; the directory gives a user\'s public keys', async () => {
+      const keys = Buffer.alloc(96, 7).toString('base64');
+      const r = await call(aliceToken, 'POST', `/v1/snapshots/${root2.id}/share`, JSON.stringify({ user: 'bob', keys }));
+      expect(r.status).toBe(201);
+      try {
+        expect(await bob.shareKeys(aliceId, root2.id)).toBe(keys);
+        // not the grantee, or no keys in that share, or not a share: 404
+        expect((await call(aliceToken, 'GET', `/v1/users/${aliceId}/snapshots/${root2.id}/share-keys`)).status).toBe(404);
+        expect((await call(bobToken, 'GET', `/v1/users/${aliceId}/snapshots/${child.id}/share-keys`)).status).toBe(404);
+        expect((await call(bobToken, 'GET', `/v1/users/${aliceId}/snapshots/${root.id}/share-keys`)).status).toBe(404);
+        const dir = (await (await call(bobToken, 'GET', '/v1/directory/alice')).json()) as { user_id: string; keys: { key_id: string }[] };
+        expect(dir).toMatchObject({ user_id: aliceId, keys: [{ key_id: aliceKey.keyId }] });
+        expect((await call(bobToken, 'GET', '/v1/directory/nobody')).status).toBe(404);
+        expect((await call(bobToken, 'GET', '/v1/directory/%00')).status).toBe(404);
+        // a NUL anywhere a text reaches the database: refused the same way on both engines
+        expect((await call(bobToken, 'GET', `/v1/users/${aliceId}%00/keys`)).status).toBe(400);
+      } finally {
+        expect((await call(aliceToken, 'DELETE', `/v1/snapshots/${root2.id}/share/bob`)).status).toBe(204);
+      }
     });
   });
 
