@@ -25,7 +25,7 @@ export function validateUserName(name: string): void {
 export async function addUser(db: Database, clock: Clock, name: string, password: string): Promise<User> {
   validateUserName(name);
   if (password.length < 8) throw new BadRequestError('weak_password', 'password must have at least 8 characters');
-  const exists = () => new ApiError(409, 'user_exists', `user '${name}' already exists`);
+  const exists = () => new ApiError('user_exists', `user '${name}' already exists`);
   if (await findUserByName(db, name)) throw exists();
   const hash = await hashPassword(password);
   const user: User = { id: randomUUID(), name, created_at: clock.now(), erase_after: null };

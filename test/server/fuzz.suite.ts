@@ -11,6 +11,8 @@
  *   - the server stays up and serves the user;
  *   - the heap is flat: after a full GC, the second half of the run leaves it
  *     no bigger than the first did (and RSS growth stays bounded);
+ *   - every JSON error the server writes (`{ error: { code } }`) carries a
+ *     code of the one catalogue, with the catalogue's HTTP status;
  *   - nothing is left in DATA/tmp;
  *   - the user's data is unchanged: snapshots (ids and texts), blob rows and
  *     files (by hash), keys, vault, shares, not scheduled for erasure.
@@ -29,6 +31,7 @@ import { loginAs, objectDigests, settledUnfinished, testServer, type TestServer 
 import type { TestBackend } from '../helpers/backends.ts';
 import { blob, generateIdentity, manifest, publicIdentity, signed, type Identity } from './manifests.ts';
 import { rawExchange } from './raw-http.ts';
+import { codeInfo, isErrorCode } from '../../src/util/coded-error.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 17);
 const BOUND_MS = 5000;
@@ -95,8 +98,19 @@ export function fuzzSuite(backend: () => TestBackend): void {
   interface Outcome {
     c: FuzzCase;
     status?: number;
+    /** The `error.code` of a JSON error body of ours (the OpenID provider's are `{ error: "…" }`). */
+    code?: string;
     ms: number;
     closed: boolean;
+  }
+
+  function wireCode(body: string): string | undefined {
+    try {
+      const code = (JSON.parse(body) as { error?: { code?: unknown } }).error?.code;
+      return typeof code === 'string' ? code : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async function runAll(cases: FuzzCase[]): Promise<Outcome[]> {
@@ -106,7 +120,7 @@ export function fuzzSuite(backend: () => TestBackend): void {
       while (next < cases.length) {
         const c = cases[next++]!;
         const r = await rawExchange(srv.url, c.send, BOUND_MS + 2000);
-        out.push({ c, status: r.status, ms: r.ms, closed: r.closed });
+        out.push({ c, status: r.status, code: wireCode(r.body), ms: r.ms, closed: r.closed });
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
@@ -147,6 +161,12 @@ export function fuzzSuite(backend: () => TestBackend): void {
 
       expect(problems(outcomes)).toEqual([]);
       expect(outcomes).toHaveLength(cases.length);
+      const codes = new Set(outcomes.filter((o) => o.code !== undefined).map((o) => `${o.status} ${o.code}`));
+      expect(codes.size).toBeGreaterThan(5);
+      expect([...codes].filter((sc) => {
+        const [status, code] = sc.split(' ');
+        return !isErrorCode(code) || codeInfo(code).http !== Number(status);
+      })).toEqual([]);
       expect(logged).toEqual([]);
       // flat: the second half leaves the heap (after a full GC) no bigger than the first did, give or take
       expect(heap[1]! - heap[0]!).toBeLessThan(4); // measured: +0.4–0.6 MiB; keeping every request object: +6.5

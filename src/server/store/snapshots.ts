@@ -24,7 +24,7 @@ import type { Clock } from '../clock.ts';
 import type { Quota } from '../quota.ts';
 import type { BlobInfo, BlobStore } from './blobs.ts';
 import type { KeyStore } from './keys.ts';
-import { BadRequestError, ConflictError, NotFoundError, UnprocessableError } from '../errors.ts';
+import { BadRequestError, ConflictError, NotFoundError, SIGNATURE_CODES, UnprocessableError } from '../errors.ts';
 import { findUserByName } from '../users.ts';
 
 /** The manifest core's size limit (src/manifest/limits.ts), so that the server caps bodies where parse would refuse. */
@@ -120,7 +120,7 @@ export class SnapshotStore {
     try {
       keyId = verifySignature(m, await this.keys.trusted(userId), 'manifest');
     } catch (e) {
-      if (e instanceof VerificationError) throw new UnprocessableError(`signature_${e.reason.replace(/-/g, '_')}`, e.message, { reason: e.reason });
+      if (e instanceof VerificationError) throw new UnprocessableError(SIGNATURE_CODES[e.reason], e.message, { reason: e.reason });
       throw e;
     }
     const id = snapshotId(m);

@@ -32,7 +32,7 @@ export class VaultStore {
 
   /** `text` must be a JSON object. Returns the new ETag. Concurrent PUTs (any process) are serialised, so If-Match holds. */
   async put(userId: string, text: string, ifMatch?: string): Promise<string> {
-    if (Buffer.byteLength(text) > MAX_VAULT_BYTES) throw new ApiError(413, 'vault_too_large', `the vault is limited to ${MAX_VAULT_BYTES} bytes`);
+    if (Buffer.byteLength(text) > MAX_VAULT_BYTES) throw new ApiError('vault_too_large', `the vault is limited to ${MAX_VAULT_BYTES} bytes`);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -44,7 +44,7 @@ export class VaultStore {
       if (ifMatch !== undefined) {
         const cur = await q.get<{ doc: string }>('SELECT doc FROM vaults WHERE user_id = ?', [userId]);
         const tag = cur ? etagOf(cur.doc) : undefined;
-        if (ifMatch !== '*' ? tag !== ifMatch : !cur) throw new ApiError(412, 'precondition_failed', 'the vault changed since it was read (If-Match)');
+        if (ifMatch !== '*' ? tag !== ifMatch : !cur) throw new ApiError('precondition_failed', 'the vault changed since it was read (If-Match)');
       }
       await q.run('INSERT INTO vaults (user_id, doc, updated_at) VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at', [
         userId,
