@@ -46,7 +46,7 @@ const dataBlobs = () => {
   if (!isV2Files(f) || !r.bundle_tree) throw new Error('not data v2');
   return [...new Set([f.tree, ...f.packs, r.bundle_tree, ...(r.bundle_packs ?? [])].map(blobHex))];
 };
-const reads = (since = 0) => srv.db.prepare("SELECT object, at FROM audit WHERE action = 'blob.read' AND at >= ?").all(since) as { object: string; at: number }[];
+const reads = (since = 0) => srv.db.all<{ object: string; at: number }>("SELECT object, at FROM audit WHERE action = 'blob.read' AND at >= ?", [since]);
 
 /** A minbase root with ana (1000) whose dpkg sleeps `seconds` before each run. */
 async function slowRoot(seconds: number): Promise<TestRoot> {
@@ -139,10 +139,10 @@ describe('fetch-ahead while apt installs', () => {
     expect(last.bytes).toBe(last.total);
     expect(last.staged).toContain('files.restore:~/Documentos');
     // Every blob read once, whole, before apt ended; nothing after.
-    const rows = reads(since).filter((x) => dataBlobs().includes(x.object.slice('blob:'.length)));
+    const rows = (await reads(since)).filter((x) => dataBlobs().includes(x.object.slice('blob:'.length)));
     expect(rows.map((x) => x.object.slice(5)).sort()).toEqual(dataBlobs().sort());
     for (const row of rows) expect(row.at).toBeLessThan(aptEnd);
-    expect(reads(aptEnd)).toEqual([]);
+    expect(await reads(aptEnd)).toEqual([]);
 
     expect(byteTree(join(homeOf(t.root), 'Documentos'))).toEqual(byteTree(join(homeOf(sequential), 'Documentos')));
     expect(repoState(join(homeOf(t.root), 'dev/notas'))).toBe(repoState(join(homeOf(sequential), 'dev/notas')));
@@ -166,7 +166,7 @@ describe('fetch-ahead while apt installs', () => {
     rmSync(join(t.root, 'etc/apt/apt.conf.d/99koder-test-slow'));
     const again = await restore(t.root, stateDir, { only: 'apps,files,repos' });
     expect(again.report?.status, again.stderr).toBe('done');
-    const reread = reads(killedAt).map((x) => x.object.slice(5)).filter((h) => verified.includes(h));
+    const reread = (await reads(killedAt)).map((x) => x.object.slice(5)).filter((h) => verified.includes(h));
     expect(reread).toEqual([]);
     expect(byteTree(join(homeOf(t.root), 'Documentos'))).toEqual(byteTree(join(homeOf(sequential), 'Documentos')));
     expect(repoState(join(homeOf(t.root), 'dev/notas'))).toBe(repoState(repo));
