@@ -17,6 +17,7 @@ import { restoreFolder } from '../src/store/folder-restore.ts';
 import { driveBytes } from '../src/store/store-writer.ts';
 import { zstdContext } from '../src/store/zstd.ts';
 import { commitStaging } from '../src/chroot-appliers/commit-staging.ts';
+import { LocalBlobs } from '../src/chroot-appliers/local-blobs.ts';
 
 export interface ChildCapture {
   server: string;
@@ -28,6 +29,8 @@ export interface ChildCapture {
 export interface ChildRestore {
   server: string;
   token: string;
+  /** A folder of blob files named by address (a drive's export: `restore --from`): read instead of the server. */
+  local?: string;
   seed: string;
   tree: string;
   nonce: string;
@@ -69,14 +72,18 @@ async function childCapture(a: ChildCapture): Promise<ChildOut> {
 }
 
 async function childRestore(a: ChildRestore): Promise<ChildOut> {
-  const client = new DriveClient({ server: a.server, tokens: a.token });
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  // As the files applier (chroot-appliers/files-v2.ts): tree root, trees, pack-ordered jobs, staging, commit.
-  const reader = new TreeReader(driveBytes(client), zstdContext());
+  const client = a.local ? undefined : new DriveClient({ server: a.server, tokens: a.token });
+  // As the files applier (chroot-appliers/files-v2.ts): tree root, trees, pack-ordered jobs, staging, commit;
+  // from a local folder as restore --from reads an export (local-blobs.ts: the workers read the pack files).
+  const local = a.local ? new LocalBlobs(a.local, 'the bench export').source() : undefined;
+  const bytes = local ? { read: (h: string, s?: number, e?: number) => local.read!(`sha256:${h}`, s, e) } : driveBytes(client!);
+  const reader = new TreeReader(bytes, zstdContext());
   const root = await reader.root(a.tree.slice('sha256:'.length), treeKey(deriveDataKeys(b64(a.seed)).treeKeyRoot, Buffer.from(a.nonce, 'base64')));
   const staging = join(a.target, '.koder-staging');
-  const r = await restoreFolder({ reader, root, packs: { remote: (p) => openBlobRemote(client, p) }, staging, uid: 1000, gid: 1000 });
+  const packs = local ? { file: (p: string) => local.local!(`sha256:${p}`) } : { remote: (p: string) => openBlobRemote(client!, p) };
+  const r = await restoreFolder({ reader, root, packs, staging, uid: 1000, gid: 1000 });
   await commitStaging({ targetRoot: a.target, dest: '/home/u/Documents', stagingDir: staging, uid: 1000, gid: 1000 });
   rmSync(`${staging}.journal`, { force: true });
   const ms = performance.now() - t0;

@@ -25,6 +25,10 @@
  *                       ours as the files applier does (the extractor's
  *                       worker GETs it, resuming by the drive client's
  *                       rules); native with curl) or file (both read the file)
+ *                       or export: ours restores the tree as data v2 from a local
+ *                       repository on the same disk (bench/restore-files-export.ts),
+ *                       as `restore --from` does, in the bundled child of the v2 mode;
+ *                       native reads the tar.zst file from the same disk
  *
  * Builds a tree of mixed file sizes (many small, some medium, a few large;
  * about two thirds compressible text, one third random), tars it and
@@ -45,6 +49,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TarZstInput } from '../src/chroot-appliers/tar-source.ts';
+import { makeExport } from './restore-files-export.ts';
 
 const MiB = 1024 * 1024;
 
@@ -126,7 +131,7 @@ function sh(script: string, ...args: string[]): string {
   return r.stdout;
 }
 
-function dropCaches(): boolean {
+export function dropCaches(): boolean {
   try {
     spawnSync('sync');
     writeFileSync('/proc/sys/vm/drop_caches', '3');
@@ -199,12 +204,14 @@ interface V2Tree {
   tree: string;
   nonce: string;
   seed: string;
+  /** The export's folder of blob files (KODER_BENCH_SOURCE=export): ours reads it instead of the server. */
+  local?: string;
 }
 
-/** Ours for a data v2 tree: the restore of bench/peer-restic-child.ts (as the files applier), bundled. */
-async function runOursV2(v2: V2Tree, remote: Remote, targetRoot: string): Promise<OursResult> {
+/** Ours for a data v2 tree: the restore of bench/peer-restic-child.ts (as the files applier, or restore --from), bundled. */
+async function runOursV2(v2: V2Tree, remote: Remote | undefined, targetRoot: string): Promise<OursResult> {
   const { runChild } = await import('./peer-restic.ts');
-  const r = await runChild('restore', { server: remote.server, token: remote.token, seed: v2.seed, tree: v2.tree, nonce: v2.nonce, target: targetRoot });
+  const r = await runChild('restore', { server: remote?.server ?? '', token: remote?.token ?? '', seed: v2.seed, tree: v2.tree, nonce: v2.nonce, target: targetRoot, ...(v2.local ? { local: v2.local } : {}) });
   return { ms: r.ms, cpuMs: r.cpuMs, tarBytes: 0, entries: r.files ?? 0, vmHWMKiB: r.vmHWMKiB };
 }
 
@@ -245,9 +252,10 @@ async function main(): Promise<void> {
   const level = Number(process.env.KODER_BENCH_LEVEL ?? 3);
   const work = process.env.KODER_BENCH_DIR ?? (await mkdtemp(join(tmpdir(), 'koder-bench-files-')));
   const ownWork = !process.env.KODER_BENCH_DIR;
-  const v2: V2Tree | undefined = process.env.KODER_BENCH_FORMAT === 'v2' ? { tree: '', nonce: '', seed: '' } : undefined;
+  const fromExport = process.env.KODER_BENCH_SOURCE === 'export';
+  const v2: V2Tree | undefined = process.env.KODER_BENCH_FORMAT === 'v2' || fromExport ? { tree: '', nonce: '', seed: '' } : undefined;
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(process.env.KODER_BENCH_FORMAT === 'v2' ? 'ours: data v2 (trees and packs)' : `zstd: ${process.env.KODER_BENCH_ZSTD_WORKER === '0' ? 'on the extracting thread' : 'in a worker thread'}`);
+  console.log(v2 ? `ours: data v2 (trees and packs)${fromExport ? ' from a local repository, as restore --from' : ''}` : `zstd: ${process.env.KODER_BENCH_ZSTD_WORKER === '0' ? 'on the extracting thread' : 'in a worker thread'}`);
   try {
     const src = join(work, 'src');
     let t = performance.now();
@@ -264,7 +272,12 @@ async function main(): Promise<void> {
     );
     let remote: Remote | undefined;
     let stopServer = async () => {};
-    if ((process.env.KODER_BENCH_SOURCE ?? 'server') === 'server') {
+    if (fromExport) {
+      t = performance.now();
+      const e = await makeExport(src, join(work, 'export'));
+      Object.assign(v2!, { tree: e.tree, nonce: e.nonce, seed: e.seed, local: e.blobs });
+      console.log(`source: a local repository (data v2: ${e.packs} packs, ${(e.storedBytes / MiB).toFixed(0)} MiB stored, ${((performance.now() - t) / 1000).toFixed(1)} s to capture) and the tar.zst file, same disk`);
+    } else if ((process.env.KODER_BENCH_SOURCE ?? 'server') === 'server') {
       const { testServer, loginAs } = await import('../test/server/fixture.ts');
       const { DriveClient } = await import('../src/drive/index.ts');
       const srv = await testServer();
@@ -273,7 +286,7 @@ async function main(): Promise<void> {
       await new DriveClient({ server: srv.url, tokens: tokens.access_token }).uploadBlob(blobSha, blob);
       remote = { server: srv.url, token: tokens.access_token, url: `${srv.url}/v1/me/blobs/${blobSha}` };
       console.log(`source: the reference server on ${srv.url} (ours: drive client stream; native: curl)`);
-      if (v2) {
+      if (v2 && !fromExport) {
         // The same tree as data v2, captured in this process (not timed).
         const { deriveDataKeys } = await import('../src/store/keys.ts');
         const { LocalIndex } = await import('../src/store/local-index.ts');
@@ -294,7 +307,7 @@ async function main(): Promise<void> {
         console.log(`data v2: ${stored.packs.length} packs, ${(w.newBytes / MiB).toFixed(0)} MiB stored, ${((performance.now() - t2) / 1000).toFixed(1)} s to capture`);
       }
     } else console.log('source: the blob file');
-    if (v2 && !remote) throw new Error('KODER_BENCH_FORMAT=v2 needs KODER_BENCH_SOURCE=server');
+    if (v2 && !remote && !fromExport) throw new Error('KODER_BENCH_FORMAT=v2 needs KODER_BENCH_SOURCE=server or export');
     const dropped = dropCaches();
     console.log(`page cache dropped before each run: ${dropped ? 'yes' : 'no (not permitted)'}`);
 
@@ -307,7 +320,7 @@ async function main(): Promise<void> {
         dropCaches();
         await new Promise((r) => setTimeout(r, 1500));
         if (side === 'ours') {
-          const r = v2 ? await runOursV2(v2, remote!, target) : await runOurs(blob, target, blobSha, remote);
+          const r = v2 ? await runOursV2(v2, remote, target) : await runOurs(blob, target, blobSha, remote);
           ours.push(r);
           console.log(
             `  run ${i + 1} ours:   ${(r.ms / 1000).toFixed(2)} s  ${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s  CPU ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.vmHWMKiB / 1024).toFixed(0)} MiB (VmHWM)  load ${loadavg()[0]!.toFixed(1)}`,

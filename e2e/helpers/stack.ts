@@ -124,6 +124,8 @@ export async function flowDaemon(o: {
   defaults?: { hostname: string; targetUser: string };
   lang?: string;
   log?: (l: string) => void;
+  /** Where Welcome looks for exports on drives (none by default). */
+  exportRoots?: string[];
 }): Promise<FlowDaemon> {
   rmSync(o.dir, { recursive: true, force: true });
   mkdirSync(o.dir, { recursive: true });
@@ -137,6 +139,7 @@ export async function flowDaemon(o: {
     appliers: o.appliers ?? defaultAppliers,
     target: o.target,
     log: o.log,
+    ...(o.exportRoots ? { exportRoots: o.exportRoots } : {}),
   });
   const daemon = await startDaemon({ session, wizardDir: o.wizardDir, log: o.log });
   return {

@@ -13,6 +13,7 @@ import type { StepProgress, StepStatus } from '../restore-machine/types.ts';
 import type { Identity } from '../keys/identity.ts';
 import type { Target } from './target.ts';
 import type { RemoteBlob } from './remote-blob.ts';
+import type { LocalDebs } from './apt-local-debs.ts';
 
 export interface BlobSource {
   /**
@@ -40,6 +41,24 @@ export interface BlobSource {
    * chunks a prune moved. Absent for a snapshot shared with me.
    */
   list?(): Promise<{ hash: string; size: number }[]>;
+  /**
+   * A local file holding the blob's bytes, when the source has one (a copy
+   * fetched ahead, a drive's export), for readers that open it themselves;
+   * undefined when the blob is to be fetched.
+   */
+  local?(ref: BlobRef): string | undefined;
+  /** Whole blobs to disk, verified (fetch-ahead: ahead.ts). Absent when the blobs are local already. */
+  fetch?: BlobFetch;
+}
+
+export interface BlobFetch {
+  /** The blob's stored size, undefined when the source does not have it. */
+  size(ref: BlobRef, opts?: { signal?: AbortSignal }): Promise<number | undefined>;
+  /**
+   * Downloads the blob to `dest`: `dest` appears only complete and hashing
+   * to the address (a `dest.part` left by an interrupted run is resumed).
+   */
+  download(ref: BlobRef, dest: string, opts?: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<{ size: number }>;
 }
 
 export interface BlobOpenOptions {
@@ -67,6 +86,8 @@ export interface ApplyContext {
   deferred: DeferredTask[];
   signal?: AbortSignal;
   log: (line: string) => void;
+  /** The .debs an export brought (apt-local-debs.ts): offered to apt at the run's first apt-get update, removed at the end. */
+  localDebs?: LocalDebs;
   /** Facts about the live machine the installer runs on (for gpu checks). */
   host?: { gpuVendors?: string[] };
 }
@@ -88,3 +109,13 @@ export type Progress = (done: StepProgress) => void;
 export type StepApplier = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<StepOutcome>;
 
 export type ApplierTable = Partial<Record<StepKind, StepApplier>>;
+
+/**
+ * What can be done for a step before its turn, beside the steps before it
+ * (ahead.ts): staging its data where the step will find it (a data v2
+ * folder into its staging folder and journal). Never throws for the step:
+ * a failure is the step's to meet again and report.
+ */
+export type StepStager = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<void>;
+
+export type StagerTable = Partial<Record<StepKind, StepStager>>;

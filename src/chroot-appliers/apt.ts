@@ -51,9 +51,11 @@ function problemLines(text: string): string[] {
 
 /** One `apt-get update` in the target, with extra apt options (the sources probe gives its own source list). */
 export async function runAptUpdate(ctx: ApplyContext, extra: string[] = []): Promise<AptUpdateResult> {
+  // The exported .debs (a drive's), checked and offered as a local source before apt reads its sources.
+  const local = (await ctx.localDebs?.enable(ctx)) ?? [];
   const r = await runInTarget(ctx, ['apt-get', ...APT_OPTS, ...extra, 'update']);
-  const problems = problemLines(`${r.stdout}\n${r.stderr}`);
-  const failed = r.code !== 0 || problems.some((l) => /^E: /.test(l) || /^Err:/.test(l) || /^W: (Failed to fetch|GPG error)/.test(l));
+  const problems = [...local, ...problemLines(`${r.stdout}\n${r.stderr}`)];
+  const failed = r.code !== 0 || local.length > 0 || problems.some((l) => /^E: /.test(l) || /^Err:/.test(l) || /^W: (Failed to fetch|GPG error)/.test(l));
   return { ok: !failed, problems };
 }
 

@@ -3,7 +3,8 @@
  * its tree root and tree objects are read and authenticated, the chunks its
  * files need are fetched pack by pack, authenticated and written straight
  * into a staging folder on the destination's filesystem (src/store/
- * folder-restore.ts: no tar on this path), then committed into place with
+ * folder-restore.ts: no tar on this path; a pack the source has as a local
+ * file — fetched ahead, or on a drive — is read from it), then committed into place with
  * the same rules as every restore (commit-staging.ts: a differing existing
  * file is kept as NAME.pre-restore).
  *
@@ -60,8 +61,8 @@ export interface TreeToRestore {
 export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, staging: string, progress: Progress): Promise<FolderRestoreResult | undefined> {
   const key = treeKeyFor(ctx, t.tree, t.nonce);
   if (!key) return undefined;
-  const { read, remote } = ctx.blobs;
-  if (!read || !remote) throw new CodedError('chunk_missing', 'this restore source cannot read data v2 trees (no ranged reads)');
+  const { read, remote, local } = ctx.blobs;
+  if (!read || (!remote && !local)) throw new CodedError('chunk_missing', 'this restore source cannot read data v2 trees (no ranged reads)');
   const hex = t.tree.slice('sha256:'.length);
   const signal = ctx.signal ? { signal: ctx.signal } : {};
   const bytes = { read: (h: string, s?: number, e?: number) => read(`sha256:${h}`, s, e, signal) };
@@ -75,7 +76,10 @@ export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, stagi
     return await restoreFolder({
       reader,
       root,
-      packs: { remote: (p) => remote(`sha256:${p}`, signal) },
+      packs: {
+        ...(local ? { file: (p: string) => local(`sha256:${p}`) } : {}),
+        ...(remote ? { remote: (p: string) => remote(`sha256:${p}`, signal) } : {}),
+      },
       staging,
       journal,
       ...(t.select ? { select: Buffer.from(t.select) } : {}),
@@ -95,10 +99,26 @@ export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, stagi
   }
 }
 
+/** The staging folder of a data v2 files step: kept between runs (its journal resumes it), the same for the step and its staging ahead. */
+function stagingOf(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext): Promise<string> {
+  const hex = entry.tree.slice('sha256:'.length);
+  return stagingDirFor(ctx.target.root, dest, `files-v2-${hex.slice(0, 24)}${step.select ? `-${Buffer.from(step.select).toString('hex').slice(0, 32)}` : ''}`, { keep: true });
+}
+
+/**
+ * Stages a data v2 folder before its step runs (the fetch-ahead does it
+ * while apt runs, ahead.ts): into the step's own staging folder and
+ * journal, so that the step finds every file finished and only commits.
+ * Nothing for a locked folder; errors are the step's to meet and report.
+ */
+export async function stageFilesV2Ahead(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext, progress: Progress): Promise<void> {
+  if (!treeKeyFor(ctx, entry.tree, entry.tree_nonce)) return;
+  await restoreTreeInto(ctx, { tree: entry.tree, nonce: entry.tree_nonce, ...(step.select ? { select: step.select } : {}) }, await stagingOf(step, entry, dest, ctx), progress);
+}
+
 export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> {
   const { target } = ctx;
-  const hex = entry.tree.slice('sha256:'.length);
-  const staging = await stagingDirFor(target.root, dest, `files-v2-${hex.slice(0, 24)}${step.select ? `-${Buffer.from(step.select).toString('hex').slice(0, 32)}` : ''}`, { keep: true });
+  const staging = await stagingOf(step, entry, dest, ctx);
   let r;
   try {
     r = await restoreTreeInto(ctx, { tree: entry.tree, nonce: entry.tree_nonce, ...(step.select ? { select: step.select } : {}) }, staging, progress);

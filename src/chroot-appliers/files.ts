@@ -60,7 +60,7 @@
 import type { PlanStep } from '../restore-machine/plan.ts';
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
 import { isV2Files, type BlobRef } from '../manifest/types.ts';
-import { applyFilesV2 } from './files-v2.ts';
+import { applyFilesV2, stageFilesV2Ahead } from './files-v2.ts';
 import { verifyBlob, watched, watchedRemote } from './blob-stream.ts';
 import { restoreTarZst } from './commit-staging.ts';
 import { TarFormatError, TarHashMismatchError, UnsafeTarError, ZstdError } from './tar-errors.ts';
@@ -73,6 +73,17 @@ export function filesDestination(target: Target, localPath: string): string {
   return localPath === '~' ? target.home : targetPath(target, localPath);
 }
 
+
+/**
+ * Stages a files step ahead of its turn (a data v2 folder: files-v2.ts
+ * `stageFilesV2Ahead`); a version 1 archive is left to the step (its blob is
+ * fetched ahead, its extraction and commit are one pass).
+ */
+export async function stageFilesAhead(step: PlanStep, ctx: ApplyContext, progress: Progress): Promise<void> {
+  const found = ctx.manifest.files?.entry?.find((f) => f.local_path === step.key);
+  if (!found || !isV2Files(found)) return;
+  await stageFilesV2Ahead(step, found, filesDestination(ctx.target, found.local_path), ctx, progress);
+}
 
 export const applyFiles: StepApplier = async (step: PlanStep, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> => {
   const found = ctx.manifest.files?.entry?.find((f) => f.local_path === step.key);
@@ -129,7 +140,7 @@ export const applyFiles: StepApplier = async (step: PlanStep, ctx: ApplyContext,
  */
 async function openInput(ctx: ApplyContext, ref: BlobRef): Promise<{ input: TarZstInput; failure: { error?: unknown }; close: () => void }> {
   const signal = ctx.signal ? { signal: ctx.signal } : {};
-  if (ctx.blobs.remote) {
+  if (ctx.blobs.remote && !ctx.blobs.local?.(ref)) {
     const { remote, failure } = watchedRemote(ctx.blobs.remote(ref, signal));
     return { input: { remote }, failure, close: () => undefined };
   }

@@ -2,10 +2,10 @@
  * The appliers, by plan step kind (see README.md for the order and the
  * safety rules). The restore runs them through run-plan.ts.
  */
-import type { ApplierTable } from './applier.ts';
+import type { ApplierTable, StagerTable } from './applier.ts';
 import { applyAptInstall } from './apt.ts';
 import { applyAptSources } from './apt-sources.ts';
-import { applyFiles } from './files.ts';
+import { applyFiles, stageFilesAhead } from './files.ts';
 import { applyFirstboot } from './firstboot.ts';
 import { applyFlatpakSystem } from './flatpak.ts';
 import { applyGpu } from './gpu.ts';
@@ -30,5 +30,10 @@ export const defaultAppliers: ApplierTable = {
   'firstboot.install': applyFirstboot,
 };
 
+/** What is staged ahead of its step while earlier steps run (ahead.ts). */
+export const defaultStagers: StagerTable = {
+  'files.restore': stageFilesAhead,
+};
+
 export { runPlan, reportText, REPORT_DIR } from './run-plan.ts';
-export type { ApplierTable, ApplyContext, BlobSource, StepApplier } from './applier.ts';
+export type { ApplierTable, ApplyContext, BlobSource, StagerTable, StepApplier, StepStager } from './applier.ts';

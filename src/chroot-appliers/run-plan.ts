@@ -18,8 +18,9 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { PlanStep, RestorePlan, DeferredTask } from '../restore-machine/plan.ts';
-import type { RestoreReport, StepProgress, StepResult } from '../restore-machine/types.ts';
-import type { ApplierTable, ApplyContext } from './applier.ts';
+import type { AheadProgress, RestoreReport, StepProgress, StepResult } from '../restore-machine/types.ts';
+import { aheadBlobs, type FetchAhead } from './ahead.ts';
+import type { ApplierTable, ApplyContext, Progress, StagerTable } from './applier.ts';
 import { ensureDirInRoot } from './safe-path.ts';
 import { isVerificationError } from '../util/coded-error.ts';
 
@@ -36,6 +37,7 @@ interface Journal {
 export type ApplyEvent =
   | { type: 'STEP.START'; stepId: string }
   | ({ type: 'STEP.PROGRESS'; stepId: string } & StepProgress)
+  | ({ type: 'AHEAD.PROGRESS' } & AheadProgress)
   | { type: 'STEP.DONE'; result: StepResult };
 
 export interface RunPlanOptions {
@@ -47,6 +49,14 @@ export interface RunPlanOptions {
   /** Only these step ids run again (retry of failed steps); the others keep their recorded result. */
   retryOnly?: string[];
   onEvent?: (e: ApplyEvent) => void;
+  /**
+   * The fetch-ahead (ahead.ts) whose blobs `ctx.blobs` reads first: started
+   * with the steps still to run that the plan marks `ahead` and that have a
+   * step before them; each such step claims its blobs when it starts.
+   */
+  ahead?: FetchAhead;
+  /** With `ahead`: what is staged ahead of its step once its blobs are here (index.ts defaultStagers). */
+  stagers?: StagerTable;
 }
 
 /** Minimum ms between two progress events of one step. */
@@ -76,6 +86,21 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
   };
 
   const steps = plan.steps.filter((s) => s.kind !== 'firstboot.install');
+  const toRun = (s: PlanStep) => !journal.results[s.id] || !!opts.retryOnly?.includes(s.id);
+  const ahead = opts.ahead;
+  if (ahead) {
+    // Fetched ahead: the data of the steps that have a step to run before them.
+    const pending = steps.filter(toRun);
+    const first = pending.findIndex((s) => !s.ahead);
+    if (first >= 0) {
+      ahead.start(
+        pending.slice(first + 1).filter((s) => s.ahead).map((s) => {
+          const stage = opts.stagers?.[s.kind];
+          return { id: s.id, blobs: aheadBlobs(s, ctx.manifest), ...(stage ? { stage: (p: Progress) => stage(s, ctx, p) } : {}) };
+        }),
+      );
+    }
+  }
   const runStep = async (step: PlanStep) => {
     const recorded = journal.results[step.id];
     // Never run: run it. Recorded: replay, unless this is a retry of it.
@@ -85,6 +110,7 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
     }
     ctx.signal?.throwIfAborted();
     onEvent({ type: 'STEP.START', stepId: step.id });
+    if (step.ahead) await ahead?.claim(step.id);
     let last = 0;
     let lastPhase: string | undefined;
     // At most one event per interval; a new phase (apt: download → install) at once.
@@ -113,10 +139,20 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
     if (result.status !== 'failed') onEvent({ type: 'STEP.PROGRESS', stepId: step.id, bytes: step.bytes, items: step.items });
     journal.results[step.id] = result;
     await save();
+    await ahead?.finished(step.id);
     onEvent({ type: 'STEP.DONE', result });
   };
 
-  for (const step of steps) await runStep(step);
+  try {
+    for (const step of steps) await runStep(step);
+  } catch (e) {
+    // Kept for a resume (killed, cancelled); a refused restore is over: nothing of it stays in the target.
+    await ahead?.close({ remove: isVerificationError(e) });
+    throw e;
+  } finally {
+    await ctx.localDebs?.close(ctx).catch((e: unknown) => ctx.log(`the exported .debs could not be removed from the target: ${(e as Error).message}`));
+  }
+  await ahead?.close({ remove: true });
   // First-boot tasks last: appliers may have deferred work while running.
   const firstboot = plan.steps.find((s) => s.kind === 'firstboot.install') ?? (ctx.deferred.length ? FIRSTBOOT_STEP : undefined);
   if (firstboot) await runStep(firstboot);

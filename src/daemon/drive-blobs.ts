@@ -1,11 +1,13 @@
 /**
  * The restore's BlobSource over the drive client: streams for the appliers
  * that read blobs here (keyrings, bundles), remote blobs for the files
- * applier's worker, which downloads them itself (src/drive/blob-remote.ts).
+ * applier's worker, which downloads them itself (src/drive/blob-remote.ts),
+ * and whole verified downloads for the fetch-ahead (chroot-appliers/ahead.ts).
  */
 import type { BlobSource } from '../chroot-appliers/applier.ts';
 import { openBlobRemote } from '../drive/blob-remote.ts';
 import { openBlobStream } from '../drive/blob-stream.ts';
+import { downloadBlob } from '../drive/download.ts';
 import type { DriveClient } from '../drive/client.ts';
 import { blobHex } from '../manifest/index.ts';
 
@@ -30,6 +32,19 @@ export function driveBlobSource(c: DriveClient, owner?: string, signal?: AbortSi
     remote: (ref, o = {}) => {
       const s = sig(o.signal);
       return openBlobRemote(c, blobHex(ref), { ...(owner ? { owner } : {}), ...(s ? { signal: s } : {}) });
+    },
+    fetch: {
+      size: (ref) => c.headBlob(blobHex(ref), owner),
+      download: async (ref, dest, o = {}) => {
+        const s = sig(o.signal);
+        let last = 0;
+        const r = await downloadBlob(c, blobHex(ref), dest, {
+          ...(owner ? { owner } : {}),
+          ...(s ? { signal: s } : {}),
+          ...(o.onBytes ? { onProgress: (have: number) => (o.onBytes!(have - last), (last = have)) } : {}),
+        });
+        return { size: r.size };
+      },
     },
   };
 }

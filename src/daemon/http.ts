@@ -20,7 +20,7 @@ import { isHostname, ManifestParseError, VerificationError } from '../manifest/i
 import { toMachineError } from '../restore-machine/machine-error.ts';
 
 const COOKIE = 'ks_session';
-const EVENT_TYPES = new Set(['START', 'SKIP', 'NEW_CODE', 'CHOOSE', 'BACK', 'RETRY', 'CONFIRM', 'RETRY_FAILED']);
+const EVENT_TYPES = new Set(['START', 'START_EXPORT', 'SKIP', 'NEW_CODE', 'CHOOSE', 'BACK', 'RETRY', 'CONFIRM', 'RETRY_FAILED']);
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2', '.json': 'application/json' };
 /** The headers every page and stream carries (exported for the wizard's fixture server). */
 export const SECURITY_HEADERS = {

@@ -1,7 +1,8 @@
 /** Pure projection of the restore actor's snapshot to what the wizard shows (UiState). */
-import type { RestoreContext } from '../restore-machine/types.ts';
+import type { AheadProgress, RestoreContext } from '../restore-machine/types.ts';
 import type { Phase, ProgressView, StepView, UiState } from './ui-state.ts';
 import { guessedWork, type EtaEstimator, type EtaTask } from './eta.ts';
+import type { FoundExport } from '../export/find.ts';
 
 export interface ProjectionExtras {
   mode: UiState['mode'];
@@ -13,6 +14,8 @@ export interface ProjectionExtras {
   /** The apply's ETA model (held by the session): fed with the steps at each projection. */
   eta?: EtaEstimator;
   now?: number;
+  /** Exports found on the mounted drives (shown on Welcome). */
+  exports?: FoundExport[];
 }
 
 /** Minimal view of an XState machine snapshot: enough to project it. */
@@ -43,6 +46,8 @@ export function projectUi(snap: MachineView, x: ProjectionExtras): UiState {
   const ui: UiState = { phase, mode: x.mode, defaults: x.defaults };
   if (c.login && (phase === 'login' || phase === 'login-failed')) ui.login = { ...c.login, qrSvg: x.qrSvg ?? '' };
   if (c.user) ui.user = c.user;
+  if (c.source) ui.source = c.source;
+  if (x.exports?.length && phase === 'welcome') ui.exports = x.exports;
   if (c.snapshots) ui.snapshots = c.snapshots;
   if (c.choice) ui.choice = c.choice;
   if (c.error) ui.error = c.error;
@@ -69,14 +74,37 @@ export function projectUi(snap: MachineView, x: ProjectionExtras): UiState {
 
 const finished = (s: StepView) => s.status !== 'pending' && s.status !== 'running';
 
-/** The steps as the ETA model's tasks: one after the other, with the work each reported (else a guess from the plan). */
-export function etaTasks(steps: readonly StepView[], progress: RestoreContext['progress']): EtaTask[] {
-  return steps.map((s, i) => {
+/**
+ * The steps as the ETA model's tasks: one after the other, with the work
+ * each reported (else a guess from the plan). The fetch-ahead is one more
+ * task, in the group of the step it runs beside (its network bytes); a step
+ * it staged has only its commit left, one it fetched reads from the disk.
+ */
+export function etaTasks(steps: readonly StepView[], progress: RestoreContext['progress'], ahead?: AheadProgress): EtaTask[] {
+  const staged = new Set(ahead?.staged);
+  const ready = new Set(ahead?.ready);
+  const tasks: EtaTask[] = steps.map((s, i) => {
     const p = progress[s.id];
-    const work = s.status === 'running' && p?.work?.length ? { parts: p.work, measured: true } : guessedWork(s, { bytes: s.doneBytes, items: s.doneItems });
+    const pending = s.status === 'pending';
+    const work =
+      s.status === 'running' && p?.work?.length
+        ? { parts: p.work, measured: true }
+        : pending && staged.has(s.id)
+          ? { parts: [{ rate: 'time' as const, total: 1, done: 0 }], measured: false }
+          : pending && ready.has(s.id) && s.bytes > 0
+            ? { parts: [{ rate: 'extract' as const, total: s.bytes, done: 0 }], measured: false }
+            : guessedWork(s, { bytes: s.doneBytes, items: s.doneItems });
     return { id: s.id, group: i, status: finished(s) ? 'finished' : s.status === 'running' ? 'running' : 'pending', ...work };
   });
+  if (ahead && ahead.total > 0) {
+    const beside = Math.max(0, steps.findIndex((s) => !finished(s)));
+    tasks.push({ id: AHEAD_TASK, group: beside, status: ahead.bytes >= ahead.total ? 'finished' : 'running', parts: [{ rate: 'network', total: ahead.total, done: ahead.bytes }], measured: true });
+  }
+  return tasks;
 }
+
+/** The fetch-ahead's id among the ETA's tasks. */
+export const AHEAD_TASK = 'fetch-ahead';
 
 function progressOf(steps: StepView[], c: RestoreContext, x: ProjectionExtras): ProgressView {
   const totalBytes = steps.reduce((n, s) => n + s.bytes, 0);
@@ -90,9 +118,10 @@ function progressOf(steps: StepView[], c: RestoreContext, x: ProjectionExtras): 
   if (current?.phase) p.phase = current.phase;
   if (current?.detail) p.detail = current.detail;
   if (x.applyStartedAt) p.startedAt = x.applyStartedAt;
+  if (c.ahead) p.ahead = c.ahead;
   if (x.eta) {
     const now = x.now ?? Date.now();
-    const r = x.eta.update(now, etaTasks(steps, c.progress));
+    const r = x.eta.update(now, etaTasks(steps, c.progress, c.ahead));
     p.fraction = r.fraction;
     for (const s of steps) {
       s.share = r.shares[s.id] ?? (finished(s) ? 1 : 0);

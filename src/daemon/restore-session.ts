@@ -24,13 +24,19 @@ import { startDeviceLogin } from '../auth/device-flow.ts';
 import { saveTokens, saveConfig, loadConfig } from '../auth/token-store.ts';
 import { qrSvg } from '../util/qr.ts';
 import { DriveClient } from '../drive/client.ts';
-import { driveBlobSource } from './drive-blobs.ts';
+import { exportSource, serverSource, type RestoreSource } from './restore-source.ts';
+import { LocalRepo } from '../export/local-repo.ts';
+import { findExports, type FoundExport } from '../export/find.ts';
+import { CodedError } from '../util/coded-error.ts';
 import { openVault } from '../keys/vault.ts';
 import { openShareKeys } from '../store/share-keys.ts';
 import type { Identity } from '../keys/identity.ts';
 import { runPlan } from '../chroot-appliers/run-plan.ts';
+import { openAhead } from '../chroot-appliers/ahead.ts';
+import { LocalDebs } from '../chroot-appliers/apt-local-debs.ts';
 import { resolveTarget } from '../chroot-appliers/target.ts';
-import type { ApplierTable } from '../chroot-appliers/applier.ts';
+import type { ApplierTable, StagerTable } from '../chroot-appliers/applier.ts';
+import { defaultStagers } from '../chroot-appliers/index.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { projectUi } from './project.ts';
 import { EtaEstimator } from './eta.ts';
@@ -49,6 +55,15 @@ export interface RestoreSessionConfig {
   host?: { gpuVendors?: string[] };
   uiLocales?: string;
   log?: (line: string) => void;
+  /**
+   * Where to look for exports on mounted drives while Welcome shows (the
+   * installer: export/find.ts MOUNT_ROOTS); none when absent.
+   */
+  exportRoots?: readonly string[];
+  /** false: no fetch-ahead (every step reads its data when it runs). */
+  fetchAhead?: boolean;
+  /** What the fetch-ahead stages ahead of its step (default: chroot-appliers' defaultStagers; {} for none). */
+  stagers?: StagerTable;
 }
 
 type Listener = (ui: UiState) => void;
@@ -60,6 +75,9 @@ export class RestoreSession {
   private identity?: Identity;
   private treeKeys?: Map<string, Uint8Array>;
   private drive?: DriveClient;
+  private exported?: { dir: string; source: RestoreSource };
+  private exports?: FoundExport[];
+  private scanning?: ReturnType<typeof setTimeout>;
   private qr?: { url: string; svg: string };
   private confirmed = false;
   private applyStartedAt?: number;
@@ -156,15 +174,16 @@ export class RestoreSession {
     }
   }
 
+  /** Where this restore's snapshots come from: an export on a drive (the machine's `source`), else the server. */
+  private async source(): Promise<RestoreSource> {
+    const ref = this.actor.getSnapshot().context.source;
+    if (!ref) return serverSource(await this.client());
+    if (this.exported?.dir !== ref.dir) this.exported = { dir: ref.dir, source: exportSource(await LocalRepo.open(ref.dir)) };
+    return this.exported.source;
+  }
+
   private async listSnapshots(): Promise<SnapshotSummary[]> {
-    const c = await this.client();
-    const [mine, shared] = await Promise.all([c.listSnapshots(), c.sharedWithMe()]);
-    const me = (await c.me()).id;
-    const all: SnapshotSummary[] = [
-      ...mine.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: me, shared: false, chainDepth: s.depth, bytes: s.blobs_size })),
-      ...shared.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: s.owner_id, shared: true, chainDepth: s.depth, bytes: s.blobs_size })),
-    ];
-    return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+    return (await this.source()).listSnapshots();
   }
 
   /**
@@ -173,13 +192,12 @@ export class RestoreSession {
    * wizard's details and prepare share it; a failure is not kept.
    */
   private verifiedManifest(snapshotId: string, owner: string | undefined): Promise<{ folded: Manifest; chain: string[] }> {
-    const key = `${owner ?? ''}/${snapshotId}`;
+    const key = `${this.actor.getSnapshot().context.source?.dir ?? ''}/${owner ?? ''}/${snapshotId}`;
     let p = this.verified.get(key);
     if (!p) {
       p = (async () => {
-        const c = await this.client();
-        const keys = (await c.getKeys(owner)).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64')));
-        const { chain, folded } = await resolveChain(snapshotId, (id) => c.getManifest(id, owner), keys);
+        const src = await this.source();
+        const { chain, folded } = await resolveChain(snapshotId, (id) => src.manifest(id, owner), await src.verifyingKeys(owner));
         return { folded, chain: chain.map((l) => l.id) };
       })();
       p.catch(() => this.verified.delete(key));
@@ -215,17 +233,26 @@ export class RestoreSession {
   private async openShare(snapshotId: string, owner: string): Promise<Map<string, Uint8Array> | undefined> {
     const me = await this.unlockVault();
     if (!me) return undefined;
-    const sealed = await (await this.client()).shareKeys(owner, snapshotId);
+    const sealed = await (await this.source()).shareKeys(owner, snapshotId);
     return sealed ? openShareKeys(sealed, snapshotId, me.sealing) : new Map();
   }
 
   /** Opens the person's key vault with the secret held in memory; undefined when there is no vault. */
   private async unlockVault(): Promise<Identity | undefined> {
-    const stored = await (await this.client()).getVault();
-    return stored ? openVault(stored.doc as Parameters<typeof openVault>[0], this.secret!) : undefined;
+    const src = await this.source();
+    const stored = await src.vault();
+    if (!stored) return undefined;
+    const identity = await openVault(stored as Parameters<typeof openVault>[0], this.secret!);
+    // A drive's key list is believed only once the identity the secret opened signed it.
+    await src.trust(identity);
+    return identity;
   }
 
   private async prepare(input: PrepareInput): Promise<Prepared> {
+    const src = await this.source();
+    if (src.needsSecret && !(input.unlock && this.secret)) {
+      throw new CodedError('export_needs_secret', 'a restore from a drive needs the passphrase or recovery key: it is what tells your export from one made to look like it, and what opens your files');
+    }
     const { folded, chain } = await this.verifiedManifest(input.choice.snapshotId, input.choice.owner);
     let vault: Prepared['vault'] = 'locked';
     this.identity = undefined;
@@ -233,6 +260,7 @@ export class RestoreSession {
     if (input.unlock && this.secret && !input.choice.owner) {
       this.identity = await this.unlockVault();
       vault = this.identity ? 'unlocked' : 'absent';
+      if (!this.identity && src.needsSecret) throw new CodedError('export_format', 'the export has no vault: it cannot be trusted nor opened');
     } else if (input.unlock && this.secret && input.choice.owner) {
       // A shared snapshot's secrets are sealed to its owner's keys, not to mine; its
       // folders open with the tree keys the share sealed to my key (data v2).
@@ -246,27 +274,33 @@ export class RestoreSession {
   private async apply(input: ApplyInput, sendBack: (e: EventObject) => void, signal: AbortSignal): Promise<RestoreReport> {
     const manifest = JSON.parse(await readFile(join(this.cfg.stateDir, 'manifest.json'), 'utf8')) as Manifest;
     const target = await resolveTarget(input.target.root, input.target.user);
-    const c = await this.client();
+    const src = await this.source();
     // Resumed after a restart: the opened keys died with the old process; reopen them if the secret was given again.
     if (this.secret && input.prepared.vault === 'unlocked') {
       if (input.choice.owner) this.treeKeys ??= await this.openShare(input.choice.snapshotId, input.choice.owner);
       else this.identity ??= await this.unlockVault();
     }
+    const plan = input.prepared.plan;
+    const source = src.blobs(input.choice.owner, signal);
+    // The data of later steps comes to the target's disk while the first ones (apt) run.
+    const ahead = this.cfg.fetchAhead === false ? undefined : await openAhead(target, plan, source, signal, (l) => this.cfg.log?.(l), (p) => sendBack({ type: 'AHEAD.PROGRESS', ...p }));
     return runPlan({
-      plan: input.prepared.plan,
+      plan,
       appliers: this.cfg.appliers,
       journalPath: join(this.cfg.stateDir, 'journal.json'),
       retryOnly: input.retryOnly,
       onEvent: (e) => sendBack(e),
+      ...(ahead ? { ahead, stagers: this.cfg.stagers ?? defaultStagers } : {}),
       ctx: {
         target,
         manifest,
         choice: input.choice,
-        plan: input.prepared.plan,
-        blobs: driveBlobSource(c, input.choice.owner, signal),
+        plan,
+        blobs: ahead ? ahead.blobs() : source,
         identity: this.identity,
         ...(this.treeKeys ? { treeKeys: this.treeKeys } : {}),
         deferred: [],
+        ...(src.debsDir() ? { localDebs: new LocalDebs(src.debsDir()!) } : {}),
         signal,
         log: (l) => this.cfg.log?.(l),
         host: this.cfg.host,
@@ -286,6 +320,13 @@ export class RestoreSession {
   /** A wizard event. The passphrase or recovery key stays in this object's memory. */
   send(e: UiEvent): void {
     switch (e.type) {
+      case 'START_EXPORT': {
+        // A folder the person pointed to, or one the scan found: an absolute path, nothing else.
+        const dir = typeof e.dir === 'string' ? e.dir.replace(/\/+$/, '') : '';
+        if (!dir.startsWith('/') || dir.length > 4096 || dir.includes('\0')) return;
+        this.actor.send({ type: 'START_EXPORT', dir });
+        return;
+      }
       case 'CHOOSE': {
         this.secret = e.passphrase ? { passphrase: e.passphrase } : e.recoveryKey ? { recoveryKey: e.recoveryKey } : undefined;
         this.actor.send({ type: 'CHOOSE', choice: e.choice, unlock: this.secret !== undefined });
@@ -337,11 +378,33 @@ export class RestoreSession {
       confirmed: this.confirmed,
       applyStartedAt: this.applyStartedAt,
       eta: this.eta,
+      ...(this.exports ? { exports: this.exports } : {}),
     });
+  }
+
+  /** While Welcome shows (and someone watches), the mounted drives are looked at every 3 s for exports. */
+  private scanExports(): void {
+    const roots = this.cfg.exportRoots;
+    if (!roots?.length || this.scanning) return;
+    const tick = async () => {
+      if (!this.listeners.size || !this.actor.getSnapshot().matches('welcome')) {
+        this.scanning = undefined;
+        return;
+      }
+      const found = await findExports(roots).catch(() => []);
+      if (JSON.stringify(found) !== JSON.stringify(this.exports ?? [])) {
+        this.exports = found;
+        this.changed();
+      }
+      this.scanning = setTimeout(() => void tick(), 3000);
+      this.scanning.unref?.();
+    };
+    this.scanning = setTimeout(() => void tick(), 0);
   }
 
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
+    this.scanExports();
     l(this.ui());
     return () => this.listeners.delete(l);
   }
@@ -363,12 +426,14 @@ export class RestoreSession {
       for (const w of this.reportWaiters) w(snap.context.report ? { report: snap.context.report } : { error: Object.assign(new Error(snap.context.error?.message ?? 'restore failed'), { code: snap.context.error?.code }) });
       this.reportWaiters.clear();
     }
+    if (snap.matches('welcome')) this.scanExports();
     const ui = this.ui();
     for (const l of this.listeners) l(ui);
   }
 
   /** Waits for pending state writes, then stops the actor (a later open resumes). */
   async close(): Promise<void> {
+    clearTimeout(this.scanning);
     this.actor.stop();
     await this.persistQueue;
   }

@@ -4,7 +4,8 @@
  * send (UiEvent, POST /api/events). The wizard is a pure view of UiState.
  */
 import type { Category, DeferredTask, PlanStep, RestoreChoice } from '../restore-machine/plan.ts';
-import type { LoginCode, MachineError, RestoreReport, SnapshotSummary, StepStatus } from '../restore-machine/types.ts';
+import type { AheadProgress, LoginCode, MachineError, RestoreReport, SnapshotSummary, SourceRef, StepStatus } from '../restore-machine/types.ts';
+import type { FoundExport } from '../export/find.ts';
 
 export type Phase =
   | 'welcome'
@@ -52,6 +53,8 @@ export interface ProgressView {
   /** Seconds left (daemon/eta.ts), as estimated at `etaAt` (epoch ms): a view counts down from there. */
   etaSeconds?: number;
   etaAt?: number;
+  /** The fetch-ahead beside the running steps: later steps' data on the target's disk (bytes of total), the steps it is ready or staged for. */
+  ahead?: AheadProgress;
 }
 
 export interface SnapshotDetails {
@@ -77,10 +80,16 @@ export interface UiState {
   report?: RestoreReport;
   /** Installer mode: the person confirmed; the installer may go on. */
   confirmed?: boolean;
+  /** Welcome: exports found on the mounted drives ("Restore from a drive"). */
+  exports?: FoundExport[];
+  /** The restore reads an export on a drive (no login; the passphrase or recovery key is needed). */
+  source?: SourceRef;
 }
 
 export type UiEvent =
   | { type: 'START' }
+  /** Restore from the export in `dir` (a drive): no login on that path. */
+  | { type: 'START_EXPORT'; dir: string }
   | { type: 'SKIP' }
   | { type: 'NEW_CODE' }
   /** The passphrase (or recovery key) stays in the daemon's memory; never persisted. */

@@ -1,12 +1,12 @@
 /**
  * The restore machine (XState v5). It reads like the diagram in
  * ARCHITECTURE.md: welcome → login → choose → prepare → waitTarget → apply →
- * report. Every effect is an actor supplied from outside with `provide()`:
+ * report (from a drive: welcome → choose, no login). Every effect is an actor supplied from outside with `provide()`:
  *
  * - `login`          (callback) device flow; sends LOGIN.CODE, LOGIN.DONE, LOGIN.FAILED
  * - `listSnapshots`  (promise)  the person's and shared snapshots
  * - `prepare`        (promise)  resolve + verify the chain (of `choice.owner` when shared), open the vault, plan
- * - `apply`          (callback) run the plan into the target; sends STEP.*, APPLY.DONE, APPLY.FAILED
+ * - `apply`          (callback) run the plan into the target; sends STEP.*, AHEAD.PROGRESS, APPLY.DONE, APPLY.FAILED
  *
  * Context is JSON and holds no secret: the daemon keeps a passphrase in
  * memory only, and the event says just `unlock: true`. Invoked actors are
@@ -84,7 +84,12 @@ export const restoreMachine = setup({
   context: { unlock: false, progress: {}, results: [] },
   states: {
     welcome: {
-      on: { START: 'login', SKIP: 'skipped' },
+      on: {
+        START: { target: 'login', actions: assign({ source: undefined }) },
+        // From a drive: no login; the export's own listing.
+        START_EXPORT: { target: 'choose', actions: assign({ source: ({ event }) => ({ kind: 'export' as const, dir: event.dir }), error: undefined }) },
+        SKIP: 'skipped',
+      },
     },
     login: {
       initial: 'waiting',
@@ -113,7 +118,7 @@ export const restoreMachine = setup({
             onError: { target: 'failed', actions: 'setErrorFromActor' },
           },
         },
-        failed: { on: { RETRY: { target: 'loading', actions: 'clearError' } } },
+        failed: { on: { RETRY: { target: 'loading', actions: 'clearError' }, BACK: { target: '#restore.welcome', actions: assign({ error: undefined, source: undefined }) } } },
         ready: {
           on: {
             // Nothing worth restoring (or no snapshot at all): leave without restoring.
@@ -169,13 +174,16 @@ export const restoreMachine = setup({
             'STEP.PROGRESS': {
               actions: assign({ progress: ({ context, event }) => ({ ...context.progress, [event.stepId]: stepProgress(event) }) }),
             },
+            'AHEAD.PROGRESS': {
+              actions: assign({ ahead: ({ event }) => ({ bytes: event.bytes, total: event.total, fetched: event.fetched, ready: [...event.ready], staged: [...event.staged] }) }),
+            },
             'STEP.DONE': {
               actions: assign({
                 results: ({ context, event }) => [...context.results.filter((r) => r.stepId !== event.result.stepId), event.result],
                 current: undefined,
               }),
             },
-            'APPLY.DONE': { target: '#restore.report', actions: assign({ report: ({ event }) => event.report, retryOnly: undefined, current: undefined }) },
+            'APPLY.DONE': { target: '#restore.report', actions: assign({ report: ({ event }) => event.report, retryOnly: undefined, current: undefined, ahead: undefined }) },
             'APPLY.FAILED': { target: 'failed', actions: assign({ error: ({ event }) => event.error }) },
           },
         },

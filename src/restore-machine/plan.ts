@@ -5,7 +5,9 @@
  * the apply loop. Pure.
  *
  * Step order follows ARCHITECTURE.md: system → apt sources + apt → flatpak →
- * kpkg → files → repos → secrets → first-boot tasks. Each step names the
+ * kpkg → files → repos → secrets → first-boot tasks. Steps marked `ahead`
+ * (whole folders, bundled repositories) have their data fetched while the
+ * steps before them run; they still run in this order. Each step names the
  * manifest entry it restores by key, so a step id is stable across runs and a
  * finished step is recognised after a restart.
  */
@@ -35,6 +37,12 @@ export interface PlanStep {
   items: number;
   /** files.restore of a data v2 folder: only this path inside it (`/`-separated, relative to the folder). */
   select?: string;
+  /**
+   * Its blobs (packs, archives, bundles) can be fetched ahead, while the
+   * steps before it run (chroot-appliers/ahead.ts): it reads them whole and
+   * depends on nothing an earlier step does but the target and its user.
+   */
+  ahead?: true;
 }
 
 export type DeferredKind = 'snap' | 'flatpak.user' | 'repo.ssh' | 'kpkg' | 'gsettings';
@@ -133,14 +141,14 @@ export function planRestore(m: Manifest, choice: RestoreChoice): RestorePlan {
       const bytes = isV2Files(f) ? f.size : (f.stored_size ?? f.size);
       const items = isV2Files(f) ? f.files : 1;
       if (!choice.paths) {
-        step({ kind: 'files.restore', category: 'files', key: f.local_path, label: f.local_path, bytes, items });
+        step({ kind: 'files.restore', category: 'files', key: f.local_path, label: f.local_path, bytes, items, ahead: true });
         continue;
       }
       for (const p of choice.paths) {
         const whole = p === f.local_path || f.local_path.startsWith(`${p}/`);
         const inside = p.startsWith(`${f.local_path}/`);
         if (whole || (inside && !isV2Files(f))) {
-          step({ kind: 'files.restore', category: 'files', key: f.local_path, label: f.local_path, bytes, items });
+          step({ kind: 'files.restore', category: 'files', key: f.local_path, label: f.local_path, bytes, items, ahead: true });
           break;
         }
         if (inside) steps.push({ id: `files.restore:${p}`, kind: 'files.restore', category: 'files', key: f.local_path, select: p.slice(f.local_path.length + 1), label: p, bytes, items: 1 });
@@ -152,7 +160,7 @@ export function planRestore(m: Manifest, choice: RestoreChoice): RestorePlan {
       if (!r.bundle && !r.bundle_tree && r.url && isSshUrl(r.url)) {
         deferred.push({ id: `repo.ssh:${r.path}`, kind: 'repo.ssh', label: `git clone ${r.url}`, asUser: true, args: { url: r.url, path: r.path, branch: r.branch } });
       } else {
-        step({ kind: 'repo.restore', category: 'repos', key: r.path, label: `${r.slug} → ${r.path}`, bytes: r.bundle_size ?? 0, items: 1 });
+        step({ kind: 'repo.restore', category: 'repos', key: r.path, label: `${r.slug} → ${r.path}`, bytes: r.bundle_size ?? 0, items: 1, ...(r.bundle || r.bundle_tree ? { ahead: true as const } : {}) });
       }
     }
   }

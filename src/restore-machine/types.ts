@@ -75,6 +75,19 @@ export interface StepProgress {
   work?: WorkPart[];
 }
 
+/** The fetch-ahead's state (chroot-appliers/ahead.ts): blobs of later steps brought to the target's disk while earlier steps run. */
+export interface AheadProgress {
+  /** Bytes of blobs on the target's disk, of `total` to fetch ahead. */
+  bytes: number;
+  total: number;
+  /** Bytes downloaded by this run (what resumed runs found there is not counted). */
+  fetched: number;
+  /** Steps whose blobs are all on the target's disk (they will read nothing from the network). */
+  ready: string[];
+  /** Steps whose data is staged already (they only move it into place). */
+  staged: string[];
+}
+
 export interface TargetInfo {
   root: string;
   user: string;
@@ -85,7 +98,15 @@ export interface MachineError {
   message: string;
 }
 
+/** Where the snapshots come from: the server (absent) or an export in a folder (a drive). */
+export interface SourceRef {
+  kind: 'export';
+  dir: string;
+}
+
 export interface RestoreContext {
+  /** An export on a drive (no login on that path); absent: the server. */
+  source?: SourceRef;
   login?: LoginCode;
   user?: { id: string };
   snapshots?: SnapshotSummary[];
@@ -97,6 +118,8 @@ export interface RestoreContext {
   /** Per step: bytes and items done so far, and what the step said about its work. */
   progress: Record<string, StepProgress>;
   current?: string;
+  /** The fetch-ahead running beside the steps (absent when there is none). */
+  ahead?: AheadProgress;
   results: StepResult[];
   /** Step ids the next apply should run (after "retry failed"); all when undefined. */
   retryOnly?: string[];
@@ -106,6 +129,7 @@ export interface RestoreContext {
 
 export type RestoreEvent =
   | { type: 'START' }
+  | { type: 'START_EXPORT'; dir: string }
   | { type: 'SKIP' }
   | { type: 'NEW_CODE' }
   | { type: 'LOGIN.CODE'; code: LoginCode }
@@ -117,6 +141,7 @@ export type RestoreEvent =
   | { type: 'TARGET'; target: TargetInfo }
   | { type: 'STEP.START'; stepId: string }
   | ({ type: 'STEP.PROGRESS'; stepId: string } & StepProgress)
+  | ({ type: 'AHEAD.PROGRESS' } & AheadProgress)
   | { type: 'STEP.DONE'; result: StepResult }
   | { type: 'APPLY.DONE'; report: RestoreReport }
   | { type: 'APPLY.FAILED'; error: MachineError }

@@ -70,6 +70,12 @@ export interface FolderRestoreResult {
 }
 
 const JOB_BYTES = 16 * 1024 * 1024;
+/**
+ * A job also ends after this many chunks: a window of 2,048 small files fits
+ * in one pack run of 16 MiB, which kept one worker busy creating every file
+ * while the other waited at the window's end (profile of a local export).
+ */
+const JOB_ITEMS = 256;
 const MERGE_GAP = 1024 * 1024;
 const WINDOW_FILES = 2048;
 const WINDOW_CHUNKS = 4096;
@@ -203,7 +209,7 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
       const items = [...map.values()].sort((a, b) => a.offset - b.offset);
       for (let i = 0; i < items.length; ) {
         let j = i;
-        while (j + 1 < items.length && items[j + 1]!.offset - (items[j]!.offset + items[j]!.length) <= MERGE_GAP && items[j + 1]!.offset + items[j + 1]!.length - items[i]!.offset <= JOB_BYTES) j++;
+        while (j + 1 < items.length && j + 1 - i < JOB_ITEMS && items[j + 1]!.offset - (items[j]!.offset + items[j]!.length) <= MERGE_GAP && items[j + 1]!.offset + items[j + 1]!.length - items[i]!.offset <= JOB_BYTES) j++;
         const run = items.slice(i, j + 1);
         jobs.push({ pack, start: run[0]!.offset, end: run[run.length - 1]!.offset + run[run.length - 1]!.length, items: run });
         i = j + 1;

@@ -57,7 +57,8 @@ export interface PruneReport {
   rewritten: number;
 }
 
-function treesOf(m: Manifest): { tree: string; nonce: string }[] {
+/** The data v2 trees a manifest names: its folders' and its repositories' bundles'. */
+export function treesOf(m: Manifest): { tree: string; nonce: string }[] {
   const out: { tree: string; nonce: string }[] = [];
   for (const f of m.files?.entry ?? []) if (isV2Files(f)) out.push({ tree: f.tree, nonce: f.tree_nonce });
   for (const r of m.repos?.entry ?? []) if (r.bundle_tree && r.bundle_tree_nonce) out.push({ tree: r.bundle_tree, nonce: r.bundle_tree_nonce });

@@ -14,8 +14,8 @@ import type { FromRestoreWorker, Job } from './restore-protocol.ts';
 export interface PackSource {
   /** Attempts of a GET of the pack (drive/blob-remote.ts); the worker adds its own Range. */
   remote?(pack: string): { attempt(from: number, after?: { status: number; message: string; body: string; code?: string }): Promise<{ url: string; headers: Record<string, string> }>; idleMs: number };
-  /** A local file holding the pack. */
-  file?(pack: string): string;
+  /** A local file holding the pack; undefined when it is to be fetched (then `remote`). */
+  file?(pack: string): string | undefined;
 }
 
 /** A run of one pack's chunks, before it starts (paths and finishing data are added as it starts). */
@@ -87,14 +87,15 @@ export class JobRunner {
           let source: Job['source'];
           let idleMs = 30_000;
           let attempts: Attempts | undefined;
-          if (this.packs.remote) {
+          const file = this.packs.file?.(job.pack);
+          if (file) source = { file };
+          else if (this.packs.remote) {
             attempts = this.packs.remote(job.pack);
             const req = await attempts.attempt(0);
             const { range: _drop, ...headers } = req.headers;
             source = { url: req.url, headers };
             idleMs = attempts.idleMs;
-          } else if (this.packs.file) source = { file: this.packs.file(job.pack) };
-          else throw new Error('no way to read packs');
+          } else throw new CodedError('chunk_missing', `pack ${job.pack.slice(0, 12)} is neither here nor reachable`);
           inFlight.set(id, { job, ...(attempts ? { attempts } : {}) });
           w.postMessage({ ...prepare(job), job: id, source, idleMs } satisfies Job);
         } catch (e) {

@@ -14,7 +14,8 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { closeSync, constants as fsc, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, writeSync } from 'node:fs';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { finishFdSync } from './finish-file.ts';
 import { parentPort } from 'node:worker_threads';
 import { CodedError } from '../util/coded-error.ts';
@@ -88,7 +89,7 @@ parentPort!.on('message', (m: ToRestoreWorker) => {
   if (m.type === 'job') {
     const r: Running = { job: m, have: 0, asm: undefined, fill: 0, next: 0, finishes: new Map(m.finish.map((f) => [f.file, f])), settled: false };
     running.set(m.job, r);
-    if ('file' in m.source) readLocal(r, m.source.file);
+    if ('file' in m.source) void readLocal(r, m.source.file);
     else get(r, m.source.url, m.source.headers);
   } else if (m.type === 'retry') {
     const r = running.get(m.job);
@@ -188,23 +189,45 @@ function complete(r: Running): void {
   post({ type: 'done', job: r.job.job });
 }
 
-function readLocal(r: Running, file: string): void {
+/** 1 MiB read buffers of local pack files, kept for the next reads (two per running job). */
+const readPool: Buffer[] = [];
+const READ_BYTES = 1024 * 1024;
+
+/**
+ * A local pack file (fetched ahead, a drive's export): read ahead by one
+ * buffer while the previous one is opened and written, so that the disk and
+ * this thread work at the same time (a synchronous read left the thread
+ * idle during each read, and the disk idle during each write).
+ */
+async function readLocal(r: Running, file: string): Promise<void> {
+  const bufs = [readPool.pop() ?? Buffer.allocUnsafe(READ_BYTES), readPool.pop() ?? Buffer.allocUnsafe(READ_BYTES)];
+  let fh: FileHandle | undefined;
+  let pending: Promise<{ bytesRead: number }> | undefined;
   try {
-    const fd = openSync(file, fsc.O_RDONLY);
-    try {
-      const buf = Buffer.allocUnsafe(1024 * 1024);
-      for (let pos = r.job.start; pos < r.job.end; ) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, r.job.end - pos), pos);
-        if (n === 0) break;
-        onBytes(r, buf.subarray(0, n));
-        pos += n;
-      }
-    } finally {
-      closeSync(fd);
+    fh = await openFile(file, 'r');
+    const end = r.job.end;
+    let pos = r.job.start;
+    const readInto = (b: Buffer) => fh!.read(b, 0, Math.min(b.length, end - pos), pos);
+    let i = 0;
+    pending = pos < end ? readInto(bufs[0]!) : undefined;
+    while (pending) {
+      const { bytesRead } = await pending;
+      pending = undefined;
+      if (r.settled) return; // given up by the calling thread
+      if (bytesRead === 0) break;
+      const cur = bufs[i]!;
+      pos += bytesRead;
+      i ^= 1;
+      if (pos < end) pending = readInto(bufs[i]!);
+      onBytes(r, cur.subarray(0, bytesRead));
     }
     complete(r);
   } catch (e) {
     fail(r, e);
+  } finally {
+    await pending?.catch(() => undefined);
+    await fh?.close().catch(() => undefined);
+    for (const b of bufs) if (readPool.length < 4) readPool.push(b);
   }
 }
 

@@ -10,19 +10,19 @@ import { randomBytes } from 'node:crypto';
 import { fsyncDir } from './fs.ts';
 
 export interface AtomicWriteOptions {
-  /** Exact mode of the file (the umask does not apply). Default 0644. */
-  mode?: number;
+  /** Exact mode of the file (the umask does not apply). Default 0644; null leaves it to the filesystem (FAT on a USB drive refuses chmod). */
+  mode?: number | null;
   /** Replace an existing file (default true); false fails with code EEXIST. */
   overwrite?: boolean;
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array, { mode = 0o644, overwrite = true }: AtomicWriteOptions = {}): Promise<void> {
   const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  const fh = await open(tmp, 'wx', mode);
+  const fh = await open(tmp, 'wx', mode ?? 0o644);
   try {
     try {
       await fh.writeFile(data);
-      await fh.chmod(mode);
+      if (mode !== null) await fh.chmod(mode);
       await fh.sync();
     } finally {
       await fh.close();

@@ -180,6 +180,26 @@ export const ERROR_CODES = {
   /** A restored file could not be written into the staging folder (disk full, permissions, …). */
   restore_write_failed: { exit: 3 },
 
+  // ── local blobs: fetched ahead, or a drive's export ────────────────────
+  /** A local blob (a copy fetched ahead, an export's file) does not hash to its address. */
+  blob_altered: { exit: 1, verification: true },
+  /** A blob the restore needs is not in the local folder that should hold it. */
+  blob_missing: { exit: 1 },
+
+  // ── exports: local repositories on a drive (src/export) ────────────────
+  /** The folder holds no export (no koder-export.json). */
+  export_not_found: { exit: 2 },
+  /** An export's index or key list is malformed: altered, or not an export. */
+  export_format: { exit: 1, verification: true },
+  /** An export's key list is not signed by the identity its vault opens: altered. */
+  export_keys_unsigned: { exit: 1, verification: true },
+  /** A restore from an export needs the passphrase or recovery key (it is what makes the drive trustworthy). */
+  export_needs_secret: { exit: 2 },
+  /** The folder holds another account's export. */
+  export_other_account: { exit: 2 },
+  /** A .deb of the export, or the archive index it is checked against, is not what the signed archive says. */
+  deb_unverified: { exit: 1 },
+
   // ── restore targets (src/chroot-appliers) ─────────────────────────────
   /** The restore target is not a usable root: missing, not a directory, or the running system's own /. */
   target_root: { exit: 2 },

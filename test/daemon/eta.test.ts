@@ -12,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { EtaEstimator, PRIOR_RATES, guessedWork, type EtaTask } from '../../src/daemon/eta.ts';
 import { AptRunTracker } from '../../src/chroot-appliers/apt-status.ts';
 import { aptWork } from '../../src/chroot-appliers/apt.ts';
+import { AHEAD_TASK, etaTasks } from '../../src/daemon/project.ts';
+import type { StepView } from '../../src/daemon/ui-state.ts';
 
 const MB = 1e6;
 
@@ -181,5 +183,34 @@ describe("ETA over apt's recorded run", () => {
     const shares = seen.map((x) => x.share);
     expect(new Set(shares.map((x) => x.toFixed(3))).size).toBeGreaterThan(10);
     for (let i = 1; i < shares.length; i++) expect(shares[i]!).toBeGreaterThanOrEqual(shares[i - 1]!);
+  });
+});
+
+describe('the fetch-ahead among the ETA tasks (daemon/project.ts etaTasks)', () => {
+  const view = (id: string, kind: StepView['kind'], status: StepView['status'], bytes: number, items = 1): StepView => ({ id, kind, category: 'files', label: id, bytes, items, status, doneBytes: 0, doneItems: 0 });
+  const steps = [view('apt.install', 'apt.install', 'running', 0, 30), view('files.restore:~/A', 'files.restore', 'pending', 900 * MB), view('files.restore:~/B', 'files.restore', 'pending', 300 * MB)];
+  const aptWorkNow = { 'apt.install': { bytes: 0, items: 0, work: [{ rate: 'apt' as const, total: 600, done: 0 }] } };
+
+  it('runs in the group of the step it is beside, with its bytes as network work', () => {
+    const tasks = etaTasks(steps, aptWorkNow, { bytes: 100 * MB, total: 400 * MB, fetched: 100 * MB, ready: [], staged: [] });
+    expect(tasks.find((t) => t.id === AHEAD_TASK)).toEqual({ id: AHEAD_TASK, group: 0, status: 'running', parts: [{ rate: 'network', total: 400 * MB, done: 100 * MB }], measured: true });
+    // beside dpkg's 60 s, the 300 MB left at 10 MB/s do not add up: the files' own guesses still follow
+    const e = new EtaEstimator({ network: 10 * MB, apt: 10, extract: 100 * MB });
+    const alone = e.update(0, tasks.filter((t) => t.id !== AHEAD_TASK));
+    const withAhead = new EtaEstimator({ network: 10 * MB, apt: 10, extract: 100 * MB }).update(0, tasks);
+    expect(withAhead.etaSeconds ?? 0).toBe(alone.etaSeconds ?? 0);
+  });
+
+  it('a step staged ahead has only its commit left; one whose blobs are here reads at the extract rate', () => {
+    const none = etaTasks(steps, aptWorkNow);
+    const some = etaTasks(steps, aptWorkNow, { bytes: 400 * MB, total: 400 * MB, fetched: 400 * MB, ready: ['files.restore:~/A', 'files.restore:~/B'], staged: ['files.restore:~/A'] });
+    const left = (ts: EtaTask[]) => {
+      const e = new EtaEstimator({ network: 10 * MB, apt: 10, extract: 100 * MB });
+      return e.update(0, ts).seconds;
+    };
+    expect(left(none)['files.restore:~/A']).toBeCloseTo(90);
+    expect(left(some)['files.restore:~/A']).toBeCloseTo(1);
+    expect(left(some)['files.restore:~/B']).toBeCloseTo(3);
+    expect(some.find((t) => t.id === AHEAD_TASK)!.status).toBe('finished');
   });
 });

@@ -18,14 +18,24 @@ export interface CliRun {
   stderr: string;
 }
 
-/** `bin/koder-snapshot.mjs ARGS` in a child process with `env`; `killWhen` SIGKILLs it once stdout satisfies it. */
-export function spawnCli(args: string[], o: { env: NodeJS.ProcessEnv; stdin?: string; killWhen?: (stdout: string) => boolean }): Promise<CliRun> {
+/**
+ * `bin/koder-snapshot.mjs ARGS` in a child process with `env`; `killWhen`
+ * SIGKILLs it once stdout satisfies it; `onLine` sees each stdout line as it
+ * arrives.
+ */
+export function spawnCli(args: string[], o: { env: NodeJS.ProcessEnv; stdin?: string; killWhen?: (stdout: string) => boolean; onLine?: (line: string) => void }): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: o.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let partial = '';
     child.stdout.on('data', (d) => {
       stdout += d;
+      if (o.onLine) {
+        const lines = (partial + d).split('\n');
+        partial = lines.pop()!;
+        for (const l of lines) o.onLine(l);
+      }
       if (o.killWhen?.(stdout)) child.kill('SIGKILL');
     });
     child.stderr.on('data', (d) => (stderr += d));

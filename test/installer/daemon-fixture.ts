@@ -39,7 +39,8 @@ export interface InstallerWorld {
   /** ana's client on the server (her login). */
   client: DriveClient;
   seeded: SeededChain;
-  startDaemon(name: string, extraEnv?: NodeJS.ProcessEnv): Promise<Daemon>;
+  /** `server`: the daemon's --server (default the test server; a drive restore needs none). */
+  startDaemon(name: string, extraEnv?: NodeJS.ProcessEnv, server?: string): Promise<Daemon>;
   cleanup(): Promise<void>;
 }
 
@@ -55,10 +56,10 @@ export async function installerWorld(o: { apt?: string[] } = {}): Promise<Instal
   const seeded = await seedChain(client, work, { user: (await client.me()).id, ...(o.apt ? { apt: o.apt } : {}) });
   const daemons: Daemon[] = [];
 
-  const startDaemon = async (name: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Daemon> => {
+  const startDaemon = async (name: string, extraEnv: NodeJS.ProcessEnv = {}, server = srv.url): Promise<Daemon> => {
     const urlFile = join(work, `${name}.url`);
     const token = `tok-${name}-${Math.random().toString(36).slice(2)}`;
-    const child = spawn(process.execPath, [BIN, 'daemon', '--port', '0', '--state-dir', join(work, `daemon-${name}`), '--server', srv.url, '--mode', 'installer', '--token', token, '--url-file', urlFile, '--hostname', 'koder-novo'], {
+    const child = spawn(process.execPath, [BIN, 'daemon', '--port', '0', '--state-dir', join(work, `daemon-${name}`), '--server', server, '--mode', 'installer', '--token', token, '--url-file', urlFile, '--hostname', 'koder-novo'], {
       env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -117,13 +118,13 @@ export async function installerWorld(o: { apt?: string[] } = {}): Promise<Instal
   };
 }
 
-/** The wizard's choice, made through the daemon's API: login (saved session), choose, confirm. */
-export async function chooseAndConfirm(d: Daemon, o: { snapshotId: string; categories: string[]; targetUser?: string; confirm?: boolean }) {
+/** The wizard's choice, made through the daemon's API: login (saved session) or a drive's export (`fromDir`), choose, confirm. */
+export async function chooseAndConfirm(d: Daemon, o: { snapshotId: string; categories: string[]; targetUser?: string; confirm?: boolean; fromDir?: string }) {
   const post = async (body: unknown) => {
     const r = await d.api('/api/events', { method: 'POST', body });
     if (r.status !== 202) throw new Error(`POST /api/events ${JSON.stringify(body)}: ${r.status} ${await r.text()}`);
   };
-  await post({ type: 'START' });
+  await post(o.fromDir ? { type: 'START_EXPORT', dir: o.fromDir } : { type: 'START' });
   await d.waitFor((s) => s.phase === 'choose', 'the snapshot list');
   await post({ type: 'CHOOSE', choice: { snapshotId: o.snapshotId, hostname: 'koder-novo', targetUser: o.targetUser ?? 'ana', categories: o.categories }, passphrase: PASSPHRASE });
   await d.waitFor((s) => s.phase === 'ready', 'the plan');

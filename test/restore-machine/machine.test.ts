@@ -5,6 +5,7 @@ import { planRestore, type RestoreChoice } from '../../src/restore-machine/plan.
 import type { Prepared, RestoreReport, SnapshotSummary } from '../../src/restore-machine/types.ts';
 import { normalize, parse, VerificationError } from '../../src/manifest/index.ts';
 import { KeyError } from '../../src/keys/errors.ts';
+import { CodedError } from '../../src/util/coded-error.ts';
 import { fixtureText } from '../helpers/manifests.ts';
 
 const manifest = normalize(parse(fixtureText(), 'full.kvg'));
@@ -253,5 +254,38 @@ describe('planRestore', () => {
     const plan = planRestore(m, { ...choice, categories: ['repos'] });
     expect(plan.deferred).toEqual([{ id: 'repo.ssh:~/x', kind: 'repo.ssh', label: 'git clone git@flow.koder.dev:ana/x.git', asUser: true, args: { url: 'git@flow.koder.dev:ana/x.git', path: '~/x', branch: 'main' } }]);
     expect(plan.steps.map((s) => s.kind)).toEqual(['firstboot.install']);
+  });
+});
+
+describe('restore machine: from a drive (an export)', () => {
+  it('START_EXPORT goes to choose without a login, and the source is kept (persisted) for prepare and apply', async () => {
+    const { machine, calls } = harness();
+    const actor = createActor(machine).start();
+    actor.send({ type: 'START_EXPORT', dir: '/media/ana/USB/koder' });
+    await waitFor(actor, (s) => s.matches({ choose: 'ready' }));
+    expect(calls.login).toBe(0);
+    expect(actor.getSnapshot().context.source).toEqual({ kind: 'export', dir: '/media/ana/USB/koder' });
+    const restored = createActor(machine, { snapshot: actor.getPersistedSnapshot() }).start();
+    expect(restored.getSnapshot().context.source).toEqual({ kind: 'export', dir: '/media/ana/USB/koder' });
+  });
+
+  it("an export's verification failure at prepare (its key list not signed by the vault's identity) is final: refused", async () => {
+    const { machine } = harness({ prepareError: [new CodedError('export_keys_unsigned', 'keys.json is not signed by the identity this vault opens')] });
+    const actor = createActor(machine).start();
+    actor.send({ type: 'START_EXPORT', dir: '/media/ana/USB/koder' });
+    await waitFor(actor, (s) => s.matches({ choose: 'ready' }));
+    actor.send({ type: 'CHOOSE', choice, unlock: true });
+    await waitFor(actor, (s) => s.matches('refused'));
+    expect(actor.getSnapshot().context.error?.code).toBe('export_keys_unsigned');
+  });
+
+  it('a folder without an export fails the listing; BACK returns to Welcome and forgets the folder', async () => {
+    const machine = harness().machine.provide({ actors: { listSnapshots: fromPromise(async () => Promise.reject(new CodedError('export_not_found', 'no export there'))) } });
+    const actor = createActor(machine).start();
+    actor.send({ type: 'START_EXPORT', dir: '/tmp/nothing' });
+    await waitFor(actor, (s) => s.matches({ choose: 'failed' }));
+    actor.send({ type: 'BACK' });
+    expect(actor.getSnapshot().value).toBe('welcome');
+    expect(actor.getSnapshot().context.source).toBeUndefined();
   });
 });

@@ -6,7 +6,7 @@
  * moved chunks through the packs' tables of contents. A shared snapshot's
  * packs are kept until the share is revoked.
  */
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,12 @@ import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import { driveBlobSource } from '../../src/daemon/drive-blobs.ts';
 import { DriveClient } from '../../src/drive/index.ts';
 import { generateIdentity, publicIdentity, type Identity } from '../../src/keys/identity.ts';
-import { resolveChain } from '../../src/manifest/index.ts';
+import { createVault } from '../../src/keys/index.ts';
+import { exportSnapshot } from '../../src/export/export.ts';
+import { LocalRepo } from '../../src/export/local-repo.ts';
+import { exportSource } from '../../src/daemon/restore-source.ts';
+import type { BlobSource } from '../../src/chroot-appliers/applier.ts';
+import { blobHex, blobRefs, resolveChain } from '../../src/manifest/index.ts';
 import { prune } from '../../src/store/prune.ts';
 import { applyContext } from '../helpers/apply-context.ts';
 import { byteTree } from '../helpers/byte-tree.ts';
@@ -42,6 +47,7 @@ beforeAll(async () => {
   userId = (await client.me()).id;
   identity = await generateIdentity();
   await client.putKeys([publicIdentity(identity)]);
+  await client.putVault((await createVault(identity, { passphrase: 'prune passphrase', kdf: 'min' })).vault); // export needs it
   await srv.addUser('bia', 'bia-password-1');
   mkdirSync(docs(), { recursive: true });
   const rnd = new Prng(9);
@@ -59,13 +65,13 @@ afterAll(async () => {
   if (base) rmSync(base, { recursive: true, force: true });
 });
 
-async function restoreS2(name: string) {
+async function restoreS2(name: string, blobs: BlobSource = driveBlobSource(client)) {
   const root = join(base, name);
   mkdirSync(join(root, 'etc'), { recursive: true });
   mkdirSync(join(root, 'home', 'ana'), { recursive: true });
   writeFileSync(join(root, 'etc', 'passwd'), `ana:x:${process.getuid!()}:${process.getgid!()}::/home/ana:/bin/sh\n`);
   const { folded } = await resolveChain(s2.id, (id) => client.getManifest(id), [identity.signing.publicKey]);
-  const ctx = applyContext({ target: await resolveTarget(root, 'ana'), manifest: folded, choice: { snapshotId: s2.id, categories: ['files'] }, blobs: driveBlobSource(client), identity });
+  const ctx = applyContext({ target: await resolveTarget(root, 'ana'), manifest: folded, choice: { snapshotId: s2.id, categories: ['files'] }, blobs, identity });
   const r = await applyFiles(ctx.plan.steps.find((s) => s.kind === 'files.restore')!, ctx, () => {});
   return { r, dir: join(root, 'home/ana/Documentos') };
 }
@@ -99,6 +105,19 @@ describe('prune', () => {
     expect(byteTree(dir)).toEqual(byteTree(docs()));
     // Nothing left to do.
     expect((await prune({ client, identity, userId, cacheDir: join(base, 'cache') })).candidates).toEqual([]);
+  }, 60_000);
+
+  it('an export after the prune carries the packs the chunks moved to (not the repacked ones): restored from the drive alone, byte-identical', async () => {
+    const dir = join(base, 'usb');
+    await exportSnapshot({ client, snapshotId: s2.id, dir, identity });
+    const live = new Set((await client.listAllBlobs()).map((b) => b.hash));
+    const { folded } = await resolveChain(s2.id, (id) => client.getManifest(id), [identity.signing.publicKey]);
+    expect(blobRefs(folded).map(blobHex).some((h) => !live.has(h))).toBe(true); // the manifest still names repacked packs
+    const exported = readdirSync(join(dir, 'blobs'));
+    expect(exported.every((h) => live.has(h))).toBe(true);
+    const { r: out, dir: restored } = await restoreS2('target-from-export', exportSource(await LocalRepo.open(dir)).blobs(undefined));
+    expect(out.status, out.message).toBe('done');
+    expect(byteTree(restored)).toEqual(byteTree(docs()));
   }, 60_000);
 
   it('a capture after the prune dedups against the new packs: only trees with the new locations are uploaded', async () => {

@@ -26,7 +26,8 @@ describe('the catalogue', () => {
 
   it('marks exactly the failures of authenticity as verification failures (the only ones that stop a restore)', () => {
     const verification = Object.entries(ERROR_CODES).filter(([, i]) => 'verification' in i && i.verification).map(([c]) => c).sort();
-    expect(verification).toEqual(['chunk_auth_failed', 'hash_mismatch', 'manifest_verify', 'pack_format', 'tree_format']);
+    // blob_altered: a local copy (fetched ahead, an export's file) not hashing to its address; export_*: an altered drive.
+    expect(verification).toEqual(['blob_altered', 'chunk_auth_failed', 'export_format', 'export_keys_unsigned', 'hash_mismatch', 'manifest_verify', 'pack_format', 'tree_format']);
   });
 
   it('gives the typed classes their codes, their fields and the catalogue\'s decisions', () => {

@@ -7,6 +7,7 @@ import { defaultAppliers } from '../../chroot-appliers/index.ts';
 import { detectGpuVendors } from '../../chroot-appliers/gpu.ts';
 import { loadConfig } from '../../auth/token-store.ts';
 import { wizardDir } from '../../daemon/wizard-dir.ts';
+import { MOUNT_ROOTS } from '../../export/find.ts';
 
 const usage = `Usage: koder-snapshot daemon [options]
 
@@ -25,6 +26,8 @@ Options:
   --hostname H         prefill for the hostname field
   --token T            use this session token instead of a random one
   --url-file FILE      also write the wizard URL to FILE (mode 0600), for the installer step
+  --exports-in DIRS    where Welcome looks for exports on drives (koder-snapshot export),
+                       colon-separated; default ${MOUNT_ROOTS.join(':')}; '' for nowhere
   -h, --help           this help`;
 
 export const daemon: Command = {
@@ -35,6 +38,7 @@ export const daemon: Command = {
     const parsed = parseCommandArgs(this, args, {
       port: { type: 'string' }, 'state-dir': { type: 'string' }, server: { type: 'string' }, mode: { type: 'string' },
       target: { type: 'string' }, user: { type: 'string' }, hostname: { type: 'string' }, token: { type: 'string' }, 'url-file': { type: 'string' },
+      'exports-in': { type: 'string' },
     }, io, false);
     if (!parsed) return EXIT_OK;
     const v = parsed.values;
@@ -49,6 +53,7 @@ export const daemon: Command = {
     const session = await RestoreSession.open({
       server, stateDir, mode, defaults: { hostname: v.hostname ?? '', targetUser: v.user ?? '' }, appliers: defaultAppliers,
       target: v.target && v.user ? { root: resolve(v.target), user: v.user } : undefined, host: { gpuVendors: await detectGpuVendors() }, log: (l) => io.err(l),
+      exportRoots: v['exports-in'] === undefined ? MOUNT_ROOTS : v['exports-in'].split(':').filter(Boolean),
     });
     const d = await startDaemon({ session, wizardDir: wizardDir(), port, token: v.token, log: (l) => io.err(l) });
     if (v['url-file']) {

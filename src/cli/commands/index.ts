@@ -20,6 +20,7 @@ import { config } from './config.ts';
 import { daemon } from './daemon.ts';
 import { whoami } from './whoami.ts';
 import { ls } from './ls.ts';
+import { exportCmd } from './export.ts';
 import { prune } from './prune.ts';
 
-export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, prune, restore, daemon, demo];
+export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, prune, exportCmd, restore, daemon, demo];

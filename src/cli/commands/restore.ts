@@ -18,6 +18,7 @@ import { bar, formatBytes } from '../format.ts';
 import { aboutMinutes } from '../../daemon/eta.ts';
 import { reportText } from '../../chroot-appliers/run-plan.ts';
 import { resolveTarget } from '../../chroot-appliers/target.ts';
+import { LocalRepo } from '../../export/local-repo.ts';
 import { catalogueCode } from '../../restore-machine/machine-error.ts';
 import type { MachineError } from '../../restore-machine/types.ts';
 import { codeInfo } from '../../util/coded-error.ts';
@@ -34,6 +35,9 @@ Options:
   --target ROOT            the root to restore into (not /)
   --user NAME              the user in ROOT who receives ~ paths
   --server URL             Koder ID + Drive server (default: the last login)
+  --from DIR               restore from the export in DIR (a drive: koder-snapshot export)
+                           instead of the server: no login, no network; the passphrase
+                           or recovery key is required
   --snapshot ID            snapshot id or unique prefix (default: the newest)
   --hostname H             hostname of the restored system (default: the snapshot's;
                            a system setting: written only with the system category)
@@ -51,6 +55,12 @@ Options:
 ROOT and NAME are checked first, before any login or download: ROOT must be
 a directory other than this running system's /, and NAME a user in its
 /etc/passwd.
+
+While the first steps run (apt above all), the data of the folders and
+repositories to restore is fetched ahead onto the target's disk (verified,
+at most 8 GiB and never what the restore itself needs; KODER_AHEAD_MAX_BYTES
+lowers it, KODER_FETCH_AHEAD=0 turns it off); --json progress lines say how
+far it is ("ahead").
 
 Without a passphrase or recovery key, secrets are skipped and reported, and
 so are data v2 folders and repositories (encrypted with keys the vault holds).
@@ -78,7 +88,7 @@ export const restore: Command = {
       target: { type: 'string' }, user: { type: 'string' }, server: { type: 'string' }, snapshot: { type: 'string' },
       hostname: { type: 'string' }, only: { type: 'string' }, 'passphrase-stdin': { type: 'boolean' }, 'recovery-key-stdin': { type: 'boolean' },
       'ask-passphrase': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, 'state-dir': { type: 'string' },
-      path: { type: 'string', multiple: true },
+      path: { type: 'string', multiple: true }, from: { type: 'string' },
     }, io, false);
     if (!parsed) return EXIT_OK;
     const v = parsed.values;
@@ -99,12 +109,19 @@ export const restore: Command = {
     // not have is refused at once (exit 2), not after the snapshot is chosen.
     await resolveTarget(target, v.user);
     const env = process.env;
-    const server = v.server ?? env.KODER_SNAPSHOT_SERVER ?? (await loadConfig(env)).server;
-    if (!server) throw new UsageError('no server: give --server URL (or log in first with `koder-snapshot login`)');
+    const from = v.from ? resolve(v.from) : undefined;
+    if (from && v.server) throw new UsageError('--from DIR and --server URL: one source or the other');
+    // From a drive, the export is checked first too (no secret asked for nothing).
+    if (from) await LocalRepo.open(from);
+    const server = from ? '' : (v.server ?? env.KODER_SNAPSHOT_SERVER ?? (await loadConfig(env)).server);
+    if (!from && !server) throw new UsageError('no server: give --server URL (or log in first with `koder-snapshot login`)');
     let secret: { passphrase?: string; recoveryKey?: string } = {};
     if (v['passphrase-stdin']) secret = { passphrase: await firstLineOfStdin(io) };
     else if (v['recovery-key-stdin']) secret = { recoveryKey: await firstLineOfStdin(io) };
     else if (v['ask-passphrase']) secret = { passphrase: await promptHidden('Vault passphrase: ', '--passphrase-stdin') };
+    if (from && secret.passphrase === undefined && secret.recoveryKey === undefined && !v['dry-run']) {
+      throw new UsageError('--from DIR needs the passphrase or recovery key (--ask-passphrase, --passphrase-stdin or --recovery-key-stdin): nothing on a drive is trusted without it');
+    }
 
     const stateDir = v['state-dir'] ?? defaultStateDir(target, env);
     const gpuVendors = await detectGpuVendors();
@@ -119,14 +136,14 @@ export const restore: Command = {
     function sessionConfig() {
       return {
         server: server!, stateDir, mode: 'standalone' as const, defaults: { hostname: v.hostname ?? '', targetUser: v.user! },
-        appliers: defaultAppliers, target: { root: target, user: v.user! }, env, host: { gpuVendors },
+        appliers: defaultAppliers, target: { root: target, user: v.user! }, env, host: { gpuVendors }, fetchAhead: env.KODER_FETCH_AHEAD !== '0',
         log: (l: string) => io.err(l),
       };
     }
     if (secret.passphrase !== undefined) session.provideSecret({ passphrase: secret.passphrase });
     else if (secret.recoveryKey !== undefined) session.provideSecret({ recoveryKey: secret.recoveryKey });
     try {
-      return await drive(session, io, { json: !!v.json, dryRun: !!v['dry-run'], snapshot: v.snapshot, hostname: v.hostname, user: v.user, categories, secret, ...(paths ? { paths } : {}) });
+      return await drive(session, io, { json: !!v.json, dryRun: !!v['dry-run'], snapshot: v.snapshot, hostname: v.hostname, user: v.user, categories, secret, ...(paths ? { paths } : {}), ...(from ? { from } : {}) });
     } finally {
       await session.close();
     }
@@ -156,6 +173,8 @@ interface DriveOptions {
   categories: Category[];
   paths?: string[];
   secret: { passphrase?: string; recoveryKey?: string };
+  /** An export's folder: the source instead of the server. */
+  from?: string;
 }
 
 /** Plays the person's part in the wizard, from whatever phase the session is in. */
@@ -184,7 +203,7 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
       if (finished) return;
       switch (ui.phase) {
         case 'welcome':
-          return session.send({ type: 'START' });
+          return session.send(o.from ? { type: 'START_EXPORT', dir: o.from } : { type: 'START' });
         case 'login':
           if (ui.login && ui.login.userCode !== shownCode) {
             shownCode = ui.login.userCode;
@@ -241,7 +260,7 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
               lastLine = now;
               lastStep = p.current ?? '';
               lastPhase = p.phase;
-              emit({ type: 'progress', current: p.current, label, stepPhase: p.phase, detail: p.detail, fraction: round4(p.fraction), doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems, etaSeconds: p.etaSeconds });
+              emit({ type: 'progress', current: p.current, label, stepPhase: p.phase, detail: p.detail, fraction: round4(p.fraction), doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems, etaSeconds: p.etaSeconds, ...(p.ahead ? { ahead: p.ahead } : {}) });
             }
           } else if (process.stderr.isTTY) {
             const what = `${label}${p.detail ? ` — ${p.phase ? `${p.phase} ` : ''}${p.detail}` : ''}`;

@@ -30,16 +30,24 @@ export function Choose() {
     );
   }
   if (s.phase === 'list-failed') {
+    const drive = s.source?.kind === 'export';
     return (
       <Screen
         title={m.choose_failed_title}
         actions={
-          <button type="button" class="btn primary" onClick={() => send({ type: 'RETRY' })}>
-            {m.retry}
-          </button>
+          <>
+            {drive ? (
+              <button type="button" class="btn secondary" onClick={() => send({ type: 'BACK' })}>
+                {m.back}
+              </button>
+            ) : null}
+            <button type="button" class="btn primary" onClick={() => send({ type: 'RETRY' })}>
+              {m.retry}
+            </button>
+          </>
         }
       >
-        <Callout tone="bad">{m.choose_failed_text}</Callout>
+        <Callout tone="bad">{drive ? m.drive_failed_text : m.choose_failed_text}</Callout>
         <ErrorDetail error={s.error} />
       </Screen>
     );

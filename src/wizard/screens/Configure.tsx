@@ -77,7 +77,9 @@ function ConfigureForm({ id }: { id: string }) {
   const has = (c: Category) => !loaded || (loaded.byCategory[c]?.items ?? 0) > 0;
   const chosen = picked ?? new Set(CATEGORIES.filter(has));
   const secretsExist = has('secrets');
-  const wantSecrets = chosen.has('secrets') && secretsExist;
+  // From a drive the secret is always needed: it is what makes the export trustworthy (daemon/restore-source.ts).
+  const fromDrive = s.source?.kind === 'export';
+  const wantSecrets = (chosen.has('secrets') && secretsExist) || fromDrive;
 
   // The computer's name is a system setting: without "System settings" it is not written (plan.ts).
   const systemChosen = chosen.has('system') && has('system');
@@ -213,11 +215,11 @@ function ConfigureForm({ id }: { id: string }) {
             </p>
           ) : null}
         </fieldset>
-        {secretsExist ? (
+        {secretsExist || fromDrive ? (
           <div class="secrets">
             {wantSecrets ? (
               <>
-                <Field id="secret" label={useKey ? m.recovery_key_label : m.passphrase_label} hint={useKey ? m.recovery_key_hint : m.passphrase_hint} error={secretError}>
+                <Field id="secret" label={useKey ? m.recovery_key_label : m.passphrase_label} hint={fromDrive ? m.drive_secret_hint : useKey ? m.recovery_key_hint : m.passphrase_hint} error={secretError}>
                   {(describedBy) => (
                     <span class="input-row">
                       <input
@@ -253,16 +255,18 @@ function ConfigureForm({ id }: { id: string }) {
                   >
                     {useKey ? m.use_passphrase : m.use_recovery_key}
                   </button>
-                  <button
-                    type="button"
-                    class="link"
-                    onClick={() => {
-                      toggle('secrets', false);
-                      setFocusNext('restore-secrets');
-                    }}
-                  >
-                    {m.skip_secrets}
-                  </button>
+                  {fromDrive ? null : (
+                    <button
+                      type="button"
+                      class="link"
+                      onClick={() => {
+                        toggle('secrets', false);
+                        setFocusNext('restore-secrets');
+                      }}
+                    >
+                      {m.skip_secrets}
+                    </button>
+                  )}
                 </p>
               </>
             ) : (
