@@ -30,6 +30,24 @@ export function treeKeysOf(folded: Manifest, owner: Identity): Map<string, Buffe
   return out;
 }
 
+/**
+ * Refuses to share a data v2 snapshot whose packs are no longer stored: a
+ * prune repacked them, and the moved chunks are found only through the
+ * owner's pack tables of contents (relocate.ts), which a recipient cannot
+ * open — nor would the server let them read packs the chain does not name.
+ * A capture after the prune names the packs as they are (store-writer.ts
+ * reuses nothing in a pack that is gone), so that snapshot can be shared.
+ */
+export function assertShareable(snapshotId: string, folded: Manifest, stored: ReadonlySet<string>): void {
+  const named = new Set<string>();
+  for (const f of folded.files?.entry ?? []) if (isV2Files(f)) for (const p of [f.tree, ...(f.packs ?? [])]) named.add(p);
+  for (const r of folded.repos?.entry ?? []) if (r.bundle_tree) for (const p of [r.bundle_tree, ...(r.bundle_packs ?? [])]) named.add(p);
+  const gone = [...named].filter((p) => !stored.has(p.replace(/^sha256:/, '')));
+  if (gone.length) {
+    throw new CodedError('share_pruned', `snapshot ${snapshotId}'s data was repacked by a prune (${gone.length} pack(s) it names are no longer stored): whoever it is shared with could not read it — capture again and share the new snapshot`, { gone: gone.length });
+  }
+}
+
 export async function sealShareKeys(snapshotId: string, keys: Map<string, Buffer>, recipientX25519: Uint8Array): Promise<string> {
   const trees = Object.fromEntries([...keys].map(([t, k]) => [t, k.toString('base64')]));
   const plain = Buffer.from(JSON.stringify({ v: 2, snapshot: snapshotId, trees }), 'utf8');

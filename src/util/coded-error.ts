@@ -175,6 +175,8 @@ export const ERROR_CODES = {
   path_not_in_snapshot: { exit: 2 },
   /** A share's sealed keys do not open with my key, or are not for this snapshot. */
   share_keys_unreadable: { exit: 1 },
+  /** A data v2 snapshot whose packs a prune repacked: a share could not reach its data (share it again after a new capture). */
+  share_pruned: { exit: 1 },
   /** The person (or the installer) cancelled a running restore. */
   restore_aborted: { exit: 1 },
   /** A restored file could not be written into the staging folder (disk full, permissions, …). */

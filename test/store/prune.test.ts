@@ -23,6 +23,8 @@ import { exportSource } from '../../src/daemon/restore-source.ts';
 import type { BlobSource } from '../../src/chroot-appliers/applier.ts';
 import { blobHex, blobRefs, resolveChain } from '../../src/manifest/index.ts';
 import { prune } from '../../src/store/prune.ts';
+import { assertShareable } from '../../src/store/share-keys.ts';
+import { hasCode } from '../../src/util/coded-error.ts';
 import { applyContext } from '../helpers/apply-context.ts';
 import { byteTree } from '../helpers/byte-tree.ts';
 import { Prng } from '../helpers/prng.ts';
@@ -125,5 +127,18 @@ describe('prune', () => {
     expect(s3.kind).toBe('delta');
     expect(s3.uploadedBytes).toBeGreaterThan(0);
     expect(s3.uploadedBytes).toBeLessThan(20_000); // no file's data: 10 × 300 KiB stay where the prune put them
+
+    // Sharing: the pruned snapshot is refused (a recipient could not reach its moved chunks); the new one names live packs.
+    const live = new Set((await client.listAllBlobs()).map((b) => b.hash));
+    const chain = async (id: string) => (await resolveChain(id, (x) => client.getManifest(x), [identity.signing.publicKey])).folded;
+    let refused: unknown;
+    try {
+      assertShareable(s2.id, await chain(s2.id), live);
+    } catch (e) {
+      refused = e;
+    }
+    expect(hasCode(refused, 'share_pruned'), String(refused)).toBe(true);
+    const s3Chain = await chain(s3.id);
+    expect(() => assertShareable(s3.id, s3Chain, live)).not.toThrow();
   }, 60_000);
 });

@@ -2,7 +2,7 @@
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
 import { connect, resolveSnapshotId } from '../../drive/index.ts';
 import { resolveChain } from '../../manifest/index.ts';
-import { hasTrees, sealShareKeys, treeKeysOf } from '../../store/share-keys.ts';
+import { assertShareable, hasTrees, sealShareKeys, treeKeysOf } from '../../store/share-keys.ts';
 import { fingerprint, loadMyIdentity, NoIdentityError } from '../identity.ts';
 
 const usage = `Usage: koder-snapshot share ID USER [--revoke] [--identity DIR] [--server URL]
@@ -16,7 +16,9 @@ hands USER the keys of this snapshot's trees only, sealed to USER's public
 key (its fingerprint is printed: compare it with theirs, \`koder-snapshot
 whoami\`). Never your account's keys: your other snapshots stay unreadable
 to them. Revoking stops what they have not fetched yet; what they already
-read cannot be taken back.
+read cannot be taken back. A data v2 snapshot whose packs \`prune\` repacked
+is refused (they could not reach its moved data): capture again and share
+the new snapshot.
 
 Exit status: 0 ok, 1 not found / refused, 2 usage error.`;
 
@@ -42,6 +44,7 @@ export const share: Command = {
     let sealed: string | undefined;
     let trees = 0;
     if (hasTrees(folded)) {
+      assertShareable(id, folded, new Set((await client.listAllBlobs()).map((b) => b.hash)));
       // Data v2: its folders open only with their tree keys, which my identity derives.
       let identity;
       try {
