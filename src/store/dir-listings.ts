@@ -38,8 +38,8 @@ export function sortListing(l: Listing): Listing {
   return l.sort((a, b) => compareBytes(a.name, b.name));
 }
 
-/** The walk's order: the path's bytes, '/' sorting before any byte of a name. */
-function orderKey(abs: Buffer): Buffer {
+/** The walk's order: the path's bytes, '/' sorting before any byte of a name (compare two with Buffer.compare). */
+export function orderKey(abs: Buffer): Buffer {
   const k = Buffer.from(abs);
   for (let i = 0; i < k.length; i++) if (k[i] === 0x2f) k[i] = 0;
   return k;
