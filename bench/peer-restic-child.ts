@@ -83,7 +83,7 @@ async function childRestore(a: ChildRestore): Promise<ChildOut> {
   const root = await reader.root(a.tree.slice('sha256:'.length), treeKey(deriveDataKeys(b64(a.seed)).treeKeyRoot, Buffer.from(a.nonce, 'base64')));
   const staging = join(a.target, '.koder-staging');
   const packs = local ? { file: (p: string) => local.local!(`sha256:${p}`) } : { remote: (p: string) => openBlobRemote(client!, p) };
-  const r = await restoreFolder({ reader, root, packs, staging, uid: 1000, gid: 1000 });
+  const r = await restoreFolder({ reader, root, packs, staging, uid: 1000, gid: 1000, ...(process.env.KODER_BENCH_RWORKERS ? { workers: Number(process.env.KODER_BENCH_RWORKERS) } : {}) });
   await commitStaging({ targetRoot: a.target, dest: '/home/u/Documents', stagingDir: staging, uid: 1000, gid: 1000 });
   rmSync(`${staging}.journal`, { force: true });
   const ms = performance.now() - t0;

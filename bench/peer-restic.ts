@@ -14,6 +14,7 @@
  *   KODER_BENCH_DIR       work dir (default a mkdtemp dir in the OS tmpdir, removed at the end)
  *   KODER_BENCH_PROF      a dir: our children run with --cpu-prof into it (main thread and workers)
  *   KODER_BENCH_SEMI      our children's --max-semi-space-size (default 4, the product's)
+ *   KODER_BENCH_RWORKERS  our restore's worker threads (default the product's, 2)
  *
  * Per dataset (a home whose ~/Documents holds it):
  *   first      FIRSTS pairs, page cache dropped before each, order alternating: ours

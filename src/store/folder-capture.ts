@@ -19,14 +19,17 @@
  * Its file system calls are synchronous: one lstat through libuv's thread
  * pool and back costs ≈ 40 µs here, a direct one ≈ 4 µs (bench/README.md,
  * peer-restic), and the thread has nothing else to do meanwhile but read
- * the workers' output, which waits in their buffers.
+ * the workers' output, which waits in their buffers. Directory listings are
+ * the exception: read ahead a few at a time (dir-listings.ts), as on a cold
+ * cache each is a disk read that the walk would otherwise wait for alone.
  */
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { DirListings, sortListing, type Listing } from './dir-listings.ts';
 import { CHUNK_DATA } from './chunk-crypto.ts';
 import type { FileSink } from './capture-pool.ts';
 import type { TreeLocation, TreeRoot } from './root-blob.ts';
-import type { StoreWriter, FolderStored } from './store-writer.ts';
-import { compareBytes, type ChunkRef, type FileNode, type ObjectRef, type TreeNode } from './tree-object.ts';
+import type { StoreWriter, FolderStored, PrevDir } from './store-writer.ts';
+import { type ChunkRef, type FileNode, type ObjectRef, type TreeNode } from './tree-object.ts';
 
 export interface FolderCaptureOptions {
   /** The folder's tree root in the parent snapshot (unchanged files are not read again). */
@@ -51,6 +54,11 @@ export interface Later<T> {
 }
 const now = <T>(v: T): Later<T> => ({ later: Promise.resolve(v) });
 
+/** A directory of the parent snapshot: as storeDir compares it, and by name for the walk. */
+interface Prev extends PrevDir {
+  byName: Map<string, TreeNode>;
+}
+
 const BATCH_FILES = 64;
 const BATCH_BYTES = 8 * 1024 * 1024;
 const MAX_WARNINGS = 20;
@@ -67,12 +75,15 @@ class FolderWalk {
   private stats = { files: 0, dirs: 0, bytes: 0 };
   private done = 0;
   private warnings = 0;
+  private readonly listings: DirListings;
 
   constructor(
     private readonly w: StoreWriter,
     private readonly label: string,
     private readonly o: FolderCaptureOptions,
-  ) {}
+  ) {
+    this.listings = new DirListings(o.skips);
+  }
 
   private warn(m: string): void {
     if (++this.warnings <= MAX_WARNINGS) this.o.warn?.(`${this.label}: ${m}`);
@@ -101,10 +112,12 @@ class FolderWalk {
     return { later: this.w.folderDone(root.later, this.locs, this.packs, this.stats, this.o.parent) };
   }
 
-  private async prevEntries(ref: ObjectRef | undefined): Promise<Map<string, TreeNode> | undefined> {
+  private async prevEntries(ref: ObjectRef | undefined): Promise<Prev | undefined> {
     if (!ref || !this.o.parent || !this.w.reader) return undefined;
     try {
-      return new Map((await this.w.reader.entries(ref, this.o.parent)).map((e) => [key(e.name), e]));
+      const ids: string[] = [];
+      const entries = await this.w.reader.entries(ref, this.o.parent, ids);
+      return { ref, ids, entries, byName: new Map(entries.map((e) => [key(e.name), e])) };
     } catch (e) {
       this.warn(`the parent snapshot's tree could not be read (${(e as Error).message}); reading the files again`);
       return undefined;
@@ -121,23 +134,29 @@ class FolderWalk {
   }
 
   /** Walks a directory; resolves when walked, to (a box holding) the promise of its tree object. */
-  private async walkDir(abs: Buffer, rel: Buffer, prev: Map<string, TreeNode> | undefined): Promise<Later<ObjectRef>> {
+  private async walkDir(abs: Buffer, rel: Buffer, prev: Prev | undefined): Promise<Later<ObjectRef>> {
     this.o.signal?.throwIfAborted();
     this.stats.dirs++;
-    let names: Buffer[];
+    let list: Listing | undefined;
     try {
-      names = readdirSync(abs, { encoding: 'buffer' }).sort(compareBytes);
+      const ahead = this.listings.take(abs);
+      list = ahead && (await ahead);
+      if (!list) {
+        // Not read ahead: listed here, and its sub-folders read ahead from here on.
+        list = sortListing(readdirSync(abs, { encoding: 'buffer', withFileTypes: true }));
+        this.listings.want(abs, list);
+      }
     } catch (e) {
       this.warn(`cannot list ${abs.toString()} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${prev ? '; kept as in the parent snapshot' : ''}`);
-      return { later: Promise.resolve(this.w.storeDir(prev ? [...prev.values()] : [], this.locs, this.packs, this.o.parent?.trees)) };
+      return { later: Promise.resolve(this.w.storeDir(prev ? prev.entries : [], this.locs, this.packs, this.o.parent?.trees, prev)) };
     }
     const items: Promise<TreeNode | undefined>[] = [];
-    for (const name of names) {
+    for (const { name } of list) {
       const childAbs = join(abs, name);
       const childRel = rel.length ? join(rel, name) : name;
       const absText = childAbs.toString();
       if (this.o.skips?.(absText, name.toString())) continue;
-      const before = prev?.get(key(name));
+      const before = prev?.byName.get(key(name));
       let st: BigIntStats;
       try {
         st = lstatSync(childAbs, { bigint: true });
@@ -163,7 +182,7 @@ class FolderWalk {
         this.warn(`${absText} left out (${st.isSocket() ? 'socket' : st.isFIFO() ? 'FIFO' : 'device or special file'})`);
       }
     }
-    return { later: Promise.all(items).then((nodes) => this.w.storeDir(nodes.filter((n): n is TreeNode => n !== undefined), this.locs, this.packs, this.o.parent?.trees)) };
+    return { later: Promise.all(items).then((nodes) => this.w.storeDir(nodes.filter((n): n is TreeNode => n !== undefined), this.locs, this.packs, this.o.parent?.trees, prev)) };
   }
 
   private async file(abs: Buffer, rel: Buffer, st: BigIntStats, base: { name: Buffer; mode: number; mtimeNs: bigint }, before: TreeNode | undefined): Promise<Later<TreeNode | undefined>> {

@@ -30,7 +30,7 @@ import type { LocalIndex } from './local-index.ts';
 import { readPackToc } from './pack-reader.ts';
 import { PackWriter, type SealedPack } from './pack-writer.ts';
 import { encodeRootBlob, type TreeLocation, type TreeRoot } from './root-blob.ts';
-import { encodeTreeObject, MAX_ENTRIES, packsOf, type ChunkRef, type ObjectRef, type TreeNode } from './tree-object.ts';
+import { encodeTreeObject, MAX_ENTRIES, packsOf, sameNode, type ChunkRef, type ObjectRef, type TreeNode } from './tree-object.ts';
 import { TreeReader, type BlobBytes } from './tree-reader.ts';
 import { Uploader, type UploadEvents } from './uploader.ts';
 import { zstdContext } from './zstd.ts';
@@ -54,6 +54,13 @@ export interface StoreWriterOptions {
 export interface StoredObject {
   ref: ObjectRef;
   loc: TreeLocation;
+}
+
+/** A directory as the parent snapshot has it: its first object, the ids of all its objects, its entries in order. */
+export interface PrevDir {
+  ref: ObjectRef;
+  ids: string[];
+  entries: TreeNode[];
 }
 
 /** What a folder's capture gives the manifest entry. */
@@ -166,7 +173,10 @@ export class StoreWriter {
       for (const p of local.values()) if (p.state !== 'not-a-pack') this.livePacks.add(p.hex);
       return;
     }
+    // The index's tables of contents are read from disk while the server lists.
+    const preload = idx.preload();
     const server = new Map((await this.o.client.listAllBlobs()).map((b) => [b.hash, b.size]));
+    await preload;
     const gone: string[] = [];
     for (const p of local.values()) {
       if (p.state === 'pending') {
@@ -257,9 +267,24 @@ export class StoreWriter {
   /**
    * Stores a directory's entries as tree object(s); returns the first
    * object's reference and every object's location (`into`). Its files'
-   * chunks must have their packs (the caller waited for them).
+   * chunks must have their packs (the caller waited for them). `same`: the
+   * directory in the parent snapshot — when every entry is as there, its
+   * objects are the parent's, taken without encoding and naming them again
+   * (most directories of an incremental capture).
    */
-  storeDir(nodes: TreeNode[], into: Map<string, TreeLocation>, packs: Set<string>, parentTrees?: Map<string, TreeLocation>): ObjectRef {
+  storeDir(nodes: TreeNode[], into: Map<string, TreeLocation>, packs: Set<string>, parentTrees?: Map<string, TreeLocation>, same?: PrevDir): ObjectRef {
+    if (same && parentTrees && same.entries.length === nodes.length && nodes.every((n, i) => sameNode(n, same.entries[i]!))) {
+      const locs = same.ids.map((h) => parentTrees.get(h));
+      if (locs.every((l) => l && this.livePacks.has(l.pack))) {
+        for (const h of packsOf(nodes)) packs.add(h);
+        same.ids.forEach((h, i) => {
+          const loc = this.objects.get(h) ?? { ...locs[i]! };
+          this.objects.set(h, loc);
+          into.set(h, loc);
+        });
+        return same.ref;
+      }
+    }
     let next: ObjectRef | undefined;
     const parts: TreeNode[][] = [];
     for (let i = 0; i < nodes.length || i === 0; i += MAX_ENTRIES) parts.push(nodes.slice(i, i + MAX_ENTRIES));

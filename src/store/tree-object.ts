@@ -85,6 +85,19 @@ export function packsOf(entries: readonly TreeNode[]): string[] {
   return [...s].sort();
 }
 
+const sameChunk = (a: ChunkRef, b: ChunkRef) => a.raw === b.raw && a.offset === b.offset && a.length === b.length && a.pack === b.pack && a.id.equals(b.id) && a.key.equals(b.key);
+
+/** Whether two nodes encode to the same entry (a capture's "this directory is as in the parent"). */
+export function sameNode(a: TreeNode, b: TreeNode): boolean {
+  if (a.type !== b.type || a.mode !== b.mode || a.mtimeNs !== b.mtimeNs || !a.name.equals(b.name)) return false;
+  if (a.type === 'dir') return a.tree.id.equals((b as DirNode).tree.id) && a.tree.key.equals((b as DirNode).tree.key);
+  if (a.type === 'symlink') return a.target.equals((b as SymlinkNode).target);
+  const f = b as FileNode;
+  if (a.size !== f.size || a.ino !== f.ino) return false;
+  if (a.link || f.link) return Boolean(a.link && f.link && a.link.equals(f.link));
+  return a.chunks === f.chunks || (a.chunks.length === f.chunks.length && a.chunks.every((c, i) => sameChunk(c, f.chunks[i]!)));
+}
+
 export function encodeTreeObject(t: TreeObject): Buffer {
   const packs = packsOf(t.entries);
   const index = new Map(packs.map((p, i) => [p, i]));

@@ -95,14 +95,15 @@ export class TreeReader {
     return this.open(ref, loc, await this.bytes.read(loc.pack, loc.offset, loc.offset + loc.length - 1));
   }
 
-  /** A directory's entries (following continuation objects). */
-  async entries(ref: ObjectRef, root: TreeRoot): Promise<TreeNode[]> {
+  /** A directory's entries (following continuation objects); `ids` gets the hex id of each object read. */
+  async entries(ref: ObjectRef, root: TreeRoot, ids?: string[]): Promise<TreeNode[]> {
     const out: TreeNode[] = [];
     const seen = new Set<string>();
     for (let r: ObjectRef | undefined = ref; r; ) {
       const idHex = r.id.toString('hex');
       if (seen.has(idHex)) throw new CodedError('tree_format', `tree object ${idHex.slice(0, 12)} continues into itself`);
       seen.add(idHex);
+      ids?.push(idHex);
       const t: TreeObject = await this.object(r, root);
       out.push(...t.entries);
       r = t.next;

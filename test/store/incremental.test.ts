@@ -4,10 +4,12 @@
  * (its other chunks are named from the parent's list, not sealed again);
  * new and unchanged files; the result restores byte-identical. Also: a
  * chunk sealed straight into a buffer (sealChunkInto) is the same format as
- * sealChunk's.
+ * sealChunk's. Nothing changed → the parent's tree as it is, nothing stored;
+ * a mode changed alone → the directories on its path stored anew (the
+ * "entries as in the parent" shortcut must see modes).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +61,8 @@ describe('incremental capture', () => {
   const cache = join(work, 'cache');
   const src = join(work, 'Documentos');
 
+  let last: FolderStored | undefined;
+
   async function captureOnce(parent?: FolderStored): Promise<{ stored: FolderStored; newBytes: number }> {
     const index = LocalIndex.open(cache, 'ines');
     const w = await StoreWriter.open({ keys, index, cacheDir: cache, client });
@@ -85,6 +89,7 @@ describe('incremental capture', () => {
     closeSync(fd);
     writeFileSync(join(src, 'sub', 'new.txt'), 'new');
     const second = await captureOnce(first.stored);
+    last = second.stored;
     // One or two chunks (≤ 8 MiB each, ≈ 1 MiB on average) and the changed trees.
     expect(second.newBytes).toBeGreaterThan(0);
     expect(second.newBytes).toBeLessThan(6 * MiB);
@@ -93,6 +98,27 @@ describe('incremental capture', () => {
     const root = await reader.root(second.stored.tree, treeKey(keys.treeKeyRoot, Buffer.from(second.stored.nonce, 'base64')));
     const staging = join(work, 'staging');
     await restoreFolder({ reader, root, packs: { remote: (p) => openBlobRemote(client, p) }, staging, uid: process.getuid!(), gid: process.getgid!() });
+    expect(byteTree(staging)).toEqual(byteTree(src));
+  }, 120_000);
+
+  it("nothing changed: the parent's tree as it is; only a mode changed: that directory's object anew, the new mode restored", async () => {
+    expect(last).toBeDefined();
+    const same = await captureOnce(last);
+    expect(same.stored.unchanged).toBe(true);
+    expect(same.newBytes).toBe(0);
+
+    // A mode alone (same size, mtime and inode: the file is not read): the directories on its path are stored anew.
+    chmodSync(join(src, 'sub', 't3.txt'), 0o640);
+    const moded = await captureOnce(last);
+    expect(moded.stored.unchanged).toBe(false);
+    expect(moded.newBytes).toBeGreaterThan(0);
+    expect(moded.newBytes).toBeLessThan(64 * 1024);
+    const reader = new TreeReader(driveBytes(client), zstdContext());
+    const root = await reader.root(moded.stored.tree, treeKey(keys.treeKeyRoot, Buffer.from(moded.stored.nonce, 'base64')));
+    const staging = join(work, 'staging-mode');
+    await restoreFolder({ reader, root, packs: { remote: (p) => openBlobRemote(client, p) }, staging, uid: process.getuid!(), gid: process.getgid!() });
+    expect(lstatSync(join(staging, 'sub', 't3.txt')).mode & 0o777).toBe(0o640);
+    expect(lstatSync(join(staging, 'sub', 't4.txt')).mode & 0o777).toBe(lstatSync(join(src, 'sub', 't4.txt')).mode & 0o777);
     expect(byteTree(staging)).toEqual(byteTree(src));
   }, 120_000);
 });
