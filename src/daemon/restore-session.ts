@@ -18,7 +18,8 @@ import { createActor, fromCallback, fromPromise, type Actor, type EventObject } 
 import { restoreMachine, toMachineError, type ApplyInput, type PrepareInput } from '../restore-machine/machine.ts';
 import { planRestore } from '../restore-machine/plan.ts';
 import type { Prepared, RestoreEvent, RestoreReport, SnapshotSummary, TargetInfo } from '../restore-machine/types.ts';
-import { resolveChain, type Manifest } from '../manifest/index.ts';
+import type { Manifest } from '../manifest/index.ts';
+import { snapshotDetails, VerifiedChains } from './verified-chains.ts';
 import { AuthSession } from '../auth/session.ts';
 import { startDeviceLogin } from '../auth/device-flow.ts';
 import { saveTokens, saveConfig, loadConfig } from '../auth/token-store.ts';
@@ -35,7 +36,6 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { projectUi } from './project.ts';
 import { EtaEstimator } from './eta.ts';
 import type { SnapshotDetails, UiEvent, UiState } from './ui-state.ts';
-import { categorySizes } from '../restore-machine/plan.ts';
 
 export interface RestoreSessionConfig {
   server: string;
@@ -67,8 +67,8 @@ export class RestoreSession {
   private persistQueue: Promise<void> = Promise.resolve();
   private lastPersistKey = '';
   private lastPersistAt = 0;
-  /** Verified chains by owner and snapshot id (content-addressed: a verified chain stays valid). */
-  private verified = new Map<string, Promise<{ folded: Manifest; chain: string[] }>>();
+  /** Chains fetched and verified once (details and prepare share them). */
+  private verified = new VerifiedChains(() => this.client());
   private reportWaiters = new Set<(r: { report?: RestoreReport; error?: Error }) => void>();
 
   private constructor(readonly cfg: RestoreSessionConfig) {}
@@ -162,30 +162,9 @@ export class RestoreSession {
     const me = (await c.me()).id;
     const all: SnapshotSummary[] = [
       ...mine.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: me, shared: false, chainDepth: s.depth, bytes: s.blobs_size })),
-      ...shared.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: s.owner_id, shared: true, chainDepth: s.depth, bytes: s.blobs_size })),
+      ...shared.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: s.owner_id, ownerName: s.owner_name, shared: true, chainDepth: s.depth, bytes: s.blobs_size })),
     ];
     return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
-  }
-
-  /**
-   * The chain of `snapshotId` (in `owner`'s storage when shared with me)
-   * resolved and verified against the owner's registered keys, once: the
-   * wizard's details and prepare share it; a failure is not kept.
-   */
-  private verifiedManifest(snapshotId: string, owner: string | undefined): Promise<{ folded: Manifest; chain: string[] }> {
-    const key = `${owner ?? ''}/${snapshotId}`;
-    let p = this.verified.get(key);
-    if (!p) {
-      p = (async () => {
-        const c = await this.client();
-        const keys = (await c.getKeys(owner)).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64')));
-        const { chain, folded } = await resolveChain(snapshotId, (id) => c.getManifest(id, owner), keys);
-        return { folded, chain: chain.map((l) => l.id) };
-      })();
-      p.catch(() => this.verified.delete(key));
-      this.verified.set(key, p);
-    }
-    return p;
   }
 
   /** The owner of a listed snapshot that was shared with me (undefined: mine, or not listed). */
@@ -195,20 +174,8 @@ export class RestoreSession {
   }
 
   async details(snapshotId: string): Promise<SnapshotDetails> {
-    const { folded } = await this.verifiedManifest(snapshotId, this.ownerOf(snapshotId));
-    return {
-      id: snapshotId,
-      hostname: folded.snapshot.hostname,
-      byCategory: categorySizes(folded),
-      counts: {
-        apt: folded.apps?.apt?.length ?? 0,
-        snap: folded.apps?.snap?.length ?? 0,
-        flatpak: folded.apps?.flatpak?.length ?? 0,
-        repos: folded.repos?.entry?.length ?? 0,
-        files: folded.files?.entry?.length ?? 0,
-        secrets: Object.keys(folded.secrets ?? {}).length,
-      },
-    };
+    const { folded } = await this.verified.get(snapshotId, this.ownerOf(snapshotId));
+    return snapshotDetails(snapshotId, folded);
   }
 
   /** The data v2 keys a share of `snapshotId` hands me, opened with my vault; undefined without vault or keys. */
@@ -226,7 +193,7 @@ export class RestoreSession {
   }
 
   private async prepare(input: PrepareInput): Promise<Prepared> {
-    const { folded, chain } = await this.verifiedManifest(input.choice.snapshotId, input.choice.owner);
+    const { folded, chain } = await this.verified.get(input.choice.snapshotId, input.choice.owner);
     let vault: Prepared['vault'] = 'locked';
     this.identity = undefined;
     this.treeKeys = undefined;

@@ -3,12 +3,14 @@
  * is its type, so a locale that misses (or adds) a key does not compile.
  * Values that take numbers are functions; each locale formats its own numbers.
  */
+import { uiEn } from '../../ui/i18n/en.ts';
+
 const n = (x: number) => x.toLocaleString('en');
 const plural = (x: number, one: string, other: string) => `${n(x)} ${x === 1 ? one : other}`;
 
 export const en = {
+  ...uiEn,
   doc_title: 'Restore from Koder ID',
-  language_label: 'Language',
   step_of: (i: number, total: number, name: string) => `Step ${i} of ${total}: ${name}`,
   step_welcome: 'Start',
   step_login: 'Sign in',
@@ -22,9 +24,6 @@ export const en = {
   connecting: 'Connecting to the restore service…',
   connection_lost: 'Lost the connection to the restore service. Reconnecting…',
   send_failed: 'The restore service did not answer. Try again.',
-  error_detail: 'What happened:',
-  back: 'Back',
-  retry: 'Try again',
 
   welcome_title: 'Bring your setup back',
   welcome_lead: 'Restore this computer from a snapshot saved in your Koder ID:',
@@ -40,13 +39,6 @@ export const en = {
 
   login_title: 'Sign in with your phone',
   login_getting: 'Getting a sign-in code…',
-  login_scan: 'Scan the QR code with your phone’s camera,',
-  login_or_open: 'or open this address on any device',
-  login_enter_code: 'and enter this code:',
-  login_qr_alt: 'QR code that opens the Koder ID sign-in page on your phone',
-  login_time_left: (clock: string) => `The code expires in ${clock}`,
-  login_time_over: 'This code has expired.',
-  login_waiting: 'Waiting for you to approve the sign-in…',
   login_expired_title: 'The code expired',
   login_expired_text: 'Sign-in codes last a few minutes. Get a new one and scan it again.',
   login_new_code: 'Get a new code',
@@ -65,15 +57,6 @@ export const en = {
   choose_shared: 'Shared with you',
   choose_skip: 'Skip the restore',
   choose_skip_hint: 'The new system starts fresh.',
-  shared_by: 'Shared by',
-  chain_full: 'Full snapshot',
-  chain_depth: (d: number) => `Chain of ${n(d)} snapshots`,
-  count_packages: (x: number) => plural(x, 'package', 'packages'),
-  count_repos: (x: number) => plural(x, 'repository', 'repositories'),
-  count_folders: (x: number) => plural(x, 'folder', 'folders'),
-  card_reading: 'Reading what it holds…',
-  card_unreadable: 'Could not read what it holds',
-  card_refused: 'Failed verification: cannot be restored',
 
   configure_title: 'Choose what to restore',
   configure_from: 'Snapshot of',

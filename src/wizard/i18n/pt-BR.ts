@@ -1,12 +1,13 @@
 /** Strings do assistente em português do Brasil: o tipo `Messages` exige todas as chaves. */
 import type { Messages } from './en.ts';
+import { uiPtBR } from '../../ui/i18n/pt-BR.ts';
 
 const n = (x: number) => x.toLocaleString('pt-BR');
 const plural = (x: number, one: string, other: string) => `${n(x)} ${x === 1 ? one : other}`;
 
 export const ptBR: Messages = {
+  ...uiPtBR,
   doc_title: 'Restaurar do Koder ID',
-  language_label: 'Idioma',
   step_of: (i: number, total: number, name: string) => `Etapa ${i} de ${total}: ${name}`,
   step_welcome: 'Início',
   step_login: 'Entrar',
@@ -20,9 +21,6 @@ export const ptBR: Messages = {
   connecting: 'Conectando ao serviço de restauração…',
   connection_lost: 'A conexão com o serviço de restauração caiu. Reconectando…',
   send_failed: 'O serviço de restauração não respondeu. Tente novamente.',
-  error_detail: 'O que aconteceu:',
-  back: 'Voltar',
-  retry: 'Tentar novamente',
 
   welcome_title: 'Traga seu ambiente de volta',
   welcome_lead: 'Restaure este computador a partir de um snapshot salvo no seu Koder ID:',
@@ -38,13 +36,6 @@ export const ptBR: Messages = {
 
   login_title: 'Entre com seu celular',
   login_getting: 'Obtendo um código de acesso…',
-  login_scan: 'Aponte a câmera do celular para o código QR,',
-  login_or_open: 'ou abra este endereço em qualquer aparelho',
-  login_enter_code: 'e digite este código:',
-  login_qr_alt: 'Código QR que abre no celular a página de acesso do Koder ID',
-  login_time_left: (clock: string) => `O código expira em ${clock}`,
-  login_time_over: 'Este código expirou.',
-  login_waiting: 'Aguardando você aprovar o acesso…',
   login_expired_title: 'O código expirou',
   login_expired_text: 'Os códigos de acesso valem por poucos minutos. Gere um novo e escaneie de novo.',
   login_new_code: 'Gerar um novo código',
@@ -63,15 +54,6 @@ export const ptBR: Messages = {
   choose_shared: 'Compartilhados com você',
   choose_skip: 'Pular a restauração',
   choose_skip_hint: 'O novo sistema começa limpo.',
-  shared_by: 'Compartilhado por',
-  chain_full: 'Snapshot completo',
-  chain_depth: (d: number) => `Cadeia de ${n(d)} snapshots`,
-  count_packages: (x: number) => plural(x, 'pacote', 'pacotes'),
-  count_repos: (x: number) => plural(x, 'repositório', 'repositórios'),
-  count_folders: (x: number) => plural(x, 'pasta', 'pastas'),
-  card_reading: 'Lendo o que ele contém…',
-  card_unreadable: 'Não foi possível ler o que ele contém',
-  card_refused: 'Não passou na verificação: não pode ser restaurado',
 
   configure_title: 'Escolha o que restaurar',
   configure_from: 'Snapshot de',

@@ -3,7 +3,7 @@ import type { ProgressView, StepView } from '../../daemon/ui-state.ts';
 import { aboutMinutes } from '../../daemon/eta.ts';
 import { send } from '../api.ts';
 import { Callout, ErrorDetail, GROUPS, Label, Screen, groupName, stepLabel, type Group } from '../components.tsx';
-import { formatBytes, percent } from '../format.ts';
+import { formatBytes, percent } from '../../ui/format.ts';
 import { lang, msgs, type Messages } from '../i18n/index.ts';
 import { now, ui } from '../state.ts';
 
