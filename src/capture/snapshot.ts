@@ -34,6 +34,7 @@ import type { CaptureEvent } from './progress.ts';
 import { SkipMatcher } from './skips.ts';
 import { CaptureState } from './state.ts';
 import { openDataV2 } from './data-v2.ts';
+import { saveLastCapture } from './last-result.ts';
 import { zstdWorkers } from './config.ts';
 
 export interface CaptureOptions {
@@ -312,6 +313,8 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
       if (posted.id !== id) throw new CaptureError('UPLOAD', `the server stored the snapshot as ${posted.id}, expected ${id}`);
       result.posted = true;
       emit({ type: 'posted', id: posted.id, created: posted.created });
+      await saveLastCapture(cacheDir, { id, at: now().toISOString(), kind: result.kind, uploadedBytes: result.uploadedBytes, warnings })
+        .catch((e) => warn(`could not record this capture's outcome in ${cacheDir}: ${errMessage(e)}`));
       if (!cfg.cache.keep_blobs) for (const hex of await store.list()) await store.remove(hex);
       return result;
     } catch (e) {
