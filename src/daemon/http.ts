@@ -66,6 +66,13 @@ export type DaemonOptions = CommonOptions & (
 export interface RunningDaemon {
   /** The page's URL with the session token: what the installer step (or the browser) opens. */
   url: string;
+  /**
+   * The page's URL with a one-time token instead (valid once, for two
+   * minutes): what goes on a command line (`xdg-open URL`), which other
+   * users of the machine can read in /proc while it runs. Used, it is traded
+   * for the session cookie like the session token, and is then worthless.
+   */
+  launchUrl(): string;
   origin: string;
   token: string;
   port: number;
@@ -92,9 +99,29 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   let port = o.port ?? 0;
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
 
+  /** One-time tokens of launchUrl(), with their expiry (epoch ms). */
+  const launches = new Map<string, number>();
+  const launchToken = (given: string | undefined): boolean => {
+    if (!given) return false;
+    const now = Date.now();
+    for (const [t, until] of launches) {
+      if (until < now) launches.delete(t);
+      else if (sameSecret(given, t)) {
+        launches.delete(t);
+        return true;
+      }
+    }
+    return false;
+  };
   const authed = (req: IncomingMessage, url: URL) => {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    return sameSecret(cookieToken(req), token) || sameSecret(bearer, token) || sameSecret(url.searchParams.get('token') ?? undefined, token);
+    const given = url.searchParams.get('token') ?? undefined;
+    return sameSecret(cookieToken(req), token) || sameSecret(bearer, token) || sameSecret(given, token) || (req.method === 'GET' && launchToken(given));
+  };
+  const launchUrl = () => {
+    const t = randomBytes(24).toString('base64url');
+    launches.set(t, Date.now() + 120_000);
+    return `http://127.0.0.1:${port}/?token=${t}`;
   };
 
   const serveStatic = async (res: ServerResponse, path: string) => {
@@ -166,6 +193,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       return serveStatic(res, url.pathname);
     }
     if (method === 'GET' && url.pathname === '/api/state') return sse(req, res);
+    // A second `koder-snapshot app` asks the running daemon for a page URL to open (Bearer: the token in its 0600 state file).
+    if (method === 'POST' && url.pathname === '/api/launch') return sendJson(res, 200, { url: launchUrl() });
     return surface.route(req, res, url);
   };
 
@@ -188,6 +217,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const origin = `http://127.0.0.1:${port}`;
   return {
     url: `${origin}/?token=${token}`,
+    launchUrl,
     origin,
     token,
     port,

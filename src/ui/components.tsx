@@ -8,15 +8,27 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { LANG_LIST, LANG_NAMES, lang, uiMsgs, type Lang } from './i18n/index.ts';
 import { formatBytes, formatClock } from './format.ts';
+import { aboutMinutes } from '../daemon/eta.ts';
+import type { UiMessages } from './i18n/en.ts';
 
-/** A screen: its heading (focused on arrival), a body that fits, and the action bar. */
-export function Screen(props: { title: string; children?: ComponentChildren; actions?: ComponentChildren; class?: string }) {
+/**
+ * A screen: its heading (focused on arrival), a body, and the action bar.
+ * The wizard's bodies fit; the app's may scroll (`scrolls`): then the body is
+ * a region named by the heading that the keyboard can reach and scroll.
+ */
+export function Screen(props: { title: string; children?: ComponentChildren; actions?: ComponentChildren; class?: string; scrolls?: boolean }) {
   return (
     <>
       <h1 id="screen-title" tabIndex={-1}>
         {props.title}
       </h1>
-      <div class={`content ${props.class ?? ''}`}>{props.children}</div>
+      {props.scrolls ? (
+        <div class={`content ${props.class ?? ''}`} tabIndex={0} role="region" aria-labelledby="screen-title">
+          {props.children}
+        </div>
+      ) : (
+        <div class={`content ${props.class ?? ''}`}>{props.children}</div>
+      )}
       {props.actions ? <div class="actions">{props.actions}</div> : null}
     </>
   );
@@ -167,5 +179,33 @@ export function DeviceCode(props: { login: DeviceCodeView; children?: ComponentC
         <Status busy>{m.login_waiting}</Status>
       </div>
     </>
+  );
+}
+
+/** Seconds left now: the daemon's estimate made at `etaAt`, counted down since (never below zero). */
+export function etaSeconds(p: { etaSeconds?: number; etaAt?: number }, at: number): number | undefined {
+  if (p.etaSeconds === undefined) return undefined;
+  return Math.max(0, p.etaSeconds - (p.etaAt ? Math.max(0, at - p.etaAt) / 1000 : 0));
+}
+
+/** "About 3 minutes left", "Less than a minute left", "About 1 h 25 min left". */
+export function etaText(m: UiMessages, seconds: number): string {
+  const mins = aboutMinutes(seconds);
+  return mins === 0 ? m.eta_under_minute : mins < 60 ? m.eta_minutes(mins) : m.eta_hours(Math.floor(mins / 60), mins % 60);
+}
+
+export type AnyStatus = 'pending' | 'running' | 'done' | 'skipped' | 'failed';
+const STATUS_ICONS: Record<AnyStatus, string> = { pending: '○', running: '◐', done: '✓', skipped: '–', failed: '✕' };
+
+export function statusText(m: UiMessages, s: AnyStatus): string {
+  return { pending: m.status_pending, running: m.status_running, done: m.status_done, skipped: m.status_skipped, failed: m.status_failed }[s];
+}
+
+/** A status badge: the colour is never the only signal (a symbol and the word say it). */
+export function Badge(props: { status: AnyStatus }) {
+  return (
+    <span class={`badge badge-${props.status}`}>
+      <span aria-hidden="true">{STATUS_ICONS[props.status]}</span> {statusText(uiMsgs.value, props.status)}
+    </span>
   );
 }

@@ -9,7 +9,7 @@ import type { StepView } from '../daemon/ui-state.ts';
 import { msgs, type Messages } from './i18n/index.ts';
 import { Callout, ErrorDetail, Screen } from '../ui/components.tsx';
 
-export { Callout, ErrorDetail, Icon, Screen, Size, Spinner, Status } from '../ui/components.tsx';
+export { Badge, Callout, ErrorDetail, Icon, Screen, Size, Spinner, Status, statusText, type AnyStatus } from '../ui/components.tsx';
 
 /** A snapshot refused for failing verification: why, the daemon's reason, and only a way back to the list. */
 export function RefusedScreen(props: { error?: MachineError; onBack: () => void }) {
@@ -28,22 +28,6 @@ export function RefusedScreen(props: { error?: MachineError; onBack: () => void 
       </Callout>
       <ErrorDetail error={props.error} />
     </Screen>
-  );
-}
-
-export type AnyStatus = StepView['status'];
-const ICONS: Record<AnyStatus, string> = { pending: '○', running: '◐', done: '✓', skipped: '–', failed: '✕' };
-
-export function statusText(m: Messages, s: AnyStatus): string {
-  return { pending: m.status_pending, running: m.status_running, done: m.status_done, skipped: m.status_skipped, failed: m.status_failed }[s];
-}
-
-export function Badge(props: { status: AnyStatus }) {
-  const m = msgs.value;
-  return (
-    <span class={`badge badge-${props.status}`}>
-      <span aria-hidden="true">{ICONS[props.status]}</span> {statusText(m, props.status)}
-    </span>
   );
 }
 

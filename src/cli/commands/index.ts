@@ -20,5 +20,6 @@ import { config } from './config.ts';
 import { daemon } from './daemon.ts';
 import { whoami } from './whoami.ts';
 import { ls } from './ls.ts';
+import { app } from './app.ts';
 
-export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, restore, daemon, demo];
+export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, restore, daemon, app, demo];

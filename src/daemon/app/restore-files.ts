@@ -43,8 +43,8 @@ export interface RestoreFilesOptions {
   identity?: Identity;
   /** A shared snapshot's tree keys (the share's, opened with my key). */
   treeKeys?: Map<string, Uint8Array>;
-  /** Sizes of chosen files, when known (the browse listing): a truer total than the folder's. */
-  sizes?: Record<string, number>;
+  /** The size of a chosen file (read from its tree), when it is one: a truer total than its folder's. */
+  sizeOf?: (path: string) => Promise<number | undefined>;
   now?: Date;
   signal: AbortSignal;
   report: (p: RestoreProgress) => void;
@@ -71,8 +71,7 @@ export async function restoreFiles(o: RestoreFilesOptions): Promise<RestoreResul
   const target = await homeTarget({ home: o.home, user: o.user, uid: o.uid, gid: o.gid, ...(into ? { into } : {}) });
   const plan = planRestore(o.folded, { snapshotId: o.snapshotId, ...(o.owner ? { owner: o.owner } : {}), hostname: o.folded.snapshot.hostname, targetUser: o.user, categories: ['files'], paths });
   const stepPath = (s: PlanStep) => (s.select ? `${s.key}/${s.select}` : s.key!);
-  const total = (s: PlanStep) => o.sizes?.[stepPath(s)] ?? s.bytes;
-  const items: RestoreProgress['items'] = plan.steps.map((s) => ({ path: stepPath(s), state: 'pending', doneBytes: 0, totalBytes: total(s) }));
+  const items: RestoreProgress['items'] = plan.steps.map((s) => ({ path: stepPath(s), state: 'pending', doneBytes: 0, totalBytes: s.bytes }));
   const eta = new EtaEstimator();
   const emit = () => {
     const now = Date.now();
@@ -98,6 +97,14 @@ export async function restoreFiles(o: RestoreFilesOptions): Promise<RestoreResul
   };
   const result: RestoreResult = { into: into ? `~/${into}` : '~', items: [] };
   emit();
+  if (o.sizeOf) {
+    for (const [i, step] of plan.steps.entries()) {
+      if (!step.select) continue;
+      const size = await o.sizeOf(items[i]!.path).catch(() => undefined);
+      if (size !== undefined) items[i]!.totalBytes = size;
+    }
+    emit();
+  }
   for (const [i, step] of plan.steps.entries()) {
     o.signal.throwIfAborted();
     const item = items[i]!;

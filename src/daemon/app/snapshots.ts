@@ -181,15 +181,13 @@ export async function startRestore(s: AppSession, body: { snapshotId?: unknown; 
   const keys = await treeKeys(s, id, owner);
   const c = await s.client();
   const paths = checkPaths(m, body.paths as unknown[] as string[]);
-  // Sizes of chosen files (a truer total than their folder's): the tree is read once, as browsing did.
-  const sizes: Record<string, number> = {};
+  // A chosen file's size (a truer total than its folder's), read from its folder's tree by the job.
   const files = new SnapshotFiles(m, driveBytes(c, owner?.id), keys);
-  for (const p of paths.slice(0, 64)) {
-    if (typeof p !== 'string' || !p.includes('/')) continue;
-    const cut = p.replace(/\/+$/, '').lastIndexOf('/');
-    const hit = (await files.list(p.slice(0, cut)).catch(() => [])).find((e) => e.text === p.slice(cut + 1));
-    if (hit?.type === 'file' && hit.size !== undefined) sizes[p] = hit.size;
-  }
+  const sizeOf = async (p: string) => {
+    const cut = p.lastIndexOf('/');
+    const hit = (await files.list(p.slice(0, cut))).find((e) => e.text === p.slice(cut + 1));
+    return hit?.type === 'file' ? hit.size : undefined;
+  };
   return s.restore.start({ items: [], doneBytes: 0, totalBytes: 0, fraction: 0 }, (signal, report) =>
     restoreFiles({
       snapshotId: id,
@@ -203,7 +201,7 @@ export async function startRestore(s: AppSession, body: { snapshotId?: unknown; 
       gid: s.gid,
       blobs: driveBlobSource(c, owner?.id, signal),
       ...(owner ? { treeKeys: keys.shared ?? new Map() } : { identity: s.identity() }),
-      sizes,
+      sizeOf,
       signal,
       report,
       log: (l) => s.cfg.log?.(l),

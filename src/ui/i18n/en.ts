@@ -28,6 +28,22 @@ export const uiEn = {
   card_reading: 'Reading what it holds…',
   card_unreadable: 'Could not read what it holds',
   card_refused: 'Failed verification: cannot be restored',
+  bytes_of: (done: string, total: string) => `${done} of ${total}`,
+  eta_minutes: (x: number) => (x === 1 ? 'About 1 minute left' : `About ${n(x)} minutes left`),
+  eta_hours: (h: number, min: number) => `About ${n(h)} h ${String(min).padStart(2, '0')} min left`,
+  eta_under_minute: 'Less than a minute left',
+  eta_unknown: 'Estimating the time left…',
+  status_pending: 'Waiting',
+  status_running: 'In progress',
+  status_done: 'Done',
+  status_skipped: 'Skipped',
+  status_failed: 'Failed',
+  cat_system: 'System settings',
+  cat_apps: 'Apps',
+  cat_repos: 'Git repositories',
+  cat_secrets: 'Secrets',
+  cat_files: 'Documents and files',
+  show_secret: 'Show',
 };
 
 export type UiMessages = typeof uiEn;
