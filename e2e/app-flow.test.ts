@@ -22,7 +22,9 @@
  * Every screen is shot at 1024×600 in en and pt-BR (e2e/artifacts/app/),
  * checked for layout (nothing cut or sticking out), axe (no serious or
  * critical violation) and untranslated strings; some at phone width too.
- * The keyboard-only walk is in e2e/app-keyboard.test.ts.
+ * Last, the same things with the keyboard only (Tab, Enter, Space, arrows,
+ * Escape): sign in, open a snapshot, browse, choose, restore in place, a
+ * dialog opened and closed.
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -75,6 +77,26 @@ const screenOf = (p: Page) => p.locator('.app').getAttribute('data-screen');
 async function onScreen(p: Page, screen: string, timeout = 20_000): Promise<void> {
   await p.waitForSelector(`.app[data-screen="${screen}"]`, { timeout });
 }
+interface Focused { tag: string; name: string; snapshot: string | null }
+async function focused(p: Page): Promise<Focused> {
+  return p.evaluate(() => {
+    const a = document.activeElement as HTMLElement | null;
+    return { tag: a?.tagName.toLowerCase() ?? '', name: (a?.getAttribute('aria-label') ?? a?.textContent ?? '').replace(/\s+/g, ' ').trim(), snapshot: a?.getAttribute('data-snapshot') ?? null };
+  });
+}
+/** Presses Tab until the focused element matches (keyboard only: no clicks). */
+async function tabTo(p: Page, match: (f: Focused) => boolean, what: string, max = 80): Promise<void> {
+  const seen: string[] = [];
+  for (let i = 0; i < max; i++) {
+    await p.keyboard.press('Tab');
+    const f = await focused(p);
+    if (match(f)) return;
+    seen.push(f.name.slice(0, 30) || f.tag);
+  }
+  throw new Error(`Tab never reached ${what}; went through: ${seen.join(' | ')}`);
+}
+const named = (n: string) => (f: Focused) => f.name === n;
+
 /** A section of the side bar (or the menu, on a phone). */
 async function nav(p: Page, name: string): Promise<void> {
   await p.locator('nav#nav').getByRole('link', { name, exact: true }).click();
@@ -87,7 +109,7 @@ async function title(p: Page): Promise<string> {
  * Shoots the screen in en and pt-BR (switching with the page's own
  * language buttons), with the layout, axe and translation checks.
  */
-async function look(p: Page, name: string, o: { ready?: string; width?: number; height?: number; reopen?: () => Promise<void> } = {}): Promise<void> {
+async function look(p: Page, name: string, o: { ready?: string; show?: string; width?: number; height?: number; reopen?: () => Promise<void> } = {}): Promise<void> {
   const seen: Record<string, string[]> = {};
   const size = `${o.width ?? p.viewportSize()!.width}x${o.height ?? p.viewportSize()!.height}`;
   const was = await p.getAttribute('html', 'lang');
@@ -103,6 +125,7 @@ async function look(p: Page, name: string, o: { ready?: string; width?: number; 
     await switchTo(button);
     await p.waitForFunction((l) => document.documentElement.lang === l, lang);
     if (o.ready) await p.waitForSelector(o.ready);
+    if (o.show) await p.locator(o.show).first().scrollIntoViewIfNeeded();
     await p.evaluate(() => document.fonts.ready.then(() => undefined));
     await p.screenshot({ path: join(ARTIFACTS, `${name}.${lang}.${size}.png`), animations: 'disabled' });
     expect(await layoutProblems(p, { bodyMayScroll: true }), `${name} ${lang}`).toEqual([]);
@@ -432,11 +455,11 @@ describe('the Backup app, end to end', () => {
     await page.getByLabel('Share with (Koder ID user name)').fill('bia');
     await page.getByRole('button', { name: 'Look up' }).click();
     expect(await page.locator('.sharing .fingerprint').textContent()).toBe(biaPrint);
-    await look(page, '20-share-lookup', { ready: '.sharing .fingerprint' });
+    await look(page, '20-share-lookup', { ready: '.sharing .fingerprint', show: '.sharing .found' });
     await page.getByRole('button', { name: 'Share with bia' }).click();
     await page.getByText('Shared with bia.').waitFor();
     await page.locator('.sharing .row', { hasText: 'bia' }).waitFor();
-    await look(page, '21-shared', { ready: '.sharing .row' });
+    await look(page, '21-shared', { ready: '.sharing .row', show: '.sharing .callout' });
 
     // Bia finds it, opens it, and reads a file of it (its folders open with the keys the share sealed to her).
     await nav(biaPage, 'Compartilhados comigo');
@@ -591,4 +614,65 @@ describe('the Backup app, end to end', () => {
     await look(phone, '34-phone-account', { ready: '.audit li' });
     expect(phoneErrors).toEqual([]);
   }, 90_000);
+
+  it('works with the keyboard only: sign in, a snapshot, its files, a file chosen and restored in place, a dialog opened and closed with Escape', async () => {
+    const kb = await personPage({ lang: 'en' });
+    const kbErrors = watchErrors(kb, 'keyboard');
+    await kb.goto(ana.url('en'));
+    await onScreen(kb, 'signin');
+    await tabTo(kb, named('Sign in with Koder ID'), 'the sign-in button');
+    await kb.keyboard.press('Enter');
+    await kb.locator('.user-code').waitFor();
+    const login = (state(ana).account as Extract<AppState['account'], { state: 'signing-in' }>).login!;
+    const phone = await approveOnPhone(browser, login.verificationUriComplete, { user: DEMO_USER, password: DEMO_PASSWORD, locale: 'en-US' });
+    contexts.push(phone.context);
+    await onScreen(kb, 'overview'); // the keys stayed on this computer: no setup again
+
+    const leia = join(ana.home, 'Documentos', 'leia-me.txt');
+    const original = readFileSync(leia);
+    writeFileSync(leia, 'changed after every snapshot\n');
+    const snapshot = seeded.ids[seeded.ids.length - 1]!;
+    await tabTo(kb, named('Snapshots'), 'Snapshots in the side bar');
+    await kb.keyboard.press('Enter');
+    await onScreen(kb, 'snapshots');
+    await kb.locator(`[data-snapshot="${snapshot}"]`).waitFor();
+    await tabTo(kb, (f) => f.snapshot === snapshot, 'the snapshot’s card');
+    await kb.keyboard.press('Enter');
+    await onScreen(kb, 'snapshot');
+    await kb.locator('.holds').waitFor();
+    await tabTo(kb, named('Browse files'), 'Browse files');
+    await kb.keyboard.press('Enter');
+    await onScreen(kb, 'files');
+    await kb.locator('.files').waitFor();
+    await tabTo(kb, named('~/Documentos'), 'the folder');
+    await kb.keyboard.press('Enter');
+    await kb.getByRole('checkbox', { name: 'Choose leia-me.txt' }).waitFor();
+    await tabTo(kb, named('Choose leia-me.txt'), 'the file’s checkbox');
+    await kb.keyboard.press('Space');
+    await kb.getByText('1 item chosen').waitFor();
+    await tabTo(kb, (f) => f.tag === 'input' && f.name === '', 'the first restore option');
+    await kb.keyboard.press('ArrowDown');
+    expect(await kb.getByRole('radio', { name: /Where they were/ }).isChecked()).toBe(true);
+    await tabTo(kb, named('Restore'), 'Restore');
+    await kb.keyboard.press('Enter');
+    await onScreen(kb, 'restore');
+    await kb.getByText('Restored where they were.').waitFor({ timeout: 30_000 });
+    expect(readFileSync(leia).equals(original)).toBe(true);
+    expect(readFileSync(`${leia}.pre-restore`, 'utf8')).toBe('changed after every snapshot\n');
+    expect(await kb.locator('.row-result .details').textContent()).toBe('kept ~/Documentos/leia-me.txt.pre-restore (was different)');
+    await look(kb, '35-restore-in-place', { ready: '.row-result' });
+
+    // A dialog: opened with Enter, focus inside it, closed with Escape.
+    await tabTo(kb, named('Account'), 'Account in the side bar');
+    await kb.keyboard.press('Enter');
+    await onScreen(kb, 'account');
+    await tabTo(kb, named('Delete my account'), 'Delete my account');
+    await kb.keyboard.press('Enter');
+    await kb.getByRole('dialog', { name: 'Delete your account?' }).waitFor();
+    expect(await kb.evaluate(() => Boolean(document.activeElement?.closest('dialog')))).toBe(true);
+    await kb.keyboard.press('Escape');
+    await expect.poll(() => kb.locator('dialog[open]').count()).toBe(0);
+    expect((await (await ana.session.client()).me()).erase_after).toBeNull();
+    expect(kbErrors).toEqual([]);
+  }, 120_000);
 });

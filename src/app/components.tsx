@@ -8,7 +8,8 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { RecoveryKeyView } from '../daemon/app/contract.ts';
 import { Callout, ErrorDetail, etaSeconds, etaText, Screen as FrameScreen } from '../ui/components.tsx';
-import { percent } from '../ui/format.ts';
+import { formatDate, percent } from '../ui/format.ts';
+import { lang } from '../ui/i18n/index.ts';
 import { ApiCallError } from './api.ts';
 import { msgs, type Messages } from './i18n/index.ts';
 import { app, now } from './state.ts';
@@ -153,11 +154,12 @@ export function SecretField(props: { id: string; label: string; value: string; o
  */
 export function RecoverySheet(props: { recovery: RecoveryKeyView; oldStopped?: boolean }) {
   const m = msgs.value;
+  const [made] = useState(() => Date.now());
   const qr = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(props.recovery.qrSvg)}`;
   return (
     <section class="print-sheet" aria-labelledby="recovery-title">
       <h2 id="recovery-title">{m.recovery_title}</h2>
-      <p class="print-only">{m.recovery_print_heading(app.value?.account.state === 'signed-in' ? app.value.account.user.name : '')}</p>
+      <p class="print-only">{m.recovery_print_heading(app.value?.account.state === 'signed-in' ? app.value.account.user.name : '', formatDate(new Date(made).toISOString(), lang.value))}</p>
       <div class="recovery">
         <img class="qr" src={qr} alt={m.recovery_qr_alt} width={200} height={200} />
         <div class="recovery-text">

@@ -95,7 +95,7 @@ export const en = {
   recovery_keep: 'Keep it away from this computer: print it, or write it down. It is shown only now.',
   recovery_old_stopped: 'Your old recovery key no longer works.',
   recovery_print: 'Print',
-  recovery_print_heading: (user: string) => `Koder ID recovery key${user ? ` of ${user}` : ''}. Opens the key vault if the passphrase is lost.`,
+  recovery_print_heading: (user: string, date: string) => `Koder ID recovery key${user ? ` of ${user}` : ''}, made on ${date}. Opens the key vault if the passphrase is lost; an older one no longer works.`,
   recovery_qr_alt: 'QR code of the recovery key',
   recovery_saved: 'I have saved it',
 
@@ -139,7 +139,7 @@ export const en = {
   backup_failed: 'The backup failed. Nothing was saved; the details are below.',
   backup_interrupted: 'The backup was interrupted (the app stopped). Back up again: it picks up what was already sent.',
   backup_done: 'Backed up.',
-  backup_done_partial: (x: number) => `Backed up, but ${plural(x, 'thing was', 'things were')} left out (listed below).`,
+  backup_done_partial: (x: number) => `Backed up, but ${plural(x, 'thing was', 'things were')} left out (see below).`,
   open_snapshot: 'Open the snapshot',
   kind_full: 'Full snapshot',
   kind_delta: 'Only what changed',
@@ -251,6 +251,7 @@ export const en = {
   restore_cancelled: 'The restore was cancelled. Restoring the same files again goes on from where it stopped.',
   restore_failed: 'The restore stopped. The details are below.',
   restore_done: 'Restored into',
+  restore_done_in_place: 'Restored where they were.',
   restore_partial: 'Some of it could not be restored. The details are below.',
 
   keys_title: 'Keys',

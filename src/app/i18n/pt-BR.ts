@@ -90,7 +90,7 @@ export const ptBR: Messages = {
   recovery_keep: 'Guarde longe deste computador: imprima ou anote. Ela só aparece agora.',
   recovery_old_stopped: 'Sua chave de recuperação antiga não funciona mais.',
   recovery_print: 'Imprimir',
-  recovery_print_heading: (user: string) => `Chave de recuperação do Koder ID${user ? ` de ${user}` : ''}. Abre o cofre de chaves se a frase-senha for perdida.`,
+  recovery_print_heading: (user: string, date: string) => `Chave de recuperação do Koder ID${user ? ` de ${user}` : ''}, gerada em ${date}. Abre o cofre de chaves se a frase-senha for perdida; uma mais antiga não funciona mais.`,
   recovery_qr_alt: 'Código QR da chave de recuperação',
   recovery_saved: 'Já guardei',
 
@@ -134,7 +134,7 @@ export const ptBR: Messages = {
   backup_failed: 'O backup falhou. Nada foi salvo; os detalhes estão abaixo.',
   backup_interrupted: 'O backup foi interrompido (o app parou). Faça o backup de novo: ele aproveita o que já foi enviado.',
   backup_done: 'Backup feito.',
-  backup_done_partial: (x: number) => `Backup feito, mas ${plural(x, 'item ficou', 'itens ficaram')} de fora (listados abaixo).`,
+  backup_done_partial: (x: number) => `Backup feito, mas ${plural(x, 'item ficou', 'itens ficaram')} de fora (veja abaixo).`,
   open_snapshot: 'Abrir o snapshot',
   kind_full: 'Snapshot completo',
   kind_delta: 'Só o que mudou',
@@ -246,6 +246,7 @@ export const ptBR: Messages = {
   restore_cancelled: 'A restauração foi cancelada. Restaurar os mesmos arquivos de novo continua de onde parou.',
   restore_failed: 'A restauração parou. Os detalhes estão abaixo.',
   restore_done: 'Restaurado em',
+  restore_done_in_place: 'Restaurado onde estava.',
   restore_partial: 'Parte não pôde ser restaurada. Os detalhes estão abaixo.',
 
   keys_title: 'Chaves',

@@ -68,12 +68,16 @@ export function RestoreJob() {
       ) : (
         <>
           {job.result.items.every((x) => x.status === 'done') ? (
-            <Callout tone="ok">
-              {m.restore_done}{' '}
-              <span class="mono" translate={false}>
-                {job.result.into}
-              </span>
-            </Callout>
+            job.result.into === '~' ? (
+              <Callout tone="ok">{m.restore_done_in_place}</Callout>
+            ) : (
+              <Callout tone="ok">
+                {m.restore_done}{' '}
+                <span class="mono" translate={false}>
+                  {job.result.into}
+                </span>
+              </Callout>
+            )
           ) : (
             <Callout tone="warn">{m.restore_partial}</Callout>
           )}

@@ -131,7 +131,10 @@ export async function restoreFiles(o: RestoreFilesOptions): Promise<RestoreResul
     });
     item.state = outcome.status;
     if (outcome.status === 'done') item.doneBytes = item.totalBytes;
-    result.items.push({ path: item.path, status: outcome.status, ...(outcome.message ? { message: outcome.message } : {}), ...(outcome.details?.length ? { details: outcome.details } : {}) });
+    // The applier speaks of paths inside its root, which is the home here: say them as the person knows them (~/…).
+    const message = outcome.message?.replace(/ into \//, ' into ~/');
+    const details = outcome.details?.map((d) => d.replace(/^kept \//, 'kept ~/'));
+    result.items.push({ path: item.path, status: outcome.status, ...(message ? { message } : {}), ...(details?.length ? { details } : {}) });
     o.log?.(`restore ${item.path} (${entry && isV2Files(entry) ? 'v2' : 'v1'}) into ${result.into}: ${outcome.status}${outcome.message ? ` — ${outcome.message}` : ''}`);
     emit();
   }
