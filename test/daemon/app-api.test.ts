@@ -220,6 +220,30 @@ describe('the Backup app API', () => {
     expect(all.frees).toBe(after);
   }, 180_000);
 
+  it('a version 1 snapshot: its folders listed (not their insides), one restored whole into ~/Restored <date>/', async () => {
+    const file = join(env.XDG_CONFIG_HOME!, 'koder-snapshot', 'config.toml');
+    const before = readFileSync(file, 'utf8');
+    writeFileSync(file, `${before}\n[files]\nformat = 1\nfolders = ["~/Pictures"]\n`);
+    await api('POST /api/app/backup');
+    const s = await until('the v1 backup', (x) => x.backup?.state === 'done' || x.backup?.state === 'failed', 120_000);
+    writeFileSync(file, before);
+    expect(s.backup?.error).toBeUndefined();
+    const id = s.backup!.result!.id;
+    expect((await api('GET /api/app/snapshots/:id', { id })).version).toBe(1);
+    const top = await api('GET /api/app/snapshots/:id/files', { id });
+    expect(top.entries).toEqual([expect.objectContaining({ path: '~/Pictures', type: 'folder-v1', selectable: true })]);
+    const inside = await http(`/api/app/snapshots/${id}/files?path=${encodeURIComponent('~/Pictures')}`);
+    expect(inside.status).toBe(400);
+    expect(inside.json.error.code).toBe('path_not_in_snapshot');
+    await api('POST /api/app/restore', {}, { snapshotId: id, paths: ['~/Pictures'], mode: 'new-folder' });
+    const r = await until('the v1 restore', (x) => x.restore?.state === 'done' || x.restore?.state === 'failed');
+    expect(r.restore?.error).toBeUndefined();
+    expect(r.restore!.result!.items).toEqual([expect.objectContaining({ path: '~/Pictures', status: 'done' })]);
+    const into = join(fx.home, restoredFolderName(new Date()), 'Pictures', 'photo.jpg');
+    expect(readFileSync(into).equals(readFileSync(join(fx.home, 'Pictures', 'photo.jpg')))).toBe(true);
+    await api('DELETE /api/app/snapshots/:id', { id });
+  }, 180_000);
+
   it('changes the passphrase (the old one refused) and makes a new recovery key (the old one refused)', async () => {
     const wrong = await http('/api/app/keys/passphrase', { method: 'POST', body: { current: 'not it at all', next: 'second passphrase' } });
     expect([wrong.status, wrong.json.error.code]).toEqual([422, 'wrong_secret']);

@@ -132,7 +132,7 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
       'pid=$!',
       'for i in $(seq 50); do grep -q "^http" /tmp/app.log && break; sleep 0.2; done',
       'url=$(grep "^http" /tmp/app.log)',
-      `node -e 'const u=new URL(process.argv[1]); const h={Authorization:"Bearer "+u.searchParams.get("token")}; (async()=>{const i=await fetch(u.origin+"/",{headers:h}); const o=await fetch(u.origin+"/api/app/overview",{headers:h}); console.log(i.status, (await i.text()).includes("<div id=\"app\">"), o.status, (await o.json()).error.code)})()' "$url"`,
+      `node -e 'const u=new URL(process.argv[1]); const h={Authorization:"Bearer "+u.searchParams.get("token")}; (async()=>{const i=await fetch(u.origin+"/",{headers:h}); const o=await fetch(u.origin+"/api/app/overview",{headers:h}); console.log(i.status, (await i.text()).includes("<div id=\\"app\\">"), o.status, (await o.json()).error.code)})()' "$url"`,
       'stat -c %a /home/appuser/.local/state/koder-snapshot/app/app.json',
       'kill $pid; wait $pid || true',
       'koder-snapshot app --no-open --server http://127.0.0.1:9 && echo "root: ran" || echo "root: refused $?"',

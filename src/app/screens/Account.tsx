@@ -49,12 +49,13 @@ export function Account() {
   const d = useData((signal) => call('GET /api/app/account', { signal }), []);
   const acc = d.data;
   const eraseAfter = app.value?.account.state === 'signed-in' ? app.value.account.eraseAfter : null;
+  const [outError, setOutError] = useState<ApiCallError>();
   return (
     <Screen
       title={m.account_title}
       class="account"
       actions={
-        <button type="button" class="btn secondary" onClick={() => void signOut()}>
+        <button type="button" class="btn secondary" onClick={() => void signOut().catch(setOutError)}>
           {m.sign_out}
         </button>
       }
@@ -71,6 +72,7 @@ export function Account() {
           ]}
         />
       )}
+      <ErrorCallout error={outError} />
       <Erasure eraseAfter={eraseAfter} name={acc?.name ?? ''} />
       <Audit />
     </Screen>

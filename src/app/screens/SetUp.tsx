@@ -26,7 +26,7 @@ export function SetUp() {
   const [error, setError] = useState<ApiCallError>();
 
   const signOutButton = (
-    <button type="button" class="btn secondary" onClick={() => void signOut()}>
+    <button type="button" class="btn secondary" onClick={() => void signOut().catch(setError)}>
       {m.sign_out}
     </button>
   );
@@ -40,6 +40,7 @@ export function SetUp() {
           </p>
         ) : null}
         {keys.state === 'conflict' ? <p class="command">koder-snapshot init --force</p> : null}
+        <ErrorCallout error={error} />
       </Screen>
     );
   }
