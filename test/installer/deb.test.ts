@@ -125,6 +125,11 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
     expect(desktop).toMatch(/^Name=Backup$/m);
     expect(desktop).toMatch(/^Exec=koder-snapshot app$/m);
     expect(desktop).toMatch(/^Type=Application$/m);
+    // The freedesktop validator, where it is installed (desktop-file-utils).
+    if (existsSync('/usr/bin/desktop-file-validate')) {
+      const v = spawnSync('desktop-file-validate', [join(target.root, 'usr/share/applications/koder-snapshot-backup.desktop')], { encoding: 'utf8' });
+      expect(v.status, v.stdout + v.stderr).toBe(0);
+    }
     const script = [
       'set -e',
       'id appuser >/dev/null 2>&1 || useradd -m appuser',
