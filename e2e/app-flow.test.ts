@@ -41,13 +41,12 @@ import { applySecrets } from '../src/chroot-appliers/secrets.ts';
 import { resolveTarget } from '../src/chroot-appliers/target.ts';
 import { openVault } from '../src/keys/vault.ts';
 import { resolveChain } from '../src/manifest/index.ts';
-import { qrOf } from '../src/util/qr.ts';
 import { TIMER_NAME } from '../src/capture/schedule.ts';
 import { formatBytes } from '../src/ui/format.ts';
 import { applyContext } from '../test/helpers/apply-context.ts';
 import { ROOT, flowServer, seedFlow, type FlowServer } from './helpers/stack.ts';
 import { appPerson, buildApp, type AppPerson } from './helpers/app-stack.ts';
-import { approveOnPhone, launchChromium, readQrModules, watchErrors } from './helpers/browser.ts';
+import { approveOnPhone, launchChromium, qrRows, readQrModules, watchErrors } from './helpers/browser.ts';
 import { axeViolations, layoutProblems, texts } from './helpers/page-checks.ts';
 
 const ARTIFACTS = resolve(ROOT, 'e2e/artifacts/app');
@@ -234,14 +233,8 @@ describe('the Backup app, end to end', () => {
     const login = (state(ana).account as Extract<AppState['account'], { state: 'signing-in' }>).login!;
     expect(await page.locator('.user-code').textContent()).toBe(login.userCode);
     // The QR holds the complete link; "open on this computer" opens the same link in a new tab.
-    const want = qrOf(login.verificationUriComplete);
-    const rows: string[] = [];
-    for (let y = 0; y < want.size; y++) {
-      let row = '';
-      for (let x = 0; x < want.size; x++) row += want.get(x, y) ? '#' : '.';
-      rows.push(row);
-    }
-    expect(await readQrModules(page, 'img.qr', want.size)).toEqual(rows);
+    const code = qrRows(login.verificationUriComplete);
+    expect(await readQrModules(page, 'img.qr', code.size)).toEqual(code.rows);
     const here = page.getByRole('link', { name: 'Open on this computer' });
     expect(await here.getAttribute('href')).toBe(login.verificationUriComplete);
     expect(await here.getAttribute('target')).toBe('_blank');
@@ -532,14 +525,8 @@ describe('the Backup app, end to end', () => {
     await page.getByRole('button', { name: 'I have saved it' }).click();
     const second = await make();
     expect(second).not.toBe(first);
-    const want = qrOf(second);
-    const rows: string[] = [];
-    for (let y = 0; y < want.size; y++) {
-      let row = '';
-      for (let x = 0; x < want.size; x++) row += want.get(x, y) ? '#' : '.';
-      rows.push(row);
-    }
-    expect(await readQrModules(page, '.recovery img.qr', want.size)).toEqual(rows);
+    const code = qrRows(second);
+    expect(await readQrModules(page, '.recovery img.qr', code.size)).toEqual(code.rows);
     await page.getByText('Your old recovery key no longer works.').waitFor();
     await look(page, '26-recovery-key', { ready: '.recovery-key' });
     await page.emulateMedia({ media: 'print' });

@@ -6,6 +6,7 @@
  */
 import type { AppApi, AppRoute, AppState } from '../daemon/app/contract.ts';
 import { app, connection } from './state.ts';
+import { connectStateStream } from '../ui/state-stream.ts';
 
 /** An answer of the daemon that is an error: its code (stable, switch on it) and message (data). */
 export class ApiCallError extends Error {
@@ -44,39 +45,7 @@ export async function call<R extends AppRoute>(route: R, o: CallOptions<R> = {})
   return data as AppApi[R]['answer'];
 }
 
-/** Opens the state stream; reopens it (backing off to 10 s) whenever the browser gives up on it. */
+/** Opens the state stream (src/ui/state-stream.ts); reopened whenever the browser gives up on it. */
 export function connectState(): () => void {
-  let source: EventSource | null = null;
-  let delay = 500;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let stopped = false;
-  const open = () => {
-    source = new EventSource('/api/state');
-    source.onopen = () => {
-      connection.value = 'open';
-      delay = 500;
-    };
-    source.onmessage = (e: MessageEvent<string>) => {
-      try {
-        app.value = JSON.parse(e.data) as AppState;
-        connection.value = 'open';
-      } catch {
-        /* a malformed message is ignored; the next one replaces it */
-      }
-    };
-    source.onerror = () => {
-      connection.value = 'lost';
-      if (source?.readyState === EventSource.CLOSED && !stopped) {
-        source.close();
-        timer = setTimeout(open, delay);
-        delay = Math.min(delay * 2, 10_000);
-      }
-    };
-  };
-  open();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-    source?.close();
-  };
+  return connectStateStream<AppState>((s) => (app.value = s), connection);
 }

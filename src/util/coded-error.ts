@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   app_not_signed_in: { exit: 1, http: 401 },
   /** This computer's keys are not set up yet (the app's setup: fetch or create the vault's identity). */
   app_keys_not_ready: { exit: 1, http: 409 },
+  /** The person cancelled the app's running backup or restore. */
+  app_job_cancelled: { exit: 1 },
   /** A backup (or a restore) is already running: one at a time. */
   app_job_running: { exit: 1, http: 409 },
   /** The app restores only folders of the home (`~/…`) into the home. */

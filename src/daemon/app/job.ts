@@ -95,7 +95,7 @@ export class Job<P, R> {
   async cancel(): Promise<boolean> {
     if (!this.running || !this.abort || !this.current) return false;
     this.current.state = 'cancelling';
-    this.abort.abort(new CodedError('restore_aborted', 'cancelled by the person'));
+    this.abort.abort(new CodedError('app_job_cancelled', 'cancelled by the person'));
     this.persist(true);
     this.onChange();
     await this.running;

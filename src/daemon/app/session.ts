@@ -13,6 +13,7 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { AuthSession } from '../../auth/session.ts';
+import { AuthError } from '../../auth/errors.ts';
 import { startDeviceLogin } from '../../auth/device-flow.ts';
 import { loadConfig as loadClientConfig, saveConfig as saveClientConfig, saveTokens } from '../../auth/token-store.ts';
 import { capture, captureHostname, expandHome, initIdentity, loadConfig, type CaptureConfig } from '../../capture/index.ts';
@@ -31,7 +32,6 @@ import { BackupProgressModel } from './backup-progress.ts';
 import type { AccountView, AppState, BackupProgress, BackupResult, ErrorView, KeysView, RecoveryKeyView, RestoreProgress, RestoreResult } from './contract.ts';
 import { Job } from './job.ts';
 import { isV2Files } from '../../manifest/types.ts';
-import { CATEGORIES } from '../../restore-machine/plan.ts';
 import { mkdir, stat } from 'node:fs/promises';
 
 export interface AppSessionConfig {
@@ -353,9 +353,6 @@ export class AppSession {
     });
   }
 
-  /** Which categories a backup collects now (the schedule screen shows them). */
-  static readonly ALL_CATEGORIES = CATEGORIES;
-
   async stop(): Promise<void> {
     this.login?.abort();
     await Promise.all([this.backup.cancel(), this.restore.cancel()]);
@@ -384,7 +381,7 @@ export function appErrorStatus(e: unknown): { status: number; code: string; mess
   if (code === 'INIT_CONFLICT') return { status: 409, code: 'init_conflict', message: errMessage(e) };
   if (code === 'CONFIG') return { status: 400, code: 'config', message: errMessage(e) };
   if (code === 'LOCKED') return { status: 409, code: 'capture_locked', message: errMessage(e) };
-  if (e instanceof Error && e.name === 'AuthError') return { status: 401, code: 'app_not_signed_in', message: e.message };
+  if (e instanceof AuthError) return { status: 401, code: 'app_not_signed_in', message: e.message };
   return undefined;
 }
 
