@@ -21,7 +21,7 @@
  * Figures go to stdout as a table, then one JSON line.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, createReadStream, createWriteStream, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -38,6 +38,7 @@ import { tarStream } from '../src/capture/tar-writer.ts';
 import { walkTree } from '../src/capture/walk.ts';
 import { generateIdentity } from '../src/keys/identity.ts';
 import { approveDevice } from '../test/server/browser.ts';
+import { generateDocuments } from './home-fixture.ts';
 
 const MiB = 1024 * 1024;
 const { values } = parseArgs({
@@ -79,67 +80,8 @@ const home = join(base, 'home');
 const docs = join(home, 'Documents');
 
 // ── 1. fixture ───────────────────────────────────────────────────────────────
-/** xorshift32: deterministic, fast. */
-let seed = 0x9e3779b9;
-const rnd = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 0x100000000;
-};
-const WORDS = 'o a de que e do da em um para é com não uma os no se na por mais as dos como mas foi ao ele das tem à seu sua ou ser quando muito há nos já está eu também só pelo pela até isso ela entre era depois sem mesmo aos ter seus quem nas me esse eles estão você tinha foram essa num nem suas meu às minha têm numa pelos elas havia seja qual será nós tenho lhe deles essas esses pelas este fosse dele the of and to in is that it was for on are with as his they be at one have this from by hot word but what some we can out other were all there when up use your how said an each she which do their time if will way about many then them write would like so these her long make thing see him two has look more day could go come did number sound no most people my over know water than call first who may down side been now find'.split(' ');
-
-function textBlock(bytes: number): Buffer {
-  const parts: string[] = [];
-  let n = 0;
-  while (n < bytes) {
-    let line = '';
-    const words = 6 + Math.floor(rnd() * 14);
-    for (let i = 0; i < words; i++) line += (i ? ' ' : '') + WORDS[Math.floor(rnd() * WORDS.length)];
-    line += rnd() < 0.1 ? ` ${Math.floor(rnd() * 1e6)}.\n\n` : '.\n';
-    parts.push(line);
-    n += line.length;
-  }
-  return Buffer.from(parts.join('')).subarray(0, bytes);
-}
-
-function randomBlock(bytes: number): Buffer {
-  const b = Buffer.allocUnsafe(bytes);
-  for (let i = 0; i + 4 <= bytes; i += 4) b.writeUInt32LE(Math.floor(rnd() * 0x100000000), i);
-  return b;
-}
-
 function generate(): { files: number } {
-  let left = SIZE;
-  let files = 0;
-  const kinds = [
-    { share: 0.3, dir: 'Fotos', ext: 'jpg', min: 1 * MiB, max: 8 * MiB, text: false },
-    { share: 0.15, dir: 'Videos', ext: 'mp4', min: 16 * MiB, max: 48 * MiB, text: false },
-    { share: 0.4, dir: 'Textos', ext: 'txt', min: 4096, max: 2 * MiB, text: true },
-    { share: 0.15, dir: 'src', ext: 'ts', min: 1024, max: 20 * 1024, text: true },
-  ];
-  for (const k of kinds) {
-    let budget = Math.floor(SIZE * k.share);
-    let i = 0;
-    while (budget > 0 && left > 0) {
-      const size = Math.min(budget, left, Math.floor(k.min + rnd() * (k.max - k.min)));
-      const dir = join(docs, k.dir, String(Math.floor(i / 200)).padStart(3, '0'));
-      if (i % 200 === 0) mkdirSync(dir, { recursive: true });
-      const file = join(dir, `${k.dir.toLowerCase()}-${i}.${k.ext}`);
-      const fd = openSync(file, 'w');
-      for (let done = 0; done < size; ) {
-        const n = Math.min(4 * MiB, size - done);
-        writeFileSync(fd, k.text ? textBlock(n) : randomBlock(n));
-        done += n;
-      }
-      closeSync(fd);
-      budget -= size;
-      left -= size;
-      files++;
-      i++;
-    }
-  }
-  return { files };
+  return generateDocuments(docs, SIZE);
 }
 
 const fmt = (n: number, d = 1) => n.toFixed(d);

@@ -13,6 +13,13 @@
  *                       the extracting thread, instead of the worker's own
  *                       download (what the files applier uses)
  *   KODER_BENCH_PROF    a dir: our child runs with --cpu-prof into it (main thread + worker)
+ *   KODER_BENCH_FORMAT  v1 (default: ours restores the tar.zst blob, as above) or v2: the
+ *                       same tree captured as data v2 (chunks, packs, trees: src/store)
+ *                       into the server, and ours restores it as the files applier does
+ *                       (tree root → trees → pack-ordered ranged GETs by worker threads →
+ *                       staging → commit), in bench/peer-restic-child.ts bundled as the
+ *                       product ships (KODER_BENCH_TSX=1: through tsx); native is still
+ *                       `curl | zstd -d | tar -x` of the tree as one v1 blob
  *   KODER_BENCH_SOURCE  server (default: the blob is uploaded to the reference
  *                       server on 127.0.0.1 and both sides download it:
  *                       ours as the files applier does (the extractor's
@@ -37,7 +44,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { TarZstInput } from '../src/chroot-appliers/tar-extract.ts';
+import type { TarZstInput } from '../src/chroot-appliers/tar-source.ts';
 
 const MiB = 1024 * 1024;
 
@@ -188,6 +195,19 @@ function runOurs(blob: string, targetRoot: string, blobSha: string, remote?: Rem
   });
 }
 
+interface V2Tree {
+  tree: string;
+  nonce: string;
+  seed: string;
+}
+
+/** Ours for a data v2 tree: the restore of bench/peer-restic-child.ts (as the files applier), bundled. */
+async function runOursV2(v2: V2Tree, remote: Remote, targetRoot: string): Promise<OursResult> {
+  const { runChild } = await import('./peer-restic.ts');
+  const r = await runChild('restore', { server: remote.server, token: remote.token, seed: v2.seed, tree: v2.tree, nonce: v2.nonce, target: targetRoot });
+  return { ms: r.ms, cpuMs: r.cpuMs, tarBytes: 0, entries: r.files ?? 0, vmHWMKiB: r.vmHWMKiB };
+}
+
 interface Remote {
   server: string;
   token: string;
@@ -225,8 +245,9 @@ async function main(): Promise<void> {
   const level = Number(process.env.KODER_BENCH_LEVEL ?? 3);
   const work = process.env.KODER_BENCH_DIR ?? (await mkdtemp(join(tmpdir(), 'koder-bench-files-')));
   const ownWork = !process.env.KODER_BENCH_DIR;
+  const v2: V2Tree | undefined = process.env.KODER_BENCH_FORMAT === 'v2' ? { tree: '', nonce: '', seed: '' } : undefined;
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log(`zstd: ${process.env.KODER_BENCH_ZSTD_WORKER === '0' ? 'on the extracting thread' : 'in a worker thread'}`);
+  console.log(process.env.KODER_BENCH_FORMAT === 'v2' ? 'ours: data v2 (trees and packs)' : `zstd: ${process.env.KODER_BENCH_ZSTD_WORKER === '0' ? 'on the extracting thread' : 'in a worker thread'}`);
   try {
     const src = join(work, 'src');
     let t = performance.now();
@@ -252,7 +273,28 @@ async function main(): Promise<void> {
       await new DriveClient({ server: srv.url, tokens: tokens.access_token }).uploadBlob(blobSha, blob);
       remote = { server: srv.url, token: tokens.access_token, url: `${srv.url}/v1/me/blobs/${blobSha}` };
       console.log(`source: the reference server on ${srv.url} (ours: drive client stream; native: curl)`);
+      if (v2) {
+        // The same tree as data v2, captured in this process (not timed).
+        const { deriveDataKeys } = await import('../src/store/keys.ts');
+        const { LocalIndex } = await import('../src/store/local-index.ts');
+        const { StoreWriter } = await import('../src/store/store-writer.ts');
+        const { captureFolder } = await import('../src/store/folder-capture.ts');
+        const seed = randomBytes(32);
+        const cache = join(work, 'v2-cache');
+        const index = LocalIndex.open(cache, 'bench');
+        const w = await StoreWriter.open({ keys: deriveDataKeys(seed), index, cacheDir: cache, client: new DriveClient({ server: srv.url, tokens: tokens.access_token }) });
+        const t2 = performance.now();
+        const box = await captureFolder(w, src, 'bench');
+        await w.finish();
+        const stored = await box.later;
+        await w.close();
+        v2.tree = `sha256:${stored.tree}`;
+        v2.nonce = stored.nonce;
+        v2.seed = seed.toString('base64');
+        console.log(`data v2: ${stored.packs.length} packs, ${(w.newBytes / MiB).toFixed(0)} MiB stored, ${((performance.now() - t2) / 1000).toFixed(1)} s to capture`);
+      }
     } else console.log('source: the blob file');
+    if (v2 && !remote) throw new Error('KODER_BENCH_FORMAT=v2 needs KODER_BENCH_SOURCE=server');
     const dropped = dropCaches();
     console.log(`page cache dropped before each run: ${dropped ? 'yes' : 'no (not permitted)'}`);
 
@@ -265,7 +307,7 @@ async function main(): Promise<void> {
         dropCaches();
         await new Promise((r) => setTimeout(r, 1500));
         if (side === 'ours') {
-          const r = await runOurs(blob, target, blobSha, remote);
+          const r = v2 ? await runOursV2(v2, remote!, target) : await runOurs(blob, target, blobSha, remote);
           ours.push(r);
           console.log(
             `  run ${i + 1} ours:   ${(r.ms / 1000).toFixed(2)} s  ${(tarBytes / MiB / (r.ms / 1000)).toFixed(0)} MiB/s  CPU ${(r.cpuMs / 1000).toFixed(2)} s  peak RSS ${(r.vmHWMKiB / 1024).toFixed(0)} MiB (VmHWM)  load ${loadavg()[0]!.toFixed(1)}`,
@@ -282,7 +324,7 @@ async function main(): Promise<void> {
         if (i > 0) await rm(target, { recursive: true, force: true });
       }
       if (i === 0) {
-        const d = spawnSync('diff', ['-r', '--no-dereference', join(work, 'target-native-0/home/u'), join(work, 'target-ours-0/home/u')], { encoding: 'utf8' });
+        const d = spawnSync('diff', ['-r', '--no-dereference', join(work, 'target-native-0/home/u'), join(work, v2 ? 'target-ours-0/home/u/Documents' : 'target-ours-0/home/u')], { encoding: 'utf8' });
         console.log(`  trees identical (diff -r): ${d.status === 0 ? 'yes' : `NO\n${d.stdout.slice(0, 2000)}`}`);
         if (d.status !== 0) process.exitCode = 1;
         for (const side of ['ours', 'native']) await rm(join(work, `target-${side}-0`), { recursive: true, force: true });

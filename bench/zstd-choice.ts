@@ -71,12 +71,12 @@ async function runCandidate(name: Candidate, input: string): Promise<number | un
       return n;
     }
     case 'zstd-napi DCtx generator': {
-      const { zstdDecompress } = await import('../src/chroot-appliers/tar-extract.ts');
+      const { zstdDecompress } = await import('../src/chroot-appliers/tar-source.ts');
       for await (const c of zstdDecompress(createReadStream(input, { highWaterMark: 256 * 1024 }))) n += c.length;
       return n;
     }
     case 'zstd-napi DCtx in a worker (+sha256)': {
-      const { zstdWorkerSource } = await import('../src/chroot-appliers/tar-extract.ts');
+      const { zstdWorkerSource } = await import('../src/chroot-appliers/zstd-worker-source.ts');
       const src = zstdWorkerSource(createReadStream(input, { highWaterMark: 256 * 1024 }));
       for await (const c of src.chunks) n += c.length;
       src.tarSha256();

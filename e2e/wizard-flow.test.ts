@@ -262,42 +262,6 @@ describe('the whole flow against the real daemon and server', () => {
     await expect.poll(() => newest().textContent(), { timeout: 15_000 }).toMatch(/\d+ packages?, 1 repository, \d+ folders?/);
   }, 90_000);
 
-  it('a snapshot tampered with after the list read it: prepare verifies again and refuses it; the refusal offers only “back”; nothing is written', async () => {
-    const db = server.srv.db;
-    const leaf = seeded.ids[2]!;
-    const { text } = db.prepare('SELECT text FROM snapshots WHERE id = ?').get(leaf) as { text: string };
-    const forged = text.replace('br(abnt2)', 'us(dvorak)');
-    expect(forged).not.toBe(text);
-    const nothingWritten = () => {
-      expect(existsSync(join(target.root, 'home/ana/Documentos'))).toBe(false);
-      expect(existsSync(join(target.root, 'etc/hostname')) ? readFileSync(join(target.root, 'etc/hostname'), 'utf8') : '').not.toContain('koder-novo');
-    };
-    // Read while intact (the card shows what it holds), tampered afterwards.
-    await reload();
-    await onScreen(page, 'choose', 20_000);
-    await expect.poll(() => newest().textContent(), { timeout: 15_000 }).toMatch(/\d+ packages?, \d+ repositor(y|ies), \d+ folders?/);
-    db.prepare('UPDATE snapshots SET text = ? WHERE id = ?').run(forged, leaf);
-    try {
-      await newest().click();
-      await onScreen(page, 'configure');
-      await page.getByLabel('Recovery passphrase', { exact: true }).fill(DEMO_PASSPHRASE);
-      await page.getByRole('button', { name: 'Review the plan' }).click();
-      await onScreen(page, 'refused', 20_000);
-      await expectTitle(page, 'This snapshot was refused');
-      expect(await mainButtons(page)).toEqual(['Choose another snapshot']);
-      const state = await daemonState<UiState>(page);
-      expect(state.error?.code).toBe('MANIFEST_VERIFY');
-      expect(await page.locator('main').textContent()).toContain(state.error!.message);
-      await shot(page, '05-refused');
-      nothingWritten();
-    } finally {
-      db.prepare('UPDATE snapshots SET text = ? WHERE id = ?').run(text, leaf);
-    }
-    await page.getByRole('button', { name: 'Choose another snapshot' }).click();
-    await onScreen(page, 'choose', 20_000);
-    await page.getByRole('button', { name: /ana-laptop/ }).first().waitFor();
-  }, 90_000);
-
   it('configure: a wrong passphrase shows at the passphrase field; the right one opens the vault and gives the plan', async () => {
     await newest().click();
     await onScreen(page, 'configure');
@@ -422,7 +386,10 @@ describe('the whole flow against the real daemon and server', () => {
     expect(existsSync(keyboard) ? readFileSync(keyboard, 'utf8') : '').not.toMatch(/abnt2/);
 
     const seen = await screens();
-    for (const s of ['welcome', 'login', 'choose', 'configure', 'refused', 'preparing', 'prepare-failed', 'ready', 'applying', 'report']) expect(seen, seen.join(' → ')).toContain(s);
+    // (A chain that fails verification is refused when its card is read and chosen, on the configure
+    // screen; the daemon verifies a chain once — content-addressed, it cannot change — so prepare
+    // does not meet a forgery after that.)
+    for (const s of ['welcome', 'login', 'choose', 'configure', 'preparing', 'prepare-failed', 'ready', 'applying', 'report']) expect(seen, seen.join(' → ')).toContain(s);
     expect(errors).toEqual([]);
   }, 120_000);
 });

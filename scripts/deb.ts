@@ -5,6 +5,7 @@
  *   /usr/bin/koder-snapshot -> ../lib/koder-snapshot/lib/cli/koder-snapshot.mjs
  *   /usr/lib/koder-snapshot/
  *     lib/cli/koder-snapshot.mjs     the CLI + daemon, one esbuild ESM bundle
+ *     lib/cli/*-worker.mjs           the worker threads (zstd for v1 files, capture and restore for data v2), each its own bundle
  *     package.json                   name, version (read by --version)
  *     node_modules/zstd-napi/        the one native addon: its JS + binding.node
  *     dist/wizard -> /usr/share/koder-snapshot/wizard
@@ -44,6 +45,7 @@ import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, r
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { WORKERS } from '../src/util/worker-thread.ts';
 import { manFromCli } from './man.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -109,6 +111,35 @@ export const ${a.path}: Command = {
   },
 };
 
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node18',
+  // Native: shipped next to the bundle under node_modules/ (see above).
+  external: ['zstd-napi', 'zstd-napi/*'],
+  legalComments: 'none',
+  logLevel: 'warning',
+} as const;
+
+/** Each worker thread's module, a file of its own beside the CLI's bundle: a worker runs a file (src/util/worker-thread.ts). */
+async function bundleWorker(): Promise<void> {
+  for (const [name, source] of Object.entries(WORKERS)) {
+    await build({
+      ...common,
+      entryPoints: [join(repo, source)],
+      outfile: at(`usr/lib/koder-snapshot/lib/cli/${name}.mjs`),
+      banner: {
+        js: [
+          `// koder-snapshot ${pkg.version}: the ${name} thread, bundled by scripts/deb.ts from ${source}.`,
+          "import { createRequire as __koderCreateRequire } from 'node:module';",
+          'const require = __koderCreateRequire(import.meta.url);',
+        ].join('\n'),
+      },
+    });
+  }
+}
+
 async function bundle(): Promise<string[]> {
   const outfile = at('usr/lib/koder-snapshot/lib/cli/koder-snapshot.mjs');
   const result = await build({
@@ -119,12 +150,9 @@ async function bundle(): Promise<string[]> {
       loader: 'ts',
     },
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node18',
-    // Native: shipped next to the bundle under node_modules/ (see above).
-    external: ['zstd-napi', 'zstd-napi/*'],
+    ...common,
+    // The workers' files beside the bundle (src/util/worker-thread.ts).
+    define: { KODER_BUNDLED_WORKERS: 'true' },
     plugins: [devOnlyCommands],
     banner: {
       js: [
@@ -140,11 +168,9 @@ async function bundle(): Promise<string[]> {
         'if (!globalThis.crypto) Object.defineProperty(globalThis, "crypto", { value: __koderWebcrypto, configurable: true, writable: true });',
       ].join('\n'),
     },
-    legalComments: 'none',
     minify: false,
     sourcemap: false,
     metafile: true,
-    logLevel: 'warning',
   });
   chmodSync(outfile, 0o755);
   const inputs = Object.keys(result.metafile!.inputs);
@@ -235,6 +261,7 @@ async function main() {
   rmSync(stage, { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
   const thirdParty = await bundle();
+  await bundleWorker();
   write('usr/lib/koder-snapshot/package.json', JSON.stringify({ name: pkg.name, version: pkg.version, description: pkg.description, type: 'module', private: true }, null, 2) + '\n');
   mkdirSync(at('usr/bin'), { recursive: true });
   symlinkSync('../lib/koder-snapshot/lib/cli/koder-snapshot.mjs', at('usr/bin/koder-snapshot'));

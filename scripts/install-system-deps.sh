@@ -21,6 +21,7 @@ PKGS=(
   postgresql                     # PostgreSQL 15 (initdb/pg_ctl under /usr/lib/postgresql/15/bin)
   ceph-mon ceph-osd radosgw      # Ceph 16: 1 mon + 1 memstore osd + radosgw as the S3 endpoint
   curl                           # scripts/ceph-rgw.sh polls radosgw until it answers
+  restic                         # bench/peer-restic.ts: data v2 against restic 0.14 (issue 11)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -51,7 +51,7 @@ export async function startDeviceLogin(o: DeviceLoginOptions): Promise<DeviceLog
   try {
     res = await client.initiateDeviceAuthorization(config, params);
   } catch (e) {
-    throw new AuthError('DEVICE_START', `device login could not start: ${describe(e)}`, { cause: e });
+    throw new AuthError('device_start', `device login could not start: ${describe(e)}`, { cause: e });
   }
   const complete = res.verification_uri_complete ?? withCode(res.verification_uri, res.user_code);
   const interval = res.interval ?? 5;

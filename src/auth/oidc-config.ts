@@ -14,6 +14,6 @@ export async function discover(server: string, clientId = DEFAULT_CLIENT_ID): Pr
       timeout: 30,
     });
   } catch (e) {
-    throw new AuthError('DISCOVERY', `cannot read the OpenID configuration of ${url.origin}: ${(e as Error).message}`, { cause: e });
+    throw new AuthError('oidc_discovery', `cannot read the OpenID configuration of ${url.origin}: ${(e as Error).message}`, { cause: e });
   }
 }

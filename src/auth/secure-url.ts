@@ -19,11 +19,11 @@ export function checkServerUrl(input: string | URL): URL {
   try {
     url = new URL(String(input));
   } catch {
-    throw new AuthError('INSECURE_URL', `not a URL: ${String(input)}`);
+    throw new AuthError('insecure_url', `not a URL: ${String(input)}`);
   }
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
-  throw new AuthError('INSECURE_URL', `refusing ${url.protocol}//${url.host}: use https (plain http is only allowed to this machine)`);
+  throw new AuthError('insecure_url', `refusing ${url.protocol}//${url.host}: use https (plain http is only allowed to this machine)`);
 }
 
 /** The key a server is known by (token files, config): origin + path without trailing slash. */

@@ -34,9 +34,9 @@ export class AuthSession {
   static async load(server: string | undefined, opts: SessionOptions = {}): Promise<AuthSession> {
     const env = opts.env ?? process.env;
     const url = server ?? env.KODER_SNAPSHOT_SERVER ?? (await loadConfig(env)).server;
-    if (!url) throw new AuthError('NOT_LOGGED_IN', 'no server: log in first with `koder-snapshot login --server URL`');
+    if (!url) throw new AuthError('not_logged_in', 'no server: log in first with `koder-snapshot login --server URL`');
     const tokens = await loadTokens(url, env);
-    if (!tokens) throw new AuthError('NOT_LOGGED_IN', `not logged in to ${serverKey(url)}: run \`koder-snapshot login --server ${serverKey(url)}\``);
+    if (!tokens) throw new AuthError('not_logged_in', `not logged in to ${serverKey(url)}: run \`koder-snapshot login --server ${serverKey(url)}\``);
     return new AuthSession(tokens, opts);
   }
 
@@ -65,14 +65,14 @@ export class AuthSession {
 
   private async doRefresh(): Promise<void> {
     const rt = this.tokens.refresh_token;
-    if (!rt) throw new AuthError('REFRESH_FAILED', 'the access token expired and there is no refresh token: log in again');
+    if (!rt) throw new AuthError('refresh_failed', 'the access token expired and there is no refresh token: log in again');
     const config = await this.configuration();
     let t;
     try {
       t = await client.refreshTokenGrant(config, rt);
     } catch (e) {
       const msg = e instanceof client.ResponseBodyError ? `${e.error}${e.error_description ? `: ${e.error_description}` : ''}` : (e as Error).message;
-      throw new AuthError('REFRESH_FAILED', `the session could not be renewed (${msg}): log in again`, { cause: e });
+      throw new AuthError('refresh_failed', `the session could not be renewed (${msg}): log in again`, { cause: e });
     }
     this.tokens = toStored(config, this.tokens.server, t, this.tokens);
     if (this.opts.persist !== false) await saveTokens(this.tokens, this.opts.env);

@@ -132,7 +132,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): CaptureConf
     repos: { roots: ['~/dev', '~/src', '~/projects', '~/code'], max_depth: 4 },
     secrets: {
       paths: ['~/.ssh/id_*', '~/.gnupg', '~/.netrc', '~/.config/rclone/rclone.conf', '~/.local/share/keyrings'],
-      max_bytes: 64 * 1024 * 1024,
+      // Sealed secrets travel inside the manifest (base64), capped at 4 MiB in all (src/manifest/limits.ts).
+      max_bytes: 1024 * 1024,
     },
     files: {
       folders: ['~/Documentos', '~/Documents', '~/Imagens', '~/Pictures', '~/Vídeos', '~/Videos', '~/Downloads'],
@@ -162,7 +163,7 @@ const SCHEMA: { [S in keyof CaptureConfig]: { [K in keyof CaptureConfig[S]]: Kin
 const BOUNDS: Record<string, [number, number]> = {
   'snapshot.max_chain': [1, 1000],
   'repos.max_depth': [0, 32],
-  'secrets.max_bytes': [1, 1024 * 1024 * 1024],
+  'secrets.max_bytes': [1, 2 * 1024 * 1024],
   'files.zstd_level': [1, 22],
   'files.zstd_workers': [0, 256],
   'files.format': [1, 2],

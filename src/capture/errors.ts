@@ -1,37 +1,30 @@
 /**
- * Typed errors of capture, each with a stable `code` a caller can switch on
- * (the CLI maps them to exit codes). A collector never throws for a missing
- * tool or an unreadable item: it reports a warning and goes on. These are for
- * what stops a capture.
+ * Typed errors of capture: a CaptureError is a CodedError
+ * (util/coded-error.ts) with one of the codes below, whose meaning and CLI
+ * exit status the catalogue there gives. A collector never throws for a
+ * missing tool or an unreadable item: it reports a warning and goes on. These
+ * are for what stops a capture.
  */
-export type CaptureErrorCode =
-  /** config.toml is not valid TOML or has a wrong key/value. */
-  | 'CONFIG'
-  /** No identity to sign with (run `koder-snapshot init`). */
-  | 'NO_IDENTITY'
-  /** Another capture holds the cache lock. */
-  | 'LOCKED'
-  /** A blob could not be built (I/O error on the cache dir, zstd failure). */
-  | 'BLOB'
-  /** A tool we rely on failed in an unexpected way (git bundle, …). */
-  | 'TOOL'
-  /** The server refused the snapshot or a blob. */
-  | 'UPLOAD'
-  /** `init`: this machine's identity and the account's vault disagree. */
-  | 'INIT_CONFLICT';
+import { CodedError } from '../util/coded-error.ts';
 
-export class CaptureError extends Error {
+export type CaptureErrorCode =
+  | 'config_invalid'
+  | 'no_identity'
+  | 'capture_locked'
+  | 'capture_blob_failed'
+  | 'tool_failed'
+  | 'upload_failed'
+  | 'init_conflict';
+
+export class CaptureError extends CodedError {
   override name = 'CaptureError';
-  constructor(
-    readonly code: CaptureErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  declare readonly code: CaptureErrorCode;
+  constructor(code: CaptureErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, {}, options);
   }
 }
 
-/** A config.toml problem, naming the file and the key path. */
+/** A config.toml problem, naming the file and the key path (code `config_invalid`). */
 export class ConfigError extends CaptureError {
   override name = 'ConfigError';
   constructor(
@@ -39,7 +32,7 @@ export class ConfigError extends CaptureError {
     readonly field: string,
     readonly reason: string,
   ) {
-    super('CONFIG', `${file}${field ? ` ${field}` : ''}: ${reason}`);
+    super('config_invalid', `${file}${field ? ` ${field}` : ''}: ${reason}`);
   }
 }
 

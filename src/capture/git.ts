@@ -58,11 +58,11 @@ export class Git {
     return r.code === 0 ? r.stdout.trim() : undefined;
   }
 
-  /** stdout; throws CaptureError('TOOL') when git fails. */
+  /** stdout; throws CaptureError('tool_failed') when git fails. */
   async must(args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
     const r = await this.run(args, extraEnv);
-    if (r.missing) throw new CaptureError('TOOL', 'git is not installed');
-    if (r.code !== 0) throw new CaptureError('TOOL', `git ${args.join(' ')} in ${this.worktree}: ${stderrTail(r)}`);
+    if (r.missing) throw new CaptureError('tool_failed', 'git is not installed');
+    if (r.code !== 0) throw new CaptureError('tool_failed', `git ${args.join(' ')} in ${this.worktree}: ${stderrTail(r)}`);
     return r.stdout;
   }
 }
@@ -183,7 +183,7 @@ async function wipCommit(g: Git, f: RepoFacts, scratch: string): Promise<string 
   if (!added) {
     await rm(index, { force: true });
     const r = await g.run(['add', '-A', '--ignore-errors'], env);
-    if (r.code !== 0) throw new CaptureError('TOOL', `git add -A (into a scratch index) in ${f.worktree}: ${stderrTail(r)}`);
+    if (r.code !== 0) throw new CaptureError('tool_failed', `git add -A (into a scratch index) in ${f.worktree}: ${stderrTail(r)}`);
   }
   const tree = await g.must(['write-tree'], env);
   if (f.head && tree.trim() === (await g.value(['rev-parse', `${f.head}^{tree}`]))) return undefined;
@@ -225,7 +225,7 @@ export async function createBundle(g: Git, f: RepoFacts, scratch: string, out: s
     if (wip && f.head) refs.set(WIP_REF, wip);
     // No commit yet: the work becomes the branch's first commit (there is nothing for it to be a change to).
     if (wip && !f.head) refs.set(`refs/heads/${branch}`, wip);
-    if (refs.size === 0) throw new CaptureError('TOOL', `${f.worktree}: nothing to bundle (no commits and no files)`);
+    if (refs.size === 0) throw new CaptureError('tool_failed', `${f.worktree}: nothing to bundle (no commits and no files)`);
     if (!refs.has(`refs/heads/${branch}`) && !refs.has(`refs/remotes/origin/${branch}`)) {
       // An unborn branch next to other branches: restore on one that exists.
       branch = [...refs.keys()].find((r) => r.startsWith('refs/heads/'))?.slice('refs/heads/'.length) ?? branch;
@@ -240,7 +240,7 @@ export async function createBundle(g: Git, f: RepoFacts, scratch: string, out: s
 
     const bundler = new Git(scratch, g.home);
     const r = await bundler.run(['--git-dir', scratch, '-c', 'pack.threads=1', 'bundle', 'create', '--quiet', out, '--all']);
-    if (r.code !== 0) throw new CaptureError('TOOL', `git bundle create for ${f.worktree}: ${stderrTail(r)}`);
+    if (r.code !== 0) throw new CaptureError('tool_failed', `git bundle create for ${f.worktree}: ${stderrTail(r)}`);
     return { file: out, branch, ...(wip ? { wip } : {}) };
   } finally {
     await rm(scratch, { recursive: true, force: true });

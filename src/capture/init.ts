@@ -14,7 +14,7 @@
  *                                    and its identity written here (a second
  *                                    machine of the same person signs and
  *                                    seals with the same keys)
- *     and this machine has one    → refused (INIT_CONFLICT) unless `force`:
+ *     and this machine has one    → refused (init_conflict) unless `force`:
  *                                    then a new identity and vault replace
  *                                    both (secrets sealed before can no
  *                                    longer be opened)
@@ -68,7 +68,7 @@ export async function initIdentity(o: InitOptions): Promise<InitResult> {
   if (vault && !o.force) {
     if (local) {
       throw new CaptureError(
-        'INIT_CONFLICT',
+        'init_conflict',
         `this machine's identity (${local.keyId.slice(0, 16)}…, in ${o.identityDir}) is not the one in your account's vault (${vault.key_id.slice(0, 16)}…): ` +
           `move ${o.identityDir} away to use the account's identity here, or run init --force to replace the account's (secrets sealed to it will no longer open)`,
       );

@@ -16,7 +16,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the lock; returns its release. Throws CaptureError('LOCKED') if a live capture holds it. */
+/** Takes the lock; returns its release. Throws CaptureError('capture_locked') if a live capture holds it. */
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   const file = join(dir, 'capture.lock');
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -31,10 +31,10 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new CaptureError('LOCKED', `another capture (pid ${pid}) is running (lock ${file})`);
+        throw new CaptureError('capture_locked', `another capture (pid ${pid}) is running (lock ${file})`);
       }
       await unlink(file).catch(() => undefined);
     }
   }
-  throw new CaptureError('LOCKED', `cannot take the lock ${file}`);
+  throw new CaptureError('capture_locked', `cannot take the lock ${file}`);
 }

@@ -161,7 +161,7 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
     warnings.push(message);
     emit({ type: 'warning', message });
   };
-  if (!o.dryRun && (!o.client || !o.identity)) throw new CaptureError('NO_IDENTITY', 'a capture that uploads needs a server login (client) and an identity');
+  if (!o.dryRun && (!o.client || !o.identity)) throw new CaptureError('no_identity', 'a capture that uploads needs a server login (client) and an identity');
 
   const cacheDir = expandHome(cfg.cache.dir, process.env.HOME ?? o.home);
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
@@ -282,7 +282,7 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
         const item = blobs.get(b.hex);
         if (!item) {
           // Kept from the parent (a folder that could not be read this time): it must be on the server already.
-          if ((await client.headBlob(b.hex)) === undefined) throw new CaptureError('UPLOAD', `blob ${b.hex} (${b.label}) is neither here nor on the server`);
+          if ((await client.headBlob(b.hex)) === undefined) throw new CaptureError('upload_failed', `blob ${b.hex} (${b.label}) is neither here nor on the server`);
           continue;
         }
         if (!(await store.has(b.hex))) {
@@ -290,7 +290,7 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
             emit({ type: 'upload.done', label: b.label, hex: b.hex, size: b.size, sent: false, ms: 0 });
             continue;
           }
-          if (!item.rebuild) throw new CaptureError('UPLOAD', `blob ${b.hex} (${b.label}) is no longer in the cache`);
+          if (!item.rebuild) throw new CaptureError('upload_failed', `blob ${b.hex} (${b.label}) is no longer in the cache`);
           await item.rebuild();
         }
         const t0 = Date.now();
@@ -310,7 +310,7 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
         emit({ type: 'upload.done', label: b.label, hex: b.hex, size: up.size, sent: up.sent, ms: Date.now() - t0 });
       }
       const posted = await client.postManifest(text);
-      if (posted.id !== id) throw new CaptureError('UPLOAD', `the server stored the snapshot as ${posted.id}, expected ${id}`);
+      if (posted.id !== id) throw new CaptureError('upload_failed', `the server stored the snapshot as ${posted.id}, expected ${id}`);
       result.posted = true;
       emit({ type: 'posted', id: posted.id, created: posted.created });
       await saveLastCapture(cacheDir, { id, at: now().toISOString(), kind: result.kind, uploadedBytes: result.uploadedBytes, warnings })

@@ -35,6 +35,11 @@ export interface BlobSource {
    * reads (data v2 tree roots and tree objects). The caller authenticates them.
    */
   read?(ref: BlobRef, start?: number, end?: number, opts?: { signal?: AbortSignal }): Promise<Buffer>;
+  /**
+   * Every blob of the account (address, size): the owner's, to find data v2
+   * chunks a prune moved. Absent for a snapshot shared with me.
+   */
+  list?(): Promise<{ hash: string; size: number }[]>;
 }
 
 export interface BlobOpenOptions {

@@ -56,8 +56,9 @@ export const STATUS_FD = 4;
 export type ChrootFailurePhase = 'setup' | 'command' | 'timeout' | 'aborted';
 
 /** A chroot command failed (or its environment could not be set up). */
-export class ChrootError extends Error {
-  readonly code = 'CHROOT';
+export class ChrootError extends CodedError {
+  override name = 'ChrootError';
+  declare readonly code: 'chroot_failed';
   constructor(
     readonly command: readonly string[],
     readonly phase: ChrootFailurePhase,
@@ -75,8 +76,7 @@ export class ChrootError extends Error {
           : phase === 'aborted'
             ? 'aborted:'
             : `failed with exit code ${exitCode ?? signal}:`;
-    super(`${what} ${command.join(' ')}${stderrTail ? `\n${stderrTail}` : ''}`);
-    this.name = 'ChrootError';
+    super('chroot_failed', `${what} ${command.join(' ')}${stderrTail ? `\n${stderrTail}` : ''}`, { command, phase, exitCode, signal });
   }
 }
 

@@ -22,7 +22,8 @@ import { constants as fsc } from 'node:fs';
 import { lstat, mkdir, open, readdir, readlink, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
-import { extractTarZst, type ExtractOptions, type ExtractResult, type TarZstInput } from './tar-extract.ts';
+import { extractTarZst, type ExtractOptions, type ExtractResult } from './tar-extract.ts';
+import type { TarZstInput } from './tar-source.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
 import { placeAside } from './pre-restore.ts';
 

@@ -27,8 +27,9 @@ import type { PlanStep } from '../restore-machine/plan.ts';
 import { restoreFolder, type FolderRestoreResult } from '../store/folder-restore.ts';
 import { deriveDataKeys, treeKey } from '../store/keys.ts';
 import { TreeReader } from '../store/tree-reader.ts';
+import { Relocator } from '../store/relocate.ts';
 import { zstdContext } from '../store/zstd.ts';
-import { isVerificationError, CodedError } from '../util/coded-error.ts';
+import { CodedError, hasCode, isVerificationError } from '../util/coded-error.ts';
 import { errMessage } from '../util/fs.ts';
 import type { ApplyContext, Progress, StepOutcome } from './applier.ts';
 import { commitStaging, removeStaging, stagingDirFor } from './commit-staging.ts';
@@ -63,7 +64,11 @@ export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, stagi
   if (!read || !remote) throw new CodedError('chunk_missing', 'this restore source cannot read data v2 trees (no ranged reads)');
   const hex = t.tree.slice('sha256:'.length);
   const signal = ctx.signal ? { signal: ctx.signal } : {};
-  const reader = new TreeReader({ read: (h, s, e) => read(`sha256:${h}`, s, e, signal) }, zstdContext());
+  const bytes = { read: (h: string, s?: number, e?: number) => read(`sha256:${h}`, s, e, signal) };
+  // The owner finds what a prune moved through the packs' tables of contents (a recipient's packs are never moved).
+  const list = ctx.blobs.list;
+  const relocate = list && ctx.identity && !ctx.choice.owner ? new Relocator({ list }, bytes, deriveDataKeys(ctx.identity.signing.seed).tocKey) : undefined;
+  const reader = new TreeReader(bytes, zstdContext(), undefined, relocate);
   const journal = `${staging}.journal`;
   try {
     const root = await reader.root(hex, key);
@@ -77,13 +82,14 @@ export async function restoreTreeInto(ctx: ApplyContext, t: TreeToRestore, stagi
       uid: ctx.target.uid,
       gid: ctx.target.gid,
       onProgress: (p) => progress({ bytes: p.bytes, items: p.files }),
+      ...(relocate ? { relocate } : {}),
       ...signal,
     });
   } catch (e) {
-    if (isVerificationError(e) || (e instanceof CodedError && e.code === 'path_not_in_snapshot')) {
+    if (isVerificationError(e) || hasCode(e, 'path_not_in_snapshot')) {
       // Not what was signed (or nothing to restore): nothing of it stays, not even for a resume.
-      await removeStaging(staging);
       await rm(journal, { force: true });
+      await removeStaging(staging);
     }
     throw e;
   }
@@ -97,14 +103,16 @@ export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: str
   try {
     r = await restoreTreeInto(ctx, { tree: entry.tree, nonce: entry.tree_nonce, ...(step.select ? { select: step.select } : {}) }, staging, progress);
   } catch (e) {
-    if (e instanceof CodedError && e.code === 'path_not_in_snapshot') return { status: 'failed', message: e.message };
-    if (e instanceof CodedError && e.code === 'restore_write_failed') return { status: 'failed', message: `${entry.local_path}: ${e.message}` };
+    if (hasCode(e, 'path_not_in_snapshot')) return { status: 'failed', message: e.message };
+    if (hasCode(e, 'restore_write_failed')) return { status: 'failed', message: `${entry.local_path}: ${e.message}` };
     throw e;
   }
   if (!r) return { status: 'skipped', message: FILES_LOCKED_MESSAGE };
   try {
     const commit = await commitStaging({ targetRoot: target.root, dest, stagingDir: staging, uid: target.uid, gid: target.gid });
     await rm(`${staging}.journal`, { force: true });
+    await removeStaging(staging); // the journal kept the staging folders' parent: it goes now
+
     const kept = commit.preRestored.map((p) => `kept ${p} (was different)`);
     ctx.log(`files ${step.label}: ${r.files} files, ${r.dirs} folders into ${dest} (${commit.placed} placed, ${commit.identical} identical, ${kept.length} kept as .pre-restore${r.resumed ? `, ${r.resumed} finished by an earlier run` : ''})`);
     return { status: 'done', message: `${r.files} files restored into ${dest}`, ...(kept.length ? { details: kept } : {}) };

@@ -63,8 +63,8 @@ import { isV2Files, type BlobRef } from '../manifest/types.ts';
 import { applyFilesV2 } from './files-v2.ts';
 import { verifyBlob, watched, watchedRemote } from './blob-stream.ts';
 import { restoreTarZst } from './commit-staging.ts';
-import { TarHashMismatchError, UnsafeTarError, ZstdError, type TarZstInput } from './tar-extract.ts';
-import { TarFormatError } from './tar-reader.ts';
+import { TarFormatError, TarHashMismatchError, UnsafeTarError, ZstdError } from './tar-errors.ts';
+import type { TarZstInput } from './tar-source.ts';
 import { targetPath, type Target } from './target.ts';
 import { errMessage } from '../util/fs.ts';
 

@@ -14,6 +14,7 @@
  */
 import { constants as fsc } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { CodedError } from '../util/coded-error.ts';
 
 export interface BundleRef {
   oid: string;
@@ -28,11 +29,11 @@ export interface BundleHeader {
   refs: BundleRef[];
 }
 
-export class BundleFormatError extends Error {
-  readonly code = 'BUNDLE_FORMAT';
+export class BundleFormatError extends CodedError {
+  override name = 'BundleFormatError';
+  declare readonly code: 'bundle_format';
   constructor(message: string) {
-    super(`git bundle: ${message}`);
-    this.name = 'BundleFormatError';
+    super('bundle_format', `git bundle: ${message}`);
   }
 }
 

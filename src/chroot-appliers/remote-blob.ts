@@ -20,7 +20,7 @@ export interface RemoteFailure {
   /** The answer's body (an error document), up to 64 KiB. */
   body: string;
   /** 'range_unsupported' when a resume was answered with the whole blob (not retryable). */
-  code?: string;
+  code?: 'range_unsupported';
 }
 
 export interface RemoteBlob {

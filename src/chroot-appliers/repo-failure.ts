@@ -4,9 +4,15 @@
  * on; a Rethrow carries an error that must leave the applier (a bundle blob
  * the BlobSource refused: a verification failure stops the restore).
  */
+import { CodedError } from '../util/coded-error.ts';
 
-/** A reason to fail this repo, with a message for the person. */
-export class RepoFailure extends Error {}
+/** A reason to fail this repo, with a message for the person (code `repo_failed`). */
+export class RepoFailure extends CodedError {
+  override name = 'RepoFailure';
+  constructor(message: string) {
+    super('repo_failed', message);
+  }
+}
 
 /** An error that must leave the applier (a verification failure). */
 export class Rethrow {

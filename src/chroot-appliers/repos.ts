@@ -79,7 +79,7 @@ export const applyRepo: StepApplier = async (step: PlanStep, ctx: ApplyContext, 
           throw new Rethrow(e);
         }
         input = bundleFile(join(bundleDir, 'repo.bundle'));
-        cleanups.push(() => removeStaging(bundleDir), () => rm(`${bundleDir}.journal`, { force: true }));
+        cleanups.push(() => rm(`${bundleDir}.journal`, { force: true }), () => removeStaging(bundleDir));
       }
       const r = await restoreFromBundle(work, entry, input, ctx, progress);
       details.push(...r.details);

@@ -10,8 +10,10 @@
  *
  * Guarantees on interruption: a step finished before a kill is never run
  * again; the step in flight runs again (appliers are idempotent). A failed
- * item is reported and the loop goes on; only a verification failure (a blob
- * that does not hash to its address) stops it, by throwing.
+ * item is reported and the loop goes on; only a verification failure stops
+ * it, by throwing: an error whose code the catalogue marks `verification`
+ * (a blob that does not hash to its address, a data v2 chunk, pack or tree
+ * that does not authenticate, a manifest that does not verify).
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -22,14 +24,6 @@ import { ensureDirInRoot } from './safe-path.ts';
 import { isVerificationError } from '../util/coded-error.ts';
 
 export const REPORT_DIR = '/var/lib/koder-restore';
-
-/**
- * Errors that mean "the data is not what was signed": they stop the restore.
- * CodedErrors say so in the catalogue (util/coded-error.ts); the older
- * classes are listed by code until they move onto CodedError (issue 12).
- */
-const VERIFICATION_CODES = new Set(['MANIFEST_VERIFY', 'hash_mismatch', 'BLOB_HASH_MISMATCH', 'TAR_HASH_MISMATCH']);
-export const isVerificationFailure = (e: unknown) => isVerificationError(e) || VERIFICATION_CODES.has(String((e as { code?: unknown })?.code));
 
 interface Journal {
   version: 1;
@@ -110,7 +104,9 @@ export async function runPlan(opts: RunPlanOptions): Promise<RestoreReport> {
         const outcome = await applier(step, ctx, progress);
         result = { stepId: step.id, ...outcome };
       } catch (e) {
-        if (isVerificationFailure(e) || ctx.signal?.aborted) throw e;
+        // "The data is not what was signed" stops the restore; the catalogue
+        // (util/coded-error.ts) says which codes mean that. Anything else fails this step.
+        if (isVerificationError(e) || ctx.signal?.aborted) throw e;
         result = { stepId: step.id, status: 'failed', message: (e as Error).message };
       }
     }

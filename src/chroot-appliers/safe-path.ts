@@ -17,20 +17,21 @@
 import { chmod, chown, lstat, mkdir, realpath } from 'node:fs/promises';
 import { lstatSync, readlinkSync } from 'node:fs';
 import { isAbsolute, resolve, sep } from 'node:path';
+import { CodedError } from '../util/coded-error.ts';
 
 export type PathEscapeReason = 'dotdot-above-root' | 'symlink-escapes-root' | 'too-many-symlinks' | 'not-a-directory';
 
 /** A path (or a symlink on its way) would leave the target root. */
-export class PathEscapeError extends Error {
-  readonly code = 'PATH_ESCAPE';
+export class PathEscapeError extends CodedError {
+  override name = 'PathEscapeError';
+  declare readonly code: 'path_escape';
   constructor(
     readonly root: string,
     readonly path: string,
     readonly reason: PathEscapeReason,
     detail?: string,
   ) {
-    super(`path ${JSON.stringify(path)} escapes root ${root}: ${reason}${detail ? ` (${detail})` : ''}`);
-    this.name = 'PathEscapeError';
+    super('path_escape', `path ${JSON.stringify(path)} escapes root ${root}: ${reason}${detail ? ` (${detail})` : ''}`, { root, path, reason });
   }
 }
 
@@ -119,18 +120,34 @@ function joinRoot(root: string, parts: string[]): string {
   return (root === sep ? '' : root) + sep + parts.join(sep);
 }
 
+/**
+ * lstat, undefined when the path does not exist — including when its last
+ * component is longer than a name can be (ENAMETOOLONG: no such file can
+ * exist, e.g. a dangling symlink's target).
+ */
+function lstatIfAny(p: string | Buffer, lastComponentBytes: number) {
+  try {
+    return lstatSync(p);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || (code === 'ENAMETOOLONG' && lastComponentBytes > NAME_MAX)) return undefined;
+    throw e;
+  }
+}
+const NAME_MAX = 255;
+const lastComponent = (p: string) => p.slice(p.lastIndexOf(sep) + 1);
+
 // The walk is synchronous inside (lstat/readlink of a handful of components);
 // the async API keeps callers free to change that later.
 const syncFs: Fs = {
-  lstat(p) {
-    try {
-      return lstatSync(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-  },
+  lstat: (p) => lstatIfAny(p, Buffer.byteLength(lastComponent(p))),
   readlink: (p) => readlinkSync(p),
+};
+
+/** The same on paths whose bytes are held as latin1 strings (one char per byte): names need not be UTF-8. */
+const bytesFs: Fs = {
+  lstat: (p) => lstatIfAny(Buffer.from(p, 'latin1'), lastComponent(p).length),
+  readlink: (p) => readlinkSync(Buffer.from(p, 'latin1'), { encoding: 'buffer' }).toString('latin1'),
 };
 
 /**
@@ -148,6 +165,16 @@ export async function resolveInRoot(root: string, path: string, opts: ResolveOpt
 export function resolveInRootSync(realRoot: string, path: string, opts: ResolveOptions = {}): string {
   if (!isAbsolute(realRoot)) throw new Error(`root must be absolute: ${realRoot}`);
   return walk(resolve(realRoot), path, opts, syncFs);
+}
+
+/**
+ * resolveInRootSync on byte paths (file names are bytes on Linux; the tar
+ * extractor's are not always UTF-8). `realRoot` is taken as canonical.
+ */
+export function resolveInRootBytesSync(realRoot: Buffer, path: Buffer, opts: ResolveOptions = {}): Buffer {
+  const root = realRoot.toString('latin1');
+  if (!isAbsolute(root)) throw new Error(`root must be absolute: ${realRoot.toString()}`);
+  return Buffer.from(walk(root, path.toString('latin1'), opts, bytesFs), 'latin1');
 }
 
 export interface EnsureDirOptions {

@@ -48,11 +48,17 @@ import { extractTar, safeComponents } from './tar-extract.ts';
 import { readTar } from './tar-reader.ts';
 import { targetPath, type Target } from './target.ts';
 import { errMessage, fsyncDir, lstatOrUndefined } from '../util/fs.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 export const SECRETS_LOCKED_MESSAGE = 'secrets locked: no passphrase or recovery key given';
 
-class SecretFailure extends Error {}
-
+/** One secret cannot be restored (code `secret_unusable`): reported, the others go on. */
+class SecretFailure extends CodedError {
+  override name = 'SecretFailure';
+  constructor(message: string) {
+    super('secret_unusable', message);
+  }
+}
 
 
 /** `"0600"` → 0o600 (permission bits only: no setuid/setgid/sticky). */

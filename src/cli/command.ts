@@ -1,9 +1,11 @@
 /**
  * What every CLI command is: a name, a one-line summary, a usage text shown by
- * `--help`, and `run`, which parses and validates its arguments, calls one core
- * function and maps its typed error to an exit code.
+ * `--help`, and `run`, which parses and validates its arguments and calls one
+ * core function. A typed error it lets through ends the command in main.ts
+ * with the exit status the catalogue gives its code (util/coded-error.ts).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CodedError } from '../util/coded-error.ts';
 
 export const EXIT_OK = 0;
 /** Verification failed / refused / the job failed. */
@@ -28,10 +30,13 @@ export interface Command {
   run(args: string[], io: Io): Promise<number>;
 }
 
-/** Wrong arguments: the message is printed with the command's usage, exit 2. */
-export class UsageError extends Error {
-  readonly code = 'USAGE';
+/** Wrong arguments (code `usage`): the message is printed with the command's usage, exit 2. */
+export class UsageError extends CodedError {
   override name = 'UsageError';
+  declare readonly code: 'usage';
+  constructor(message: string) {
+    super('usage', message);
+  }
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;

@@ -1,6 +1,7 @@
 /** The identity the CLI signs and unlocks with: `--identity DIR`, else the config's `snapshot.identity`. */
 import { expandHome, loadConfig } from '../capture/index.ts';
 import { loadIdentity, type Identity } from '../keys/identity.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 export async function identityDir(o: { identity?: string; config?: string } = {}): Promise<string> {
   if (o.identity) return expandHome(o.identity, process.env.HOME ?? '/');
@@ -8,8 +9,13 @@ export async function identityDir(o: { identity?: string; config?: string } = {}
   return expandHome(config.snapshot.identity, process.env.HOME ?? '/');
 }
 
-export class NoIdentityError extends Error {
+/** No identity to sign or unlock with (code `no_identity`). */
+export class NoIdentityError extends CodedError {
   override name = 'NoIdentityError';
+  declare readonly code: 'no_identity';
+  constructor(message: string) {
+    super('no_identity', message);
+  }
 }
 
 export async function loadMyIdentity(o: { identity?: string; config?: string } = {}): Promise<Identity> {

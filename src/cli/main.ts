@@ -2,6 +2,7 @@
 import { EXIT_FAILED, EXIT_USAGE, UsageError, type Command, type Io } from './command.ts';
 import { commands } from './commands/index.ts';
 import { CodedError } from '../util/coded-error.ts';
+import { errMessage } from '../util/fs.ts';
 import { readFileSync } from 'node:fs';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -55,9 +56,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(cmd.usage.trimEnd());
       return EXIT_USAGE;
     }
-    const err = e as Error & { code?: string };
-    io.err(`koder-snapshot ${cmd.name}: ${err.message}`);
-    if (e instanceof CodedError) return e.info.exit;
-    return err.code === 'MANIFEST_PARSE' ? EXIT_USAGE : EXIT_FAILED;
+    io.err(`koder-snapshot ${cmd.name}: ${errMessage(e)}`);
+    // The catalogue decides the exit status of a typed error; anything else failed.
+    return e instanceof CodedError ? e.info.exit : EXIT_FAILED;
   }
 }

@@ -26,6 +26,7 @@ export function driveBlobSource(c: DriveClient, owner?: string, signal?: AbortSi
       const s = sig(o.signal);
       return c.readBlob(blobHex(ref), { ...(owner ? { owner } : {}), ...(start !== undefined ? { start } : {}), ...(end !== undefined ? { end } : {}), ...(s ? { signal: s } : {}) });
     },
+    ...(owner ? {} : { list: () => c.listAllBlobs() }),
     remote: (ref, o = {}) => {
       const s = sig(o.signal);
       return openBlobRemote(c, blobHex(ref), { ...(owner ? { owner } : {}), ...(s ? { signal: s } : {}) });

@@ -18,6 +18,8 @@ import { ApiError, NotFoundError, UnauthorizedError } from '../server/errors.ts'
 import { sendError, sendJson } from '../server/http/respond.ts';
 import type { RestoreSession } from './restore-session.ts';
 import { wizardSurface } from './wizard-routes.ts';
+import { ManifestParseError, VerificationError } from '../manifest/index.ts';
+import { toMachineError } from '../restore-machine/machine-error.ts';
 
 const COOKIE = 'ks_session';
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2', '.json': 'application/json' };
@@ -200,9 +202,9 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((e) => {
-      const code = (e as { code?: string }).code;
       if (e instanceof ApiError) return sendError(res, e);
-      if (code === 'MANIFEST_VERIFY' || code === 'MANIFEST_PARSE') return sendJson(res, 422, { error: { code, message: (e as Error).message } });
+      // A chain that does not verify or parse (details): 422 with the UiState's spelling of the code, which the wizard reads.
+      if (e instanceof VerificationError || e instanceof ManifestParseError) return sendJson(res, 422, { error: toMachineError(e) });
       const mapped = surface.mapError?.(e);
       if (mapped) return sendJson(res, mapped.status, { error: { code: mapped.code, message: mapped.message } });
       o.log?.(`daemon: ${(e as Error).stack ?? e}`);

@@ -22,7 +22,7 @@ export interface BlobRemoteOptions {
 
 /** Structurally the chroot appliers' RemoteBlob (this layer does not import theirs). */
 export interface BlobAttempts {
-  attempt(from: number, after?: { status: number; message: string; body: string; code?: string }): Promise<{ url: string; headers: Record<string, string> }>;
+  attempt(from: number, after?: { status: number; message: string; body: string; code?: 'range_unsupported' }): Promise<{ url: string; headers: Record<string, string> }>;
   idleMs: number;
 }
 

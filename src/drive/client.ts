@@ -244,6 +244,22 @@ export class DriveClient {
     return buf;
   }
 
+  /** A prune's repack: snapshots referencing `remove` reference `add` instead; `remove` goes (server store/pack-rewrite.ts). */
+  rewritePacks(remove: string[], add: string[]): Promise<{ snapshots: number; removed: number; freed: number }> {
+    return this.json('/v1/me/packs/rewrite', this.jsonBody('POST', { remove, add }));
+  }
+
+  /** All the caller's blobs (address, size), every page. */
+  async listAllBlobs(): Promise<{ hash: string; size: number }[]> {
+    const out: { hash: string; size: number }[] = [];
+    for (let after: string | undefined; ; ) {
+      const page = await this.listBlobs(after ? { after } : {});
+      out.push(...page.blobs);
+      if (!page.next) return out;
+      after = page.next;
+    }
+  }
+
   /** The caller's blobs (address, size), a page at a time after `after`. */
   async listBlobs(o: { after?: string; limit?: number } = {}): Promise<{ blobs: { hash: string; size: number }[]; next?: string }> {
     const q = new URLSearchParams();

@@ -105,12 +105,12 @@ export async function saveIdentity(dir: string, id: Identity, opts: { force?: bo
   const publicPath = join(dir, PUBLIC_FILE);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const st = await stat(dir);
-  if (!st.isDirectory()) throw new KeyError('IDENTITY_FILES', `${dir} is not a directory`, dir);
+  if (!st.isDirectory()) throw new KeyError('identity_files', `${dir} is not a directory`, dir);
   // mkdir's mode does not apply to a directory that already existed (nor
   // escape the umask); private keys go in a directory only its owner can list.
   if ((st.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
   if (!opts.force && (await exists(privatePath))) {
-    throw new KeyError('IDENTITY_EXISTS', `${privatePath} already exists; refusing to overwrite it (use --force to replace it)`, privatePath);
+    throw new KeyError('identity_exists', `${privatePath} already exists; refusing to overwrite it (use --force to replace it)`, privatePath);
   }
   const priv: PrivateFile = {
     version: 1,
@@ -131,7 +131,7 @@ export async function saveIdentity(dir: string, id: Identity, opts: { force?: bo
 export async function loadIdentity(dir: string): Promise<Identity> {
   const privatePath = join(dir, PRIVATE_FILE);
   function fail(why: string, file = privatePath): never {
-    throw new KeyError('IDENTITY_FILES', `${file}: ${why}`, file);
+    throw new KeyError('identity_files', `${file}: ${why}`, file);
   }
   let text: string;
   try {
@@ -215,7 +215,7 @@ async function writeAtomic(path: string, data: string, mode: number, overwrite: 
     await writeFileAtomic(path, data, { mode, overwrite });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new KeyError('IDENTITY_EXISTS', `${path} already exists; refusing to overwrite it (use --force to replace it)`, path);
+      throw new KeyError('identity_exists', `${path} already exists; refusing to overwrite it (use --force to replace it)`, path);
     }
     throw e;
   }

@@ -1,6 +1,6 @@
 /** Identity keys, sealing, recovery keys and the key vault: the public API of src/keys/. */
 export { getSodium, type Sodium } from './sodium.ts';
-export { KeyError, isKeyError, type KeyErrorCode } from './errors.ts';
+export { KeyError, type KeyErrorCode } from './errors.ts';
 export { ed25519Sign, ed25519Verify, generateEd25519, keyIdOf, publicKeyFromSeed, type Ed25519KeyPair } from './ed25519.ts';
 export {
   generateIdentity,

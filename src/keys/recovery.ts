@@ -35,7 +35,7 @@ export function generateRecoveryKey(): string {
 
 /** Formats a 16-byte secret as `XXXX-XXXX-…` (with its checksum). */
 export function formatRecoveryKey(secret: Uint8Array): string {
-  if (secret.length !== RECOVERY_SECRET_BYTES) throw new KeyError('BAD_ARGUMENT', `recovery secret must be ${RECOVERY_SECRET_BYTES} bytes, got ${secret.length}`);
+  if (secret.length !== RECOVERY_SECRET_BYTES) throw new KeyError('bad_argument', `recovery secret must be ${RECOVERY_SECRET_BYTES} bytes, got ${secret.length}`);
   const bytes = new Uint8Array(RECOVERY_SECRET_BYTES + CHECK_BYTES);
   bytes.set(secret);
   bytes.set(checksum(secret), RECOVERY_SECRET_BYTES);
@@ -57,11 +57,11 @@ export function parseRecoveryKey(text: string): Uint8Array {
   for (let i = 0; i < compact.length; i++) {
     const ch = compact[i]!;
     const v = DECODE.get(ch);
-    if (v === undefined) throw new KeyError('RECOVERY_KEY_FORMAT', `recovery key: '${ch}' is not a valid character (allowed: digits and letters except U)`);
+    if (v === undefined) throw new KeyError('recovery_key_format', `recovery key: '${ch}' is not a valid character (allowed: digits and letters except U)`);
     bits = (bits << 5n) | BigInt(v);
   }
   if (compact.length !== CHARS) {
-    throw new KeyError('RECOVERY_KEY_FORMAT', `recovery key: expected ${CHARS} characters (${CHARS / GROUP} groups of ${GROUP}), got ${compact.length}`);
+    throw new KeyError('recovery_key_format', `recovery key: expected ${CHARS} characters (${CHARS / GROUP} groups of ${GROUP}), got ${compact.length}`);
   }
   const bytes = new Uint8Array(RECOVERY_SECRET_BYTES + CHECK_BYTES);
   for (let i = bytes.length - 1; i >= 0; i--) {
@@ -70,7 +70,7 @@ export function parseRecoveryKey(text: string): Uint8Array {
   }
   const secret = bytes.slice(0, RECOVERY_SECRET_BYTES);
   if (!Buffer.from(checksum(secret)).equals(bytes.subarray(RECOVERY_SECRET_BYTES))) {
-    throw new KeyError('RECOVERY_KEY_CHECKSUM', 'recovery key: checksum does not match; a character is mistyped');
+    throw new KeyError('recovery_key_checksum', 'recovery key: checksum does not match; a character is mistyped');
   }
   return secret;
 }

@@ -110,7 +110,7 @@ export interface VaultResult {
 
 export async function createVault(identity: Identity, opts: CreateVaultOptions): Promise<VaultResult> {
   if (opts.passphrase === undefined && !opts.recovery) {
-    throw new KeyError('BAD_ARGUMENT', 'a vault needs at least one slot: give a passphrase, a recovery key, or both');
+    throw new KeyError('bad_argument', 'a vault needs at least one slot: give a passphrase, a recovery key, or both');
   }
   const sodium = await getSodium();
   const plain = new Uint8Array(PLAIN_BYTES);
@@ -167,7 +167,7 @@ export async function openVault(vault: Vault, unlock: Unlock): Promise<Identity>
 export async function addSlot(vault: Vault, unlockWith: Unlock, newSlot: NewSlot): Promise<VaultResult & { slotId: string }> {
   const sodium = await getSodium();
   const v = parseVault(vault);
-  if (v.slots.length >= MAX_SLOTS) throw new KeyError('BAD_ARGUMENT', `a vault holds at most ${MAX_SLOTS} slots`);
+  if (v.slots.length >= MAX_SLOTS) throw new KeyError('bad_argument', `a vault holds at most ${MAX_SLOTS} slots`);
   const vaultKey = await unwrapVaultKey(sodium, v, unlockWith);
   try {
     // Open the box too: never wrap a key that does not open this vault.
@@ -193,8 +193,8 @@ export async function addSlot(vault: Vault, unlockWith: Unlock, newSlot: NewSlot
  */
 export function removeSlot(vault: Vault, slotId: string): Vault {
   const v = parseVault(vault);
-  if (!v.slots.some((s) => s.id === slotId)) throw new KeyError('SLOT_NOT_FOUND', `no slot with id ${slotId} in this vault`);
-  if (v.slots.length === 1) throw new KeyError('LAST_SLOT', `slot ${slotId} is the vault's last slot; add another before removing it`);
+  if (!v.slots.some((s) => s.id === slotId)) throw new KeyError('slot_not_found', `no slot with id ${slotId} in this vault`);
+  if (v.slots.length === 1) throw new KeyError('last_slot', `slot ${slotId} is the vault's last slot; add another before removing it`);
   return { ...v, slots: v.slots.filter((s) => s.id !== slotId) };
 }
 
@@ -220,7 +220,7 @@ function kdfParams(sodium: Sodium, strength: KdfStrength = DEFAULT_KDF): { opsli
   }
 }
 
-function checkKdfBounds(opslimit: unknown, memlimit: unknown, where: string, code: 'BAD_ARGUMENT' | 'VAULT_FORMAT' = 'BAD_ARGUMENT'): void {
+function checkKdfBounds(opslimit: unknown, memlimit: unknown, where: string, code: 'bad_argument' | 'vault_format' = 'bad_argument'): void {
   if (!Number.isSafeInteger(opslimit) || (opslimit as number) < OPSLIMIT_MIN || (opslimit as number) > OPSLIMIT_MAX) {
     throw new KeyError(code, `${where}.opslimit: expected an integer from ${OPSLIMIT_MIN} to ${OPSLIMIT_MAX}`, `${where}.opslimit`);
   }
@@ -234,7 +234,7 @@ function checkKdfBounds(opslimit: unknown, memlimit: unknown, where: string, cod
  * the installer may arrive in different Unicode normal forms.
  */
 function passphraseBytes(passphrase: string): Uint8Array {
-  if (typeof passphrase !== 'string' || passphrase.length === 0) throw new KeyError('BAD_ARGUMENT', 'the passphrase is empty');
+  if (typeof passphrase !== 'string' || passphrase.length === 0) throw new KeyError('bad_argument', 'the passphrase is empty');
   return new TextEncoder().encode(passphrase.normalize('NFC'));
 }
 
@@ -314,7 +314,7 @@ async function unwrapVaultKey(sodium: Sodium, v: Vault, unlock: Unlock): Promise
 
   const candidates = v.slots.filter((s) => s.kind === kind && (unlock.slotId === undefined || s.id === unlock.slotId));
   if (candidates.length === 0) {
-    throw new KeyError('SLOT_NOT_FOUND', unlock.slotId !== undefined ? `no ${kind} slot with id ${unlock.slotId} in this vault` : `this vault has no ${kind} slot`);
+    throw new KeyError('slot_not_found', unlock.slotId !== undefined ? `no ${kind} slot with id ${unlock.slotId} in this vault` : `this vault has no ${kind} slot`);
   }
   for (const s of candidates) {
     const kek = s.kind === 'passphrase' ? passphraseKek(sodium, (unlock as { passphrase: string }).passphrase, s.kdf) : recoveryKek(sodium, recoverySecret!, s.kdf);
@@ -328,7 +328,7 @@ async function unwrapVaultKey(sodium: Sodium, v: Vault, unlock: Unlock): Promise
     }
   }
   const what = kind === 'passphrase' ? 'passphrase' : 'recovery key';
-  throw new KeyError('WRONG_SECRET', `wrong ${what}: it opens no ${kind} slot of this vault (or the vault was altered)`);
+  throw new KeyError('wrong_secret', `wrong ${what}: it opens no ${kind} slot of this vault (or the vault was altered)`);
 }
 
 async function openBox(sodium: Sodium, v: Vault, vaultKey: Uint8Array): Promise<Identity> {
@@ -336,18 +336,18 @@ async function openBox(sodium: Sodium, v: Vault, vaultKey: Uint8Array): Promise<
   try {
     plain = sodium.crypto_secretbox_open_easy(fromB64(v.box.ciphertext)!, fromB64(v.box.nonce)!, vaultKey);
   } catch {
-    throw new KeyError('VAULT_DAMAGED', 'the vault key opened a slot but not the key box: the vault was altered');
+    throw new KeyError('vault_damaged', 'the vault key opened a slot but not the key box: the vault was altered');
   }
   try {
-    if (plain.length !== PLAIN_BYTES) throw new KeyError('VAULT_DAMAGED', `the key box holds ${plain.length} bytes, expected ${PLAIN_BYTES}`);
+    if (plain.length !== PLAIN_BYTES) throw new KeyError('vault_damaged', `the key box holds ${plain.length} bytes, expected ${PLAIN_BYTES}`);
     const id = await identityFromParts({
       ed25519Seed: plain.slice(0, 32),
       ed25519Public: plain.slice(32, 64),
       x25519Private: plain.slice(64, 96),
       x25519Public: plain.slice(96, 128),
     });
-    if (typeof id === 'string') throw new KeyError('VAULT_DAMAGED', `the key box is inconsistent: ${id}`);
-    if (id.keyId !== v.key_id) throw new KeyError('VAULT_DAMAGED', `the key box holds key ${id.keyId}, but the vault says ${v.key_id}`);
+    if (typeof id === 'string') throw new KeyError('vault_damaged', `the key box is inconsistent: ${id}`);
+    if (id.keyId !== v.key_id) throw new KeyError('vault_damaged', `the key box holds key ${id.keyId}, but the vault says ${v.key_id}`);
     return id;
   } finally {
     sodium.memzero(plain);
@@ -368,7 +368,7 @@ export function parseVault(json: unknown): Vault {
     try {
       data = JSON.parse(json);
     } catch (e) {
-      throw new KeyError('VAULT_FORMAT', `vault: not valid JSON (${(e as Error).message})`, '');
+      throw new KeyError('vault_format', `vault: not valid JSON (${(e as Error).message})`, '');
     }
   }
   const root = obj(data, 'vault', ['version', 'key_id', 'slots', 'box']);
@@ -393,7 +393,7 @@ export function parseVault(json: unknown): Vault {
     if (s.kind === 'passphrase') {
       const k = obj(s.kdf, `${at}.kdf`, ['alg', 'opslimit', 'memlimit', 'salt']);
       if (k.alg !== 'argon2id13') bad(`${at}.kdf.alg`, `expected "argon2id13", got ${JSON.stringify(k.alg)}`);
-      checkKdfBounds(k.opslimit, k.memlimit, `${at}.kdf`, 'VAULT_FORMAT');
+      checkKdfBounds(k.opslimit, k.memlimit, `${at}.kdf`, 'vault_format');
       const kdf: PassphraseKdf = { alg: 'argon2id13', opslimit: k.opslimit as number, memlimit: k.memlimit as number, salt: b64(k.salt, `${at}.kdf.salt`, SALT_BYTES) };
       return { ...common, kind: 'passphrase', kdf };
     }
@@ -408,7 +408,7 @@ export function parseVault(json: unknown): Vault {
 }
 
 function bad(field: string, why: string): never {
-  throw new KeyError('VAULT_FORMAT', `vault ${field}: ${why}`, field);
+  throw new KeyError('vault_format', `vault ${field}: ${why}`, field);
 }
 
 function obj(v: unknown, field: string, keys: string[]): Record<string, unknown> {

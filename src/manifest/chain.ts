@@ -55,6 +55,9 @@ export async function resolveChain(
     }
     verifySignature(manifest, trusted, `snapshot ${id}`);
     const child = links[links.length - 1];
+    if (child && child.manifest.snapshot.version !== manifest.snapshot.version) {
+      throw new VerificationError('parent-mismatch', `snapshot ${child.id} (version ${child.manifest.snapshot.version}) names parent ${id} of version ${manifest.snapshot.version}: a chain keeps one version`, id);
+    }
     if (child && child.manifest.snapshot.koder_user_id !== manifest.snapshot.koder_user_id) {
       throw new VerificationError('parent-mismatch', `snapshot ${child.id} (user ${child.manifest.snapshot.koder_user_id}) names parent ${id} of another user (${manifest.snapshot.koder_user_id})`, id);
     }

@@ -22,8 +22,11 @@
  *
  * Throws `TomlSyntaxError` with the UTF-16 offset of the offending character.
  */
+import { CodedError } from '../util/coded-error.ts';
 
-export class TomlSyntaxError extends Error {
+/** Code `manifest_parse`; toml.ts turns the offset into a line and column. */
+export class TomlSyntaxError extends CodedError {
+  override name = 'TomlSyntaxError';
   constructor(
     /** UTF-16 offset into the text. */
     readonly offset: number,
@@ -31,8 +34,7 @@ export class TomlSyntaxError extends Error {
     /** A limit (depth, entries) rather than the grammar. */
     readonly limit = false,
   ) {
-    super(reason);
-    this.name = 'TomlSyntaxError';
+    super('manifest_parse', reason, { offset });
   }
 }
 

@@ -7,12 +7,15 @@
  */
 import { KEYED_LISTS, isTable, type Table } from './keyed-lists.ts';
 import { SECTIONS, type Manifest } from './types.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 export type PathSegment = string | number;
 
-export class InvalidField extends Error {
+/** A field that is not valid (code `manifest_parse`); parse.ts adds the file and the position. */
+export class InvalidField extends CodedError {
+  override name = 'InvalidField';
   constructor(readonly path: PathSegment[], readonly reason: string) {
-    super(reason);
+    super('manifest_parse', reason, { path });
   }
 }
 

@@ -15,7 +15,9 @@
  */
 import { assign, fromCallback, fromPromise, setup, type EventObject } from 'xstate';
 import type { RestoreChoice } from './plan.ts';
-import type { MachineError, Prepared, RestoreContext, RestoreEvent, SnapshotSummary, StepProgress, TargetInfo } from './types.ts';
+import type { Prepared, RestoreContext, RestoreEvent, SnapshotSummary, StepProgress, TargetInfo } from './types.ts';
+import { toMachineError } from './machine-error.ts';
+import { hasCode, isVerificationError } from '../util/coded-error.ts';
 
 export interface PrepareInput {
   choice: RestoreChoice;
@@ -32,11 +34,7 @@ const unprovided = (name: string) => () => {
   throw new Error(`restore machine: actor '${name}' was not provided`);
 };
 
-/** Typed errors carry a `code`; anything else is a generic retryable failure. */
-export function toMachineError(e: unknown): MachineError {
-  const err = e as { code?: unknown; message?: unknown };
-  return { code: typeof err?.code === 'string' ? err.code : 'ERROR', message: typeof err?.message === 'string' ? err.message : String(e) };
-}
+export { toMachineError };
 
 /**
  * The choice with the snapshot's owner when it was shared with me, taken from
@@ -71,8 +69,9 @@ export const restoreMachine = setup({
     apply: fromCallback<EventObject, ApplyInput>(unprovided('apply')),
   },
   guards: {
-    isVerificationError: ({ event }) => toMachineError((event as unknown as { error: unknown }).error).code === 'MANIFEST_VERIFY',
-    isWrongSecret: ({ event }) => toMachineError((event as unknown as { error: unknown }).error).code === 'WRONG_SECRET',
+    // The actor's error as thrown: the catalogue says what it is.
+    isVerificationError: ({ event }) => isVerificationError((event as unknown as { error: unknown }).error),
+    isWrongSecret: ({ event }) => hasCode((event as unknown as { error: unknown }).error, 'wrong_secret'),
     hasFailedSteps: ({ context }) => context.results.some((r) => r.status === 'failed'),
   },
   actions: {

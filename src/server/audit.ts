@@ -14,6 +14,7 @@ export type AuditAction =
   | 'snapshot.share'
   | 'blob.create'
   | 'blob.read'
+  | 'packs.rewrite'
   | 'keys.update'
   | 'vault.read'
   | 'vault.update'

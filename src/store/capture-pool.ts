@@ -7,9 +7,11 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../util/worker-thread.ts';
-import type { CaptureWorkerData, FileResult, OutMessage } from './capture-protocol.ts';
+import type { CaptureWorkerData, FileJob, FileResult, OutMessage } from './capture-protocol.ts';
 
+/** Where a file's chunks go, in order, then its result. The buffers are the worker's: valid during the call only. */
 export interface FileSink {
+  /** `sealed` is empty for a chunk the file's `known` ids named (stored already). */
   chunk(id: Buffer, key: Buffer, raw: number, sealed: Buffer): void;
   done(r: FileResult): void;
 }
@@ -27,7 +29,7 @@ export class CapturePool {
 
   constructor(n: number, data: CaptureWorkerData) {
     this.slots = Array.from({ length: Math.max(1, n) }, () => {
-      const worker = startWorker(new URL('./capture-worker.ts', import.meta.url), { workerData: data });
+      const worker = startWorker('capture-worker', { workerData: data });
       const slot: Slot = { worker, inFlight: new Map() };
       worker.on('message', (m: OutMessage) => this.onOut(slot, m));
       worker.on('error', (e) => this.fail(e));
@@ -55,11 +57,15 @@ export class CapturePool {
 
   private onOut(slot: Slot, m: OutMessage): void {
     const sinks = slot.inFlight.get(m.batch);
-    slot.worker.postMessage({ type: 'ack' });
-    if (!sinks) return;
-    const buf = Buffer.from(m.buf);
-    for (const it of m.items) {
-      sinks[it.file]!.chunk(buf.subarray(it.at, it.at + 32), buf.subarray(it.at + 32, it.at + 64), it.raw, buf.subarray(it.at + 64, it.at + 64 + it.len));
+    try {
+      if (!sinks) return;
+      const buf = Buffer.from(m.buf);
+      for (const it of m.items) {
+        sinks[it.file]!.chunk(buf.subarray(it.at, it.at + 32), buf.subarray(it.at + 32, it.at + 64), it.raw, buf.subarray(it.at + 64, it.at + 64 + it.len));
+      }
+    } finally {
+      // Read: the buffer goes back to the worker to be filled again.
+      slot.worker.postMessage({ type: 'ack', buf: m.buf }, [m.buf]);
     }
     if (m.results) {
       slot.inFlight.delete(m.batch);
@@ -84,12 +90,12 @@ export class CapturePool {
     if (this.failure) throw this.failure;
   }
 
-  submit(files: { path: Buffer; sink: FileSink }[]): void {
+  submit(files: (FileJob & { sink: FileSink })[]): void {
     if (this.failure) throw this.failure;
     const slot = this.slots.reduce((a, b) => (b.inFlight.size < a.inFlight.size ? b : a));
     const batch = this.nextBatch++;
     slot.inFlight.set(batch, files.map((f) => f.sink));
-    slot.worker.postMessage({ type: 'batch', batch, files: files.map((f) => f.path) });
+    slot.worker.postMessage({ type: 'batch', batch, files: files.map((f) => ({ path: f.path, ...(f.known ? { known: f.known } : {}) })) });
   }
 
   async close(): Promise<void> {

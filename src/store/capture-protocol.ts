@@ -8,9 +8,22 @@ export interface CaptureWorkerData {
   level: number;
 }
 
-export type ToCaptureWorker = { type: 'batch'; batch: number; files: Uint8Array[] } | { type: 'ack' };
+/** A file to read: its path, and the ids (32 bytes each, concatenated) of chunks the store already has that it probably holds (its parent version's). */
+export interface FileJob {
+  path: Uint8Array;
+  known?: Uint8Array;
+}
 
-/** One sealed chunk in an `out` buffer: `buf[at, at+32)` id, `[at+32, at+64)` key, then `len` sealed bytes. */
+export type ToCaptureWorker =
+  | { type: 'batch'; batch: number; files: FileJob[] }
+  /** An `out` buffer handed back, read: the worker fills it again. */
+  | { type: 'ack'; buf: ArrayBuffer };
+
+/**
+ * One chunk in an `out` buffer: `buf[at, at+32)` id, `[at+32, at+64)` key,
+ * then `len` sealed bytes — none (`len` 0) when the chunk is one the file's
+ * `known` list named: stored already, not sealed again.
+ */
 export interface OutItem {
   /** Index of the file in its batch. */
   file: number;

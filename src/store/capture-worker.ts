@@ -5,39 +5,42 @@
  * thread keeps the index, the packs and the trees; this thread only turns
  * file bytes into sealed chunks, so two of them keep two cores busy.
  *
- * Flow: in `batch` (a list of files by path bytes); out `out` messages of
- * at most ~4 MiB of sealed bytes in one transferred buffer (id ‖ key ‖
- * sealed per item), the last one with each file's result. The worker waits
- * for acks when 4 messages are unread, so memory stays bounded whatever the
- * file sizes.
+ * Flow: in `batch` (files by path bytes, each with the ids of chunks the
+ * store already has that the file probably holds: those are named, not
+ * sealed again); out `out` messages, each one of OUT_BUFFERS fixed buffers
+ * of OUT_BYTES (id ‖ key ‖ sealed per item, sealed straight into it),
+ * transferred to the calling thread and handed back by its `ack` once read —
+ * the last message of a batch carries each file's result. With every buffer
+ * out, the worker waits: memory stays fixed whatever the file sizes (a
+ * sealed chunk larger than a buffer goes alone in one of its size).
  */
 import { closeSync, constants as fsc, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { CHUNK_DATA, sealChunk } from './chunk-crypto.ts';
+import { CHUNK_DATA, sealBound, sealChunkInto } from './chunk-crypto.ts';
 import { MAX_CHUNK, MIN_CHUNK, nextCut } from './chunker.ts';
 import { chunkId, chunkKey } from './keys.ts';
 import { zstdContext } from './zstd.ts';
-import type { CaptureWorkerData, FileResult, ToCaptureWorker, OutItem } from './capture-protocol.ts';
+import { gcEvery } from '../util/young-gc.ts';
+import type { CaptureWorkerData, FileJob, FileResult, ToCaptureWorker, OutItem } from './capture-protocol.ts';
 
 const data = workerData as CaptureWorkerData;
 const idKey = Buffer.from(data.idKey);
 const keyRoot = Buffer.from(data.chunkKeyRoot);
 const gear = new Int32Array(data.gear);
 const zstd = zstdContext(data.level);
-const scratch = { buf: Buffer.allocUnsafe(0) };
-const READ = 4 * 1024 * 1024;
+const READ = 1024 * 1024;
 const win = Buffer.allocUnsafe(MAX_CHUNK + READ);
-const FLUSH_BYTES = 4 * 1024 * 1024;
-const MAX_UNACKED = 4;
+const OUT_BYTES = 2 * 1024 * 1024;
+const OUT_BUFFERS = 2;
 
-let unacked = 0;
+const free: ArrayBuffer[] = Array.from({ length: OUT_BUFFERS }, () => new ArrayBuffer(OUT_BYTES));
 let wake: (() => void) | undefined;
 const queue: ToCaptureWorker[] = [];
 let running = false;
 
 parentPort!.on('message', (m: ToCaptureWorker) => {
   if (m.type === 'ack') {
-    unacked--;
+    if (m.buf.byteLength === OUT_BYTES) free.push(m.buf);
     wake?.();
     return;
   }
@@ -45,33 +48,58 @@ parentPort!.on('message', (m: ToCaptureWorker) => {
   if (!running) void run();
 });
 
-let outParts: Buffer[] = [];
+/** The buffer being filled (undefined until the first chunk of a message). */
+let out: Buffer | undefined;
 let outItems: OutItem[] = [];
 let outBytes = 0;
 
-async function post(batch: number, results?: FileResult[]): Promise<void> {
-  const buf = Buffer.concat(outParts, outBytes);
-  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
-  parentPort!.postMessage({ type: 'out', batch, buf: ab, items: outItems, ...(results ? { results } : {}) }, [ab]);
-  outParts = [];
+async function take(): Promise<Buffer> {
+  while (!free.length) await new Promise<void>((r) => (wake = r));
+  return Buffer.from(free.pop()!);
+}
+
+function post(batch: number, results?: FileResult[]): void {
+  const ab = (out?.buffer ?? new ArrayBuffer(0)) as ArrayBuffer;
+  parentPort!.postMessage({ type: 'out', batch, buf: ab, items: outItems, ...(results ? { results } : {}) }, ab.byteLength ? [ab] : []);
+  out = undefined;
   outItems = [];
   outBytes = 0;
-  unacked++;
-  while (unacked >= MAX_UNACKED) await new Promise<void>((r) => (wake = r));
 }
 
-async function emit(batch: number, file: number, plain: Buffer): Promise<void> {
+async function emit(batch: number, file: number, plain: Buffer, known: Set<string> | undefined): Promise<void> {
   const id = chunkId(idKey, plain);
   const key = chunkKey(keyRoot, id);
-  const sealed = sealChunk(key, id, CHUNK_DATA, plain, zstd, scratch);
-  outItems.push({ file, raw: plain.length, at: outBytes, len: sealed.length });
-  outParts.push(id, key, sealed);
-  outBytes += 64 + sealed.length;
-  if (outBytes >= FLUSH_BYTES) await post(batch);
+  const stored = known?.has(id.toString('latin1'));
+  const need = 64 + (stored ? 0 : sealBound(plain.length, zstd));
+  if (out && outBytes + need > out.length) post(batch);
+  if (!out) out = need > OUT_BYTES ? Buffer.alloc(need) : await take();
+  const at = outBytes;
+  id.copy(out, at);
+  key.copy(out, at + 32);
+  const len = stored ? 0 : sealChunkInto(out, at + 64, key, id, CHUNK_DATA, plain, zstd);
+  outItems.push({ file, raw: plain.length, at, len });
+  outBytes += 64 + len;
+  collect(len);
 }
 
-async function readFile(batch: number, file: number, path: Uint8Array): Promise<number> {
-  const fd = openSync(Buffer.from(path), fsc.O_RDONLY | fsc.O_NOFOLLOW);
+/**
+ * Each sealing leaves a dead buffer of the chunk's size (node:crypto's
+ * output), freed only at a GC: one every 8 MiB keeps them bounded (−40 to
+ * −60 MiB of peak RSS for a capture with two workers; util/young-gc.ts).
+ */
+const collect = gcEvery(8 * 1024 * 1024);
+
+function knownSet(ids: Uint8Array | undefined): Set<string> | undefined {
+  if (!ids?.length) return undefined;
+  const s = new Set<string>();
+  const b = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
+  for (let i = 0; i + 32 <= b.length; i += 32) s.add(b.toString('latin1', i, i + 32));
+  return s;
+}
+
+async function readFile(batch: number, file: number, job: FileJob): Promise<number> {
+  const known = knownSet(job.known);
+  const fd = openSync(Buffer.from(job.path), fsc.O_RDONLY | fsc.O_NOFOLLOW);
   try {
     let start = 0;
     let end = 0;
@@ -95,8 +123,8 @@ async function readFile(batch: number, file: number, path: Uint8Array): Promise<
       if (start === end) break;
       const cut = nextCut(gear, win, start, end, eof);
       if (cut < 0) continue;
-      // The chunk leaves this buffer before it is reused: seal copies it.
-      await emit(batch, file, win.subarray(start, cut));
+      // Sealed into the out buffer before the window moves on.
+      await emit(batch, file, win.subarray(start, cut), known);
       start = cut;
     }
     return total;
@@ -119,7 +147,7 @@ async function run(): Promise<void> {
           results.push({ error: `${(e as NodeJS.ErrnoException).code ?? ''} ${(e as Error).message}`.trim() });
         }
       }
-      await post(m.batch, results);
+      post(m.batch, results);
     }
   } finally {
     running = false;

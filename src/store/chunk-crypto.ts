@@ -93,17 +93,53 @@ export function chunkPayload(plain: Uint8Array, zstd: Zstd | undefined, scratch?
   return p;
 }
 
-/** Seals one chunk (compressing when it helps). */
-export function sealChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, plain: Uint8Array, zstd?: Zstd, scratch?: { buf: Buffer }): Buffer {
-  return sealPayload(key, chunkAad(type, id), chunkPayload(plain, zstd, scratch));
+/** The most bytes `sealChunkInto` writes for a plaintext of `n` bytes. */
+export function sealBound(n: number, zstd?: Zstd): number {
+  return SEAL_OVERHEAD + 1 + Math.max(n, zstd && n > 64 ? zstd.bound(n) : 0);
+}
+
+/**
+ * Seals one chunk straight into `dst` at `at` (the same bytes as sealChunk:
+ * nonce ‖ AES-256-GCM(codec ‖ body) ‖ tag; zstd only when it shrinks the
+ * chunk), for a writer that keeps its output buffers. `dst` needs
+ * `sealBound(plain.length, zstd)` bytes from `at`. Returns the bytes written.
+ */
+export function sealChunkInto(dst: Buffer, at: number, key: Uint8Array, id: Uint8Array, type: ChunkType, plain: Uint8Array, zstd?: Zstd): number {
+  const nonce = randomBytes(NONCE_BYTES);
+  nonce.copy(dst, at);
+  const payloadAt = at + NONCE_BYTES;
+  let body: Uint8Array = plain;
+  dst[payloadAt] = CODEC_RAW;
+  if (zstd && plain.length > 64) {
+    // Compressed in place, where the payload goes; encrypted over itself below.
+    const n = zstd.compress(dst.subarray(payloadAt + 1, payloadAt + 1 + zstd.bound(plain.length)), plain);
+    if (n < plain.length) {
+      dst[payloadAt] = CODEC_ZSTD;
+      body = dst.subarray(payloadAt + 1, payloadAt + 1 + n);
+    }
+  }
+  const c = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  c.setAAD(chunkAad(type, id));
+  // GCM is a stream cipher: each update gives as many bytes as it was given.
+  c.update(dst.subarray(payloadAt, payloadAt + 1)).copy(dst, payloadAt);
+  c.update(body).copy(dst, payloadAt + 1);
+  if (c.final().length) throw new Error('AES-GCM final produced bytes');
+  const end = payloadAt + 1 + body.length;
+  c.getAuthTag().copy(dst, end);
+  return end + TAG_BYTES - at;
+}
+
+/** Seals one chunk (compressing when it helps; raw without `zstd`). `nonce`: for test vectors only. */
+export function sealChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, plain: Uint8Array, zstd?: Zstd, scratch?: { buf: Buffer }, nonce?: Uint8Array): Buffer {
+  return sealPayload(key, chunkAad(type, id), chunkPayload(plain, zstd, scratch), nonce);
 }
 
 /**
  * Opens one chunk: authenticates it against its id and kind, decompresses
- * it, checks its length. Throws CodedError 'chunk_auth_failed' otherwise —
+ * it (into `into` when given and large enough), checks its length. Throws CodedError 'chunk_auth_failed' otherwise —
  * nothing of it may be used.
  */
-export function openChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, sealed: Uint8Array, rawLength: number, zstd: Zstd, where = 'chunk'): Buffer {
+export function openChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, sealed: Uint8Array, rawLength: number, zstd: Zstd, where = 'chunk', into?: Buffer): Buffer {
   const payload = openPayload(key, chunkAad(type, id), sealed);
   const fail = (why: string) =>
     new CodedError('chunk_auth_failed', `${where} ${Buffer.from(id).toString('hex').slice(0, 16)}…: ${why}`, { id: Buffer.from(id).toString('hex') });
@@ -115,7 +151,8 @@ export function openChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, seal
     return body;
   }
   if (codec !== CODEC_ZSTD) throw fail(`unknown codec ${codec}`);
-  const out = Buffer.allocUnsafe(rawLength);
+  // `into` (a caller's reused buffer, when large enough) holds a decompressed chunk: valid until its next use.
+  const out = into && into.length >= rawLength ? into.subarray(0, rawLength) : Buffer.allocUnsafe(rawLength);
   let n: number;
   try {
     n = zstd.decompress(out, body);

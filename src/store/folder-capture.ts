@@ -16,9 +16,12 @@
  * parent snapshot had it, its previous entry is kept rather than dropped.
  *
  * The walk runs ahead of the workers, bounded by their queue (beforeSubmit).
+ * Its file system calls are synchronous: one lstat through libuv's thread
+ * pool and back costs ≈ 40 µs here, a direct one ≈ 4 µs (bench/README.md,
+ * peer-restic), and the thread has nothing else to do meanwhile but read
+ * the workers' output, which waits in their buffers.
  */
-import type { BigIntStats } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { CHUNK_DATA } from './chunk-crypto.ts';
 import type { FileSink } from './capture-pool.ts';
 import type { TreeLocation, TreeRoot } from './root-blob.ts';
@@ -56,7 +59,7 @@ const key = (name: Buffer) => name.toString('latin1');
 const join = (a: Buffer, b: Buffer) => Buffer.concat([a, SLASH, b]);
 
 class FolderWalk {
-  private batch: { path: Buffer; sink: FileSink }[] = [];
+  private batch: { path: Buffer; known?: Buffer; sink: FileSink }[] = [];
   private batchBytes = 0;
   private readonly locs = new Map<string, TreeLocation>();
   private readonly packs = new Set<string>();
@@ -84,6 +87,14 @@ class FolderWalk {
   /** Walks the folder; the boxed result resolves after the writer's finish(). */
   async run(dir: string): Promise<Later<FolderStored>> {
     const abs = Buffer.from(dir);
+    if (this.o.parent && this.w.reader) {
+      // The parent's tree objects in a few reads (local tree packs first), opened as the walk reaches them.
+      try {
+        await this.w.reader.prefetch(this.o.parent);
+      } catch (e) {
+        this.warn(`the parent snapshot's trees could not be read ahead (${(e as Error).message}); reading them one by one`);
+      }
+    }
     const prev = this.o.parent ? await this.prevEntries(this.o.parent.root) : undefined;
     const root = await this.walkDir(abs, Buffer.alloc(0), prev);
     await this.flushBatch();
@@ -115,7 +126,7 @@ class FolderWalk {
     this.stats.dirs++;
     let names: Buffer[];
     try {
-      names = (await readdir(abs, { encoding: 'buffer' })).sort(compareBytes);
+      names = readdirSync(abs, { encoding: 'buffer' }).sort(compareBytes);
     } catch (e) {
       this.warn(`cannot list ${abs.toString()} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${prev ? '; kept as in the parent snapshot' : ''}`);
       return { later: Promise.resolve(this.w.storeDir(prev ? [...prev.values()] : [], this.locs, this.packs, this.o.parent?.trees)) };
@@ -129,7 +140,7 @@ class FolderWalk {
       const before = prev?.get(key(name));
       let st: BigIntStats;
       try {
-        st = await lstat(childAbs, { bigint: true });
+        st = lstatSync(childAbs, { bigint: true });
       } catch (e) {
         this.warn(`cannot stat ${absText} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         if (before) items.push(Promise.resolve(before));
@@ -142,7 +153,7 @@ class FolderWalk {
         items.push(sub.later.then((tree) => ({ ...base, type: 'dir' as const, tree })));
       } else if (st.isSymbolicLink()) {
         try {
-          items.push(Promise.resolve({ ...base, type: 'symlink' as const, target: await readlink(childAbs, { encoding: 'buffer' }) }));
+          items.push(Promise.resolve({ ...base, type: 'symlink' as const, target: readlinkSync(childAbs, { encoding: 'buffer' }) }));
         } catch (e) {
           this.warn(`cannot read the link ${absText} (${(e as Error).message})`);
         }
@@ -197,7 +208,9 @@ class FolderWalk {
           );
         },
       };
-      this.batch.push({ path: abs, sink });
+      // Its previous version's chunks that are stored: not sealed again (an edit in a large file).
+      const known = before?.type === 'file' && !before.link ? this.w.knownIds(before.chunks) : undefined;
+      this.batch.push({ path: abs, ...(known ? { known } : {}), sink });
     });
     this.batchBytes += size;
     if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) await this.flushBatch();

@@ -3,40 +3,38 @@
  * staging directory, ordered by pack as restic's restorer: fetch each run of
  * needed chunks once, and write every chunk to all the places that need it.
  *
- *   trees   root → every tree object (few ranged GETs: tree-reader.ts)
- *   plan    directories, symlinks, hard links, and per pack the chunks the
- *           files need, merged into runs (jobs) of at most JOB_BYTES
- *   stage   directories (0700 while filled), symlinks as they are (absolute
- *           ones too: never followed), files: the jobs go to worker threads
- *           (restore-worker.ts) that fetch, authenticate, decompress and
- *           write in place; a file is finished (size, owner, mode, times)
- *           when its last chunk is written
+ *   trees   root → the sealed tree objects (few ranged GETs: tree-reader.ts),
+ *           each opened when the walk reaches it
+ *   walk    depth first: directories made (0700 while filled), symlinks as
+ *           they are (absolute ones too: never followed), files gathered
+ *           into windows of WINDOW_FILES files / WINDOW_CHUNKS chunks
+ *   window  per pack, the chunks the window's files need, merged into runs
+ *           (jobs) of at most JOB_BYTES, run by worker threads
+ *           (restore-jobs.ts, restore-worker.ts) that fetch, authenticate,
+ *           decompress and write in place; a file is finished (size, owner,
+ *           mode, times) when its last chunk is written
  *   end     hard links, then directories' modes and times, deepest first
  *
  * Every chunk is authenticated before a byte of it is written; a chunk that
  * does not authenticate stops the restore (CodedError 'chunk_auth_failed').
- * A per-file journal next to the staging dir lists finished files, so a
- * killed restore resumes without fetching them again (the staging dir is
- * kept until the caller commits it). Memory: the folder's file list and
- * one job per worker in flight.
+ * A per-file journal next to the staging dir lists finished files (by their
+ * place in the walk), so a killed restore resumes without fetching them
+ * again (the staging dir is kept until the caller commits it). Memory: the
+ * folder's directories, one window of files, one job per worker in flight —
+ * not the whole file list (bench/README.md: flat at 2 GiB).
  */
-import { closeSync, constants as fsc, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readFileSync, appendFileSync, symlinkSync, chmodSync, chownSync, utimesSync, existsSync, rmSync } from 'node:fs';
-import type { Worker } from 'node:worker_threads';
+import { appendFileSync, chmodSync, chownSync, closeSync, constants as fsc, existsSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
 import { CodedError } from '../util/coded-error.ts';
-import { startWorker } from '../util/worker-thread.ts';
-import type { Finish, FromRestoreWorker, Job, JobItem } from './restore-protocol.ts';
+import { fullGc } from '../util/young-gc.ts';
 import { finishFdSync, utimeSeconds } from './finish-file.ts';
+import { JobRunner, type PackSource, type PlannedJob, type PreparedJob } from './restore-jobs.ts';
+import type { Finish, JobItem } from './restore-protocol.ts';
 import type { TreeRoot } from './root-blob.ts';
 import type { TreeReader } from './tree-reader.ts';
+import type { Relocator } from './relocate.ts';
 import type { ChunkRef, FileNode, ObjectRef, TreeNode } from './tree-object.ts';
 
-/** How the bytes of a pack are reached: a GET whose policy the caller keeps, or a local file. */
-export interface PackSource {
-  /** Attempts of a GET of the pack (drive/blob-remote.ts); the worker adds its own Range. */
-  remote?(pack: string): { attempt(from: number, after?: { status: number; message: string; body: string; code?: string }): Promise<{ url: string; headers: Record<string, string> }>; idleMs: number };
-  /** A local file holding the pack. */
-  file?(pack: string): string;
-}
+export type { PackSource } from './restore-jobs.ts';
 
 export interface FolderRestoreOptions {
   reader: TreeReader;
@@ -51,7 +49,11 @@ export interface FolderRestoreOptions {
   /** Per-file journal (resume); default `<staging>.journal`. */
   journal?: string;
   workers?: number;
+  /** Files per window (default WINDOW_FILES; tests use small ones). */
+  windowFiles?: number;
   onProgress?: (p: { bytes: number; total: number; files: number }) => void;
+  /** The owner's way to find chunks a prune moved (relocate.ts). */
+  relocate?: Relocator;
   signal?: AbortSignal;
 }
 
@@ -69,9 +71,13 @@ export interface FolderRestoreResult {
 
 const JOB_BYTES = 16 * 1024 * 1024;
 const MERGE_GAP = 1024 * 1024;
+const WINDOW_FILES = 2048;
+const WINDOW_CHUNKS = 4096;
 const SLASH = Buffer.from('/');
 
 interface PlannedFile {
+  /** Place in the walk: the journal's name for it. */
+  index: number;
   rel: Buffer;
   node: FileNode;
   /** Chunk occurrences not yet written. */
@@ -82,64 +88,47 @@ function joinRel(a: Buffer, b: Buffer): Buffer {
   return a.length ? Buffer.concat([a, SLASH, b]) : b;
 }
 
+type Start = { rel: Buffer; ref?: ObjectRef; node?: TreeNode };
+
+/** Which part of the folder: its root, or the selected path (its parent folders are listed in `dirs`). */
+async function findStart(o: FolderRestoreOptions, dirs: { rel: Buffer; node?: TreeNode }[]): Promise<Start> {
+  if (!o.select || !o.select.length) return { rel: Buffer.alloc(0), ref: o.root.root };
+  const parts = splitRel(o.select);
+  let ref: ObjectRef = o.root.root;
+  let rel: Buffer = Buffer.alloc(0);
+  for (let i = 0; i < parts.length; i++) {
+    const entries = await o.reader.entries(ref, o.root);
+    const hit = entries.find((e) => e.name.equals(parts[i]!));
+    if (!hit) throw new CodedError('path_not_in_snapshot', `${o.select.toString()} is not in the snapshot`);
+    rel = joinRel(rel, hit.name);
+    if (i === parts.length - 1) return hit.type === 'dir' ? { rel, ref: hit.tree, node: hit } : { rel, node: hit };
+    if (hit.type !== 'dir') throw new CodedError('path_not_in_snapshot', `${o.select.toString()} is not in the snapshot (${rel.toString()} is not a folder)`);
+    dirs.push({ rel, node: hit });
+    ref = hit.tree;
+  }
+  throw new CodedError('path_not_in_snapshot', `${o.select.toString()} is not in the snapshot`);
+}
+
+/** Every entry under `start`, depth first: directories before what they hold. */
+async function walk(o: FolderRestoreOptions, start: Start, visit: (rel: Buffer, n: TreeNode) => void | Promise<void>): Promise<void> {
+  if (!start.ref) return visit(start.rel, start.node!);
+  const stack: { rel: Buffer; ref: ObjectRef }[] = [{ rel: start.rel, ref: start.ref }];
+  while (stack.length) {
+    const d = stack.pop()!;
+    for (const e of await o.reader.entries(d.ref, o.root)) {
+      const rel = joinRel(d.rel, e.name);
+      await visit(rel, e);
+      if (e.type === 'dir') stack.push({ rel, ref: e.tree });
+    }
+  }
+}
+
 export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRestoreResult> {
   await o.reader.prefetch(o.root);
   const dirs: { rel: Buffer; node?: TreeNode }[] = [];
-  const files: PlannedFile[] = [];
-  const symlinks: { rel: Buffer; node: TreeNode & { type: 'symlink' } }[] = [];
+  const start = await findStart(o, dirs);
+  let symlinks = 0;
   const hardlinks: { rel: Buffer; node: FileNode }[] = [];
-
-  // ── which part of the folder ──
-  let start: { rel: Buffer; ref?: ObjectRef; node?: TreeNode } = { rel: Buffer.alloc(0), ref: o.root.root };
-  if (o.select && o.select.length) {
-    const parts = splitRel(o.select);
-    let ref: ObjectRef = o.root.root;
-    let rel: Buffer = Buffer.alloc(0);
-    for (let i = 0; i < parts.length; i++) {
-      const entries = await o.reader.entries(ref, o.root);
-      const hit = entries.find((e) => e.name.equals(parts[i]!));
-      if (!hit) throw new CodedError('path_not_in_snapshot', `${o.select.toString()} is not in the snapshot`);
-      rel = joinRel(rel, hit.name);
-      if (i === parts.length - 1) start = hit.type === 'dir' ? { rel, ref: hit.tree, node: hit } : { rel, node: hit };
-      else {
-        if (hit.type !== 'dir') throw new CodedError('path_not_in_snapshot', `${o.select.toString()} is not in the snapshot (${rel.toString()} is not a folder)`);
-        dirs.push({ rel, node: hit });
-        ref = hit.tree;
-      }
-    }
-  }
-
-  // ── walk the trees ──
-  const collect = (rel: Buffer, n: TreeNode) => {
-    if (n.type === 'file') {
-      if (n.link) hardlinks.push({ rel, node: n });
-      else files.push({ rel, node: n, remaining: n.chunks.length });
-    } else if (n.type === 'symlink') symlinks.push({ rel, node: n });
-  };
-  if (start.ref) {
-    dirs.push({ rel: start.rel, ...(start.node ? { node: start.node } : {}) });
-    const stack: { rel: Buffer; ref: ObjectRef }[] = [{ rel: start.rel, ref: start.ref }];
-    while (stack.length) {
-      const d = stack.pop()!;
-      for (const e of await o.reader.entries(d.ref, o.root)) {
-        const rel = joinRel(d.rel, e.name);
-        if (e.type === 'dir') {
-          dirs.push({ rel, node: e });
-          stack.push({ rel, ref: e.tree });
-        } else collect(rel, e);
-      }
-    }
-  } else collect(start.rel, start.node!);
-
-  // A hard link whose first file is not part of this restore gets that file's data.
-  const restoredPaths = new Set(files.map((f) => f.rel.toString('latin1')));
-  for (let i = hardlinks.length - 1; i >= 0; i--) {
-    const h = hardlinks[i]!;
-    if (restoredPaths.has(h.node.link!.toString('latin1'))) continue;
-    const first = await findNode(o.reader, o.root, h.node.link!);
-    hardlinks.splice(i, 1);
-    if (first?.type === 'file' && !first.link) files.push({ rel: h.rel, node: { ...h.node, chunks: first.chunks, size: first.size, link: undefined as never }, remaining: first.chunks.length });
-  }
 
   // ── journal ──
   const journal = o.journal ?? `${o.staging}.journal`;
@@ -154,101 +143,161 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
     appendFileSync(journal, header, { flag: 'w' });
   }
   const stagedPath = (rel: Buffer) => (rel.length ? Buffer.concat([Buffer.from(o.staging), SLASH, rel]) : Buffer.from(o.staging));
-
-  // ── stage directories and symlinks ──
   mkdirSync(o.staging, { recursive: true, mode: 0o700 });
-  for (const d of dirs) if (d.rel.length) mkdirSync(stagedPath(d.rel), { recursive: true, mode: 0o700 });
-  for (const s of symlinks) {
-    const p = stagedPath(s.rel);
-    rmSync(p, { force: true });
-    symlinkSync(s.node.target, p);
-    lchownSync(p, o.uid, o.gid);
-    const t = utimeSeconds(s.node.mtimeNs);
-    lutimesSync(p, t, t);
-  }
+  for (const d of dirs) mkdirSync(stagedPath(d.rel), { recursive: true, mode: 0o700 });
 
-  // ── plan the jobs ──
-  const total = files.reduce((n, f) => n + f.node.size, 0);
+  // ── progress: the bytes of the files to restore (the folder's, or a pre-walk of the selection) ──
+  let total = 0;
+  if (!o.select?.length) total = o.root.bytes;
+  else await walk(o, start, (_rel, n) => void (n.type === 'file' && !n.link && (total += n.size)));
   let bytes = 0;
   let fetched = 0;
   let finished = 0;
-  const progress = () => o.onProgress?.({ bytes, total, files: finished });
-  const finishOf = (i: number): Finish => {
-    const n = files[i]!.node;
-    return { file: i, size: n.size, mode: n.mode, uid: o.uid, gid: o.gid, mtimeNs: n.mtimeNs.toString() };
-  };
-  const markDone = (i: number) => {
+  let count = 0;
+  const progress = () => o.onProgress?.({ bytes, total: Math.max(total, bytes), files: finished });
+
+  // Journal lines are written once per job (one write, not one open/append/close per file).
+  const journalFd = openSync(journal, 'a');
+  let journalLines = '';
+  const markDone = (f: PlannedFile) => {
     finished++;
-    appendFileSync(journal, `${i}\n`);
+    journalLines += `${f.index}\n`;
   };
-  const byPack = new Map<string, Map<number, JobItem>>();
-  files.forEach((f, i) => {
-    if (done.has(i)) {
-      f.remaining = 0;
-      bytes += f.node.size;
-      finished++;
-      return;
+  const flushJournal = () => {
+    if (!journalLines) return;
+    writeSync(journalFd, journalLines);
+    journalLines = '';
+  };
+  const runner = new JobRunner(o.packs, o.workers ?? 2, o.signal);
+
+  /** Fetches and writes one window of files. */
+  const runWindow = async (files: PlannedFile[]): Promise<void> => {
+    // Chunks in packs a prune removed: where they are now (the owner's TOCs).
+    if (o.relocate) await relocateChunks(files.filter((f) => !done.has(f.index)), o.relocate);
+    const byPack = new Map<string, Map<number, JobItem>>();
+    files.forEach((f, i) => {
+      if (done.has(f.index)) {
+        f.remaining = 0;
+        bytes += f.node.size;
+        finished++;
+        return;
+      }
+      if (f.node.chunks.length === 0) {
+        finishPath(stagedPath(f.rel), finishOf(f, i));
+        markDone(f);
+        return;
+      }
+      let pos = 0;
+      for (const c of f.node.chunks) {
+        let items = byPack.get(c.pack);
+        if (!items) byPack.set(c.pack, (items = new Map()));
+        let it = items.get(c.offset);
+        if (!it) items.set(c.offset, (it = itemOf(c)));
+        it.targets.push({ file: i, pos });
+        pos += c.raw;
+      }
+    });
+    flushJournal();
+    const jobs: PlannedJob[] = [];
+    for (const [pack, map] of byPack) {
+      const items = [...map.values()].sort((a, b) => a.offset - b.offset);
+      for (let i = 0; i < items.length; ) {
+        let j = i;
+        while (j + 1 < items.length && items[j + 1]!.offset - (items[j]!.offset + items[j]!.length) <= MERGE_GAP && items[j + 1]!.offset + items[j + 1]!.length - items[i]!.offset <= JOB_BYTES) j++;
+        const run = items.slice(i, j + 1);
+        jobs.push({ pack, start: run[0]!.offset, end: run[run.length - 1]!.offset + run[run.length - 1]!.length, items: run });
+        i = j + 1;
+      }
     }
-    let pos = 0;
-    for (const c of f.node.chunks) {
-      const items = byPack.get(c.pack) ?? new Map<number, JobItem>();
-      byPack.set(c.pack, items);
-      const it = items.get(c.offset) ?? itemOf(c);
-      items.set(c.offset, it);
-      it.targets.push({ file: i, pos });
-      pos += c.raw;
-    }
-  });
-  // Files with no chunk to fetch are finished here.
-  files.forEach((f, i) => {
-    if (!done.has(i) && f.node.chunks.length === 0) {
-      finishPath(stagedPath(f.rel), finishOf(i));
-      markDone(i);
-    }
-  });
-  const jobs: Omit<Job, 'job' | 'source' | 'idleMs'>[] = [];
-  for (const [pack, map] of byPack) {
-    const items = [...map.values()].sort((a, b) => a.offset - b.offset);
-    for (let i = 0; i < items.length; ) {
-      let j = i;
-      while (j + 1 < items.length && items[j + 1]!.offset - (items[j]!.offset + items[j]!.length) <= MERGE_GAP && items[j + 1]!.offset + items[j + 1]!.length - items[i]!.offset <= JOB_BYTES) j++;
-      const run = items.slice(i, j + 1);
+    byPack.clear();
+    // Staged paths and finishing data are made per job as it starts.
+    const prepare = (pj: PlannedJob): PreparedJob => {
       const paths: Record<number, Uint8Array> = {};
       const finish: Finish[] = [];
-      for (const it of run) {
-        for (const t of it.targets) {
-          paths[t.file] = stagedPath(files[t.file]!.rel);
-          if (files[t.file]!.node.chunks.length === 1) finish.push(finishOf(t.file));
-        }
-      }
-      jobs.push({ type: 'job', pack, start: run[0]!.offset, end: run[run.length - 1]!.offset + run[run.length - 1]!.length, items: run, paths, finish });
-      i = j + 1;
-    }
-  }
-
-  // ── run them ──
-  await runJobs(o, jobs, {
-    progress: (b, raw) => {
-      fetched += b;
-      bytes += raw;
-      progress();
-    },
-    done: (job) => {
-      const counted = new Set<number>();
-      for (const it of job.items) {
+      for (const it of pj.items) {
         for (const t of it.targets) {
           const f = files[t.file]!;
-          f.remaining--;
-          if (f.remaining === 0 && !counted.has(t.file)) {
-            counted.add(t.file);
-            if (f.node.chunks.length > 1) finishPath(stagedPath(f.rel), finishOf(t.file));
-            markDone(t.file);
-          }
+          paths[t.file] = stagedPath(f.rel);
+          if (f.node.chunks.length === 1) finish.push(finishOf(f, t.file));
         }
       }
-      progress();
-    },
-  });
+      return { type: 'job', ...pj, paths, finish };
+    };
+    await runner.run(jobs, prepare, {
+      progress: (b, raw) => {
+        fetched += b;
+        bytes += raw;
+        progress();
+      },
+      done: (job) => {
+        const counted = new Set<number>();
+        for (const it of job.items) {
+          for (const t of it.targets) {
+            const f = files[t.file]!;
+            f.remaining--;
+            if (f.remaining === 0 && !counted.has(t.file)) {
+              counted.add(t.file);
+              if (f.node.chunks.length > 1) finishPath(stagedPath(f.rel), finishOf(f, t.file));
+              markDone(f);
+            }
+          }
+        }
+        flushJournal();
+        progress();
+      },
+    });
+  };
+  const finishOf = (f: PlannedFile, file: number): Finish => ({ file, size: f.node.size, mode: f.node.mode, uid: o.uid, gid: o.gid, mtimeNs: f.node.mtimeNs.toString() });
+
+  try {
+    let window: PlannedFile[] = [];
+    let windowChunks = 0;
+    const addFile = async (rel: Buffer, node: FileNode) => {
+      window.push({ index: count++, rel, node, remaining: node.chunks.length });
+      windowChunks += node.chunks.length;
+      if (window.length >= (o.windowFiles ?? WINDOW_FILES) || windowChunks >= WINDOW_CHUNKS) {
+        const w = window;
+        window = [];
+        windowChunks = 0;
+        await runWindow(w);
+        // The window's files lived through its jobs (old generation): collected now, not after the heap has grown.
+        fullGc();
+      }
+    };
+    if (start.ref) {
+      dirs.push({ rel: start.rel, ...(start.node ? { node: start.node } : {}) });
+      if (start.rel.length) mkdirSync(stagedPath(start.rel), { recursive: true, mode: 0o700 });
+    }
+    await walk(o, start, async (rel, n) => {
+      if (n.type === 'dir') {
+        dirs.push({ rel, node: n });
+        mkdirSync(stagedPath(rel), { recursive: true, mode: 0o700 });
+      } else if (n.type === 'symlink') {
+        symlinks++;
+        const p = stagedPath(rel);
+        rmSync(p, { force: true });
+        symlinkSync(n.target, p);
+        lchownSync(p, o.uid, o.gid);
+        const t = utimeSeconds(n.mtimeNs);
+        lutimesSync(p, t, t);
+      } else if (n.link) hardlinks.push({ rel, node: n });
+      else await addFile(rel, n);
+    });
+    // A hard link whose first file is not part of this restore gets that file's data.
+    const under = (p: Buffer) => Boolean(start.ref) && (start.rel.length === 0 || (p.length > start.rel.length && p[start.rel.length] === 0x2f && p.subarray(0, start.rel.length).equals(start.rel)));
+    for (let i = hardlinks.length - 1; i >= 0; i--) {
+      const h = hardlinks[i]!;
+      if (under(h.node.link!)) continue;
+      const first = await findNode(o.reader, o.root, h.node.link!);
+      hardlinks.splice(i, 1);
+      if (first?.type === 'file' && !first.link) await addFile(h.rel, { ...h.node, chunks: first.chunks, size: first.size, link: undefined as never });
+    }
+    if (window.length) await runWindow(window);
+  } finally {
+    flushJournal();
+    closeSync(journalFd);
+    await runner.close();
+  }
 
   // ── hard links, then directories deepest first ──
   for (const h of hardlinks) {
@@ -266,12 +315,26 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
     utimesSync(p, t, t);
   }
   progress();
-  return { files: files.length, dirs: dirs.length, symlinks: symlinks.length, links: hardlinks.length, bytes: total, resumed: done.size, fetched };
+  return { files: count, dirs: dirs.length, symlinks, links: hardlinks.length, bytes: total, resumed: done.size, fetched };
 }
-
 
 function itemOf(c: ChunkRef): JobItem {
   return { offset: c.offset, length: c.length, raw: c.raw, id: c.id, key: c.key, targets: [] };
+}
+
+async function relocateChunks(files: PlannedFile[], r: Relocator): Promise<void> {
+  const packs = new Set<string>();
+  for (const f of files) for (const c of f.node.chunks) packs.add(c.pack);
+  const gone = new Set<string>();
+  for (const p of packs) if (!(await r.exists(p))) gone.add(p);
+  if (!gone.size) return;
+  const ids = new Set<string>();
+  for (const f of files) for (const c of f.node.chunks) if (gone.has(c.pack)) ids.add(c.id.toString('hex'));
+  const now = await r.locate(ids);
+  for (const f of files) {
+    if (!f.node.chunks.some((c) => gone.has(c.pack))) continue;
+    f.node = { ...f.node, chunks: f.node.chunks.map((c) => (gone.has(c.pack) ? { ...c, ...now.get(c.id.toString('hex'))! } : c)) };
+  }
 }
 
 function splitRel(p: Buffer): Buffer[] {
@@ -305,92 +368,5 @@ function finishPath(p: Buffer, f: Finish): void {
     finishFdSync(fd, f);
   } finally {
     closeSync(fd);
-  }
-}
-
-interface JobEvents {
-  progress(bytes: number, raw: number): void;
-  done(job: Omit<Job, 'job' | 'source' | 'idleMs'>): void;
-}
-
-/** Runs the jobs on worker threads, two in flight per worker. */
-async function runJobs(o: FolderRestoreOptions, jobs: Omit<Job, 'job' | 'source' | 'idleMs'>[], ev: JobEvents): Promise<void> {
-  if (!jobs.length) return;
-  const n = Math.max(1, Math.min(o.workers ?? 2, jobs.length));
-  const workers: Worker[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let active = 0;
-      let failed = false;
-      const inFlight = new Map<number, { w: Worker; job: Omit<Job, 'job' | 'source' | 'idleMs'>; attempts?: ReturnType<NonNullable<PackSource['remote']>> }>();
-      const fail = (e: unknown) => {
-        if (failed) return;
-        failed = true;
-        reject(e);
-      };
-      const onAbort = () => fail(new CodedError('restore_aborted', 'the restore was cancelled'));
-      o.signal?.addEventListener('abort', onAbort, { once: true });
-      const launch = async (w: Worker) => {
-        if (failed) return;
-        if (next >= jobs.length) {
-          if (active === 0) resolve();
-          return;
-        }
-        const id = next++;
-        const job = jobs[id]!;
-        active++;
-        try {
-          let source: Job['source'];
-          let idleMs = 30_000;
-          let attempts;
-          if (o.packs.remote) {
-            attempts = o.packs.remote(job.pack);
-            const req = await attempts.attempt(0);
-            const { range: _drop, ...headers } = req.headers;
-            source = { url: req.url, headers };
-            idleMs = attempts.idleMs;
-          } else if (o.packs.file) source = { file: o.packs.file(job.pack) };
-          else throw new Error('no way to read packs');
-          inFlight.set(id, { w, job, ...(attempts ? { attempts } : {}) });
-          w.postMessage({ ...job, job: id, source, idleMs } satisfies Job);
-        } catch (e) {
-          fail(e);
-        }
-      };
-      for (let i = 0; i < n; i++) {
-        const w = startWorker(new URL('./restore-worker.ts', import.meta.url));
-        workers.push(w);
-        w.on('error', fail);
-        w.on('message', (m: FromRestoreWorker) => {
-          const f = inFlight.get(m.job);
-          if (!f) return;
-          if (m.type === 'progress') ev.progress(m.bytes, m.raw);
-          else if (m.type === 'done') {
-            inFlight.delete(m.job);
-            active--;
-            ev.done(f.job);
-            void launch(w);
-          } else if (m.type === 'error') {
-            inFlight.delete(m.job);
-            fail(new CodedError(m.code === 'chunk_auth_failed' || m.code === 'chunk_missing' ? m.code : 'restore_write_failed', m.message));
-          } else if (m.type === 'attempt-failed') {
-            f.attempts!.attempt(m.have, m).then(
-              (req) => {
-                const { range: _drop, ...headers } = req.headers;
-                w.postMessage({ type: 'retry', job: m.job, url: req.url, headers });
-              },
-              (e: unknown) => {
-                w.postMessage({ type: 'give-up', job: m.job });
-                fail(e);
-              },
-            );
-          }
-        });
-        void launch(w).then(() => launch(w));
-      }
-    });
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
   }
 }

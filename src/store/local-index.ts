@@ -8,8 +8,10 @@
  *                  `<cache>/v2/packs/`, not uploaded yet) or 'not-a-pack' (a v1 blob, a tree
  *                  root: its tail is not fetched again)
  *   tocs/<hex>     the plaintext table of contents of each pack (pack-format.ts entries)
- *   objects/<aa>/<key>  plaintext tree objects and tree roots already read or written, so an
- *                  incremental capture reads the parent's trees from disk
+ *   objects/<aa>/<key>  plaintext tree roots already read or written
+ *   tree-packs/<hex>  this machine's tree packs, kept after their upload (store-writer.ts),
+ *                  so an incremental capture reads its parent's tree objects from a few local
+ *                  files (the server for the rest)
  *
  * In memory, the chunks of every live pack sit in one open-addressing hash
  * table over a flat buffer (≈ 55 bytes a chunk: a million chunks, 55 MB).
@@ -182,6 +184,15 @@ export class LocalIndex {
     renameSync(tmp, join(this.dir, 'tocs', hex));
     this.log(hex, state, size);
     if (this.loaded) this.insertAll(hex, entries);
+  }
+
+  /** A pack's table of contents as recorded here; undefined when unknown. */
+  packEntries(hex: string): PackEntry[] | undefined {
+    try {
+      return decodeToc(readFileSync(join(this.dir, 'tocs', hex)), `local index ${hex.slice(0, 12)}`, 0xffff_ffff);
+    } catch {
+      return undefined;
+    }
   }
 
   setPackState(hex: string, state: PackState, size: number): void {

@@ -69,8 +69,9 @@ export function decodeToc(toc: Buffer, where: string, dataBytes: number): PackEn
   return out;
 }
 
-export function sealToc(tocKey: Uint8Array, entries: readonly PackEntry[]): Buffer {
-  return sealPayload(tocKey, TOC_AAD, encodeToc(entries));
+/** `nonce`: for test vectors only (a random one otherwise). */
+export function sealToc(tocKey: Uint8Array, entries: readonly PackEntry[], nonce?: Uint8Array): Buffer {
+  return sealPayload(tocKey, TOC_AAD, encodeToc(entries), nonce);
 }
 
 export function trailer(sealedTocLength: number): Buffer {

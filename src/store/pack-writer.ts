@@ -2,9 +2,9 @@
  * Writes packs (pack-format.ts) into `<cache>/v2/packs/` as chunks come:
  * each sealed chunk is appended to the open pack's temp file and hashed;
  * past the target size (or on flush) the table of contents and trailer are
- * appended, the file is fsync'ed and renamed to its address, the local
- * index records the pack and its chunks ('pending'), and `onSealed` hands
- * it to the uploader. A chunk's location is therefore known only once its
+ * appended, the file is fsync'ed (in libuv's pool: the next pack fills
+ * meanwhile) and renamed to its address, the local index records the pack
+ * and its chunks ('pending'), and `onSealed` hands it to the uploader. A chunk's location is therefore known only once its
  * pack is sealed: `add` returns the pack's handle, whose `sealed` promise
  * gives the address.
  *
@@ -12,7 +12,7 @@
  * recorded as pending, which the next capture uploads first.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChunkType } from './chunk-crypto.ts';
 import type { LocalIndex } from './local-index.ts';
@@ -23,7 +23,7 @@ export const DEFAULT_PACK_BYTES = 16 * 1024 * 1024;
 export class PackHandle {
   hex: string | undefined;
   /** Places that name this pack and learn its address when it is sealed. */
-  readonly refs: { pack: string }[] = [];
+  private readonly refs: { pack: string }[] = [];
   readonly sealed: Promise<string>;
   resolve!: (hex: string) => void;
   reject!: (e: unknown) => void;
@@ -38,6 +38,12 @@ export class PackHandle {
       this.reject = rej;
     });
     this.sealed.catch(() => undefined);
+  }
+
+  /** `ref.pack` gets this pack's address: now if it is sealed (the chunk that filled it sealed it), else when it is. */
+  name(ref: { pack: string }): void {
+    if (this.hex !== undefined) ref.pack = this.hex;
+    else this.refs.push(ref);
   }
 }
 
@@ -59,6 +65,9 @@ interface OpenPack {
 
 export class PackWriter {
   private open: OpenPack | undefined;
+  /** Packs whose fsync is under way. */
+  private readonly sealing = new Set<Promise<void>>();
+  private failed: unknown;
 
   constructor(
     readonly dir: string,
@@ -81,6 +90,7 @@ export class PackWriter {
 
   /** Appends a sealed chunk; returns its pack's handle and place. */
   add(type: ChunkType, id: Buffer, rawLength: number, sealed: Uint8Array): { handle: PackHandle; offset: number; length: number } {
+    if (this.failed) throw this.failed;
     const p = (this.open ??= this.start());
     const offset = p.size;
     writeAll(p.fd, sealed);
@@ -92,9 +102,11 @@ export class PackWriter {
     return at;
   }
 
-  /** Seals the open pack, if any. */
-  flush(): void {
+  /** Seals the open pack, if any; resolves when every pack is sealed (throws the first failure). */
+  async flush(): Promise<void> {
     if (this.open) this.seal();
+    await Promise.all([...this.sealing]);
+    if (this.failed) throw this.failed;
   }
 
   /** Abandons the open pack (a failed capture): its temp file goes. */
@@ -115,25 +127,45 @@ export class PackWriter {
   private seal(): void {
     const p = this.open!;
     this.open = undefined;
+    let closed = false;
+    const fail = (e: unknown) => {
+      if (!closed) closeSync(p.fd);
+      closed = true;
+      rmSync(p.tmp, { force: true });
+      p.handle.reject(e);
+      this.failed ??= e;
+    };
+    let size: number;
     try {
       const toc = sealToc(this.tocKey, p.entries);
       const tail = Buffer.concat([toc, trailer(toc.length)]);
       writeAll(p.fd, tail);
       p.hash.update(tail);
-      fsyncSync(p.fd);
-      closeSync(p.fd);
-      const hex = p.hash.digest('hex');
-      const path = join(this.dir, hex);
-      renameSync(p.tmp, path);
-      const size = p.size + tail.length;
-      this.index.addPack(hex, 'pending', size, p.entries);
-      p.handle.resolve(hex);
-      this.onSealed({ hex, path, size, entries: p.entries });
+      size = p.size + tail.length;
     } catch (e) {
-      rmSync(p.tmp, { force: true });
-      p.handle.reject(e);
+      fail(e);
       throw e;
     }
+    const done = new Promise<void>((resolve) => {
+      fsync(p.fd, (err) => {
+        try {
+          if (err) throw err;
+          closeSync(p.fd);
+          closed = true;
+          const hex = p.hash.digest('hex');
+          const path = join(this.dir, hex);
+          renameSync(p.tmp, path);
+          this.index.addPack(hex, 'pending', size, p.entries);
+          p.handle.resolve(hex);
+          this.onSealed({ hex, path, size, entries: p.entries });
+        } catch (e) {
+          fail(e);
+        }
+        resolve();
+      });
+    });
+    this.sealing.add(done);
+    void done.then(() => this.sealing.delete(done));
   }
 }
 

@@ -22,19 +22,37 @@ import { CHUNK_DATA, openChunk } from './chunk-crypto.ts';
 import { MAX_CHUNK } from './chunker.ts';
 import type { Finish, FromRestoreWorker, Job, JobItem, ToRestoreWorker } from './restore-protocol.ts';
 import { zstdContext } from './zstd.ts';
+import { gcEvery } from '../util/young-gc.ts';
 
 const zstd = zstdContext();
-const zeros = Buffer.alloc(MAX_CHUNK);
+const zeros = Buffer.alloc(64 * 1024);
+/** Decompressed chunks land here (one item is opened at a time: its bytes are written before the next). */
+const plainBuf = Buffer.allocUnsafe(MAX_CHUNK);
+/**
+ * Buffers that assemble an item spread over socket reads, one per running
+ * job, kept for the next job: a buffer per job would outlive young GCs and
+ * wait for a full one.
+ */
+const asmPool: Buffer[] = [];
+function takeAsm(bytes: number): Buffer {
+  const i = asmPool.findIndex((b) => b.length >= bytes);
+  if (i >= 0) return asmPool.splice(i, 1)[0]!;
+  asmPool.pop();
+  return Buffer.allocUnsafe(Math.max(bytes, 2 * 1024 * 1024));
+}
+function giveAsm(r: Running): void {
+  if (r.asm && asmPool.length < 2) asmPool.push(r.asm);
+  r.asm = undefined;
+}
 const post = (m: FromRestoreWorker) => parentPort!.postMessage(m);
 
 interface Running {
   job: Job;
-  /** Bytes of the range received and kept. */
+  /** Bytes of the range received and used (the next byte is at job.start + have). */
   have: number;
-  parts: Buffer[];
-  partBytes: number;
-  /** Absolute pack offset of parts[0][0]. */
-  partsAt: number;
+  /** The item being assembled when it spans socket reads: `fill` bytes of it so far. */
+  asm: Buffer | undefined;
+  fill: number;
   next: number;
   finishes: Map<number, Finish>;
   req?: { destroy(e?: Error): void };
@@ -43,9 +61,32 @@ interface Running {
 
 const running = new Map<number, Running>();
 
+// Progress goes to the calling thread at most every PROGRESS_MS (one message per chunk cost ≈ 10 % of a worker).
+const PROGRESS_MS = 100;
+const progress = new Map<number, { bytes: number; raw: number }>();
+let progressTimer: NodeJS.Timeout | undefined;
+function flushProgress(job?: number): void {
+  for (const [j, p] of progress) {
+    if (job !== undefined && j !== job) continue;
+    post({ type: 'progress', job: j, bytes: p.bytes, raw: p.raw });
+    progress.delete(j);
+  }
+}
+function addProgress(job: number, bytes: number, raw: number): void {
+  const p = progress.get(job);
+  if (p) {
+    p.bytes += bytes;
+    p.raw += raw;
+  } else progress.set(job, { bytes, raw });
+  progressTimer ??= setTimeout(() => {
+    progressTimer = undefined;
+    flushProgress();
+  }, PROGRESS_MS);
+}
+
 parentPort!.on('message', (m: ToRestoreWorker) => {
   if (m.type === 'job') {
-    const r: Running = { job: m, have: 0, parts: [], partBytes: 0, partsAt: m.start, next: 0, finishes: new Map(m.finish.map((f) => [f.file, f])), settled: false };
+    const r: Running = { job: m, have: 0, asm: undefined, fill: 0, next: 0, finishes: new Map(m.finish.map((f) => [f.file, f])), settled: false };
     running.set(m.job, r);
     if ('file' in m.source) readLocal(r, m.source.file);
     else get(r, m.source.url, m.source.headers);
@@ -61,15 +102,27 @@ function fail(r: Running, e: unknown): void {
   if (r.settled) return;
   r.settled = true;
   running.delete(r.job.job);
+  giveAsm(r);
   r.req?.destroy();
+  flushProgress(r.job.job);
   const code = e instanceof CodedError ? e.code : ((e as NodeJS.ErrnoException).code ?? 'write_failed');
   post({ type: 'error', job: r.job.job, code, message: (e as Error).message });
 }
 
-const isZero = (b: Buffer) => b.length <= zeros.length && b.equals(zeros.subarray(0, b.length));
+function isZero(b: Buffer): boolean {
+  for (let at = 0; at < b.length; at += zeros.length) {
+    const part = b.subarray(at, at + zeros.length);
+    if (!part.equals(zeros.subarray(0, part.length))) return false;
+  }
+  return true;
+}
+
+/** Each received socket buffer and opened chunk (node:crypto's output) is garbage: collected every 8 MiB (util/young-gc.ts). */
+const collect = gcEvery(8 * 1024 * 1024);
 
 function writeItem(r: Running, item: JobItem, sealed: Buffer): void {
-  const plain = openChunk(item.key, item.id, CHUNK_DATA, sealed, item.raw, zstd, 'chunk');
+  const plain = openChunk(item.key, item.id, CHUNK_DATA, sealed, item.raw, zstd, 'chunk', plainBuf);
+  collect(sealed.length);
   const hole = isZero(plain);
   for (const t of item.targets) {
     const fin = r.finishes.get(t.file);
@@ -84,46 +137,42 @@ function writeItem(r: Running, item: JobItem, sealed: Buffer): void {
   }
 }
 
-
-/** Consumes whole items from the received parts. */
-function drain(r: Running): void {
+/**
+ * Takes received bytes: gaps between merged items are skipped, an item that
+ * arrives whole in one read is opened in place, one spread over reads is
+ * assembled in a buffer of the job's largest item first.
+ */
+function onBytes(r: Running, b: Buffer): void {
+  collect(b.length); // the socket's buffers are garbage once read, as the opened chunks are
   const items = r.job.items;
-  while (r.next < items.length) {
+  let off = 0;
+  while (off < b.length && r.next < items.length) {
     const it = items[r.next]!;
-    const endAbs = r.partsAt + r.partBytes;
-    if (endAbs < it.offset + it.length) return;
-    // Drop bytes before the item (a gap between merged chunks).
-    let skip = it.offset - r.partsAt;
-    while (skip > 0 && r.parts.length) {
-      const p = r.parts[0]!;
-      if (p.length <= skip) {
-        r.parts.shift();
-        skip -= p.length;
-        r.partsAt += p.length;
-        r.partBytes -= p.length;
-      } else {
-        r.parts[0] = p.subarray(skip);
-        r.partsAt += skip;
-        r.partBytes -= skip;
-        skip = 0;
-      }
+    const abs = r.job.start + r.have;
+    if (abs < it.offset) {
+      const skip = Math.min(it.offset - abs, b.length - off);
+      off += skip;
+      r.have += skip;
+      continue;
     }
-    let sealed: Buffer;
-    if (r.parts[0]!.length >= it.length) {
-      sealed = r.parts[0]!.subarray(0, it.length);
-      r.parts[0] = r.parts[0]!.subarray(it.length);
-      if (r.parts[0].length === 0) r.parts.shift();
-    } else {
-      const all = Buffer.concat(r.parts, r.partBytes);
-      sealed = all.subarray(0, it.length);
-      r.parts = all.length > it.length ? [all.subarray(it.length)] : [];
+    const take = Math.min(it.length - r.fill, b.length - off);
+    let sealed: Buffer | undefined;
+    if (r.fill === 0 && take === it.length) sealed = b.subarray(off, off + take);
+    else {
+      r.asm ??= takeAsm(Math.max(...items.map((x) => x.length)));
+      b.copy(r.asm, r.fill, off, off + take);
+      r.fill += take;
+      if (r.fill === it.length) sealed = r.asm.subarray(0, it.length);
     }
-    r.partsAt += it.length;
-    r.partBytes -= it.length;
+    off += take;
+    r.have += take;
+    if (!sealed) continue;
+    r.fill = 0;
     writeItem(r, it, sealed);
     r.next++;
-    post({ type: 'progress', job: r.job.job, bytes: it.length, raw: it.raw * it.targets.length });
+    addProgress(r.job.job, it.length, it.raw * it.targets.length);
   }
+  r.have += b.length - off;
 }
 
 function complete(r: Running): void {
@@ -134,14 +183,9 @@ function complete(r: Running): void {
   }
   r.settled = true;
   running.delete(r.job.job);
+  giveAsm(r);
+  flushProgress(r.job.job);
   post({ type: 'done', job: r.job.job });
-}
-
-function onBytes(r: Running, b: Buffer): void {
-  r.parts.push(b);
-  r.partBytes += b.length;
-  r.have += b.length;
-  drain(r);
 }
 
 function readLocal(r: Running, file: string): void {
@@ -152,7 +196,7 @@ function readLocal(r: Running, file: string): void {
       for (let pos = r.job.start; pos < r.job.end; ) {
         const n = readSync(fd, buf, 0, Math.min(buf.length, r.job.end - pos), pos);
         if (n === 0) break;
-        onBytes(r, Buffer.from(buf.subarray(0, n)));
+        onBytes(r, buf.subarray(0, n));
         pos += n;
       }
     } finally {

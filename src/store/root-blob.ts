@@ -40,12 +40,13 @@ export interface TreeRoot {
   bytes: number;
 }
 
-export function encodeRootBlob(treeKey: Uint8Array, r: TreeRoot, zstd: Zstd): Buffer {
+/** `zstd` undefined: stored raw; `nonce`: for test vectors only. */
+export function encodeRootBlob(treeKey: Uint8Array, r: TreeRoot, zstd: Zstd | undefined, nonce?: Uint8Array): Buffer {
   const packs = [...new Set([...r.trees.values()].map((l) => l.pack))].sort();
   const index = new Map(packs.map((p, i) => [p, i]));
   const trees = [...r.trees.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, l]) => [id, index.get(l.pack)!, l.offset, l.length, l.raw]);
   const json = JSON.stringify({ v: 2, root: [r.root.id.toString('hex'), r.root.key.toString('hex')], trees, packs, files: r.files, dirs: r.dirs, bytes: r.bytes });
-  return Buffer.concat([MAGIC, sealPayload(treeKey, AAD, chunkPayload(Buffer.from(json, 'utf8'), zstd))]);
+  return Buffer.concat([MAGIC, sealPayload(treeKey, AAD, chunkPayload(Buffer.from(json, 'utf8'), zstd), nonce)]);
 }
 
 const MAX_ROOT_PLAIN = 256 * 1024 * 1024;

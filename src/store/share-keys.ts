@@ -16,6 +16,11 @@ import { isV2Files, type Manifest } from '../manifest/types.ts';
 import { CodedError } from '../util/coded-error.ts';
 import { deriveDataKeys, treeKey } from './keys.ts';
 
+/** Whether a folded manifest has data v2 trees (folders or bundles). */
+export function hasTrees(folded: Manifest): boolean {
+  return (folded.files?.entry ?? []).some(isV2Files) || (folded.repos?.entry ?? []).some((r) => r.bundle_tree !== undefined);
+}
+
 /** The tree keys of a folded manifest, by tree root address. */
 export function treeKeysOf(folded: Manifest, owner: Identity): Map<string, Buffer> {
   const root = deriveDataKeys(owner.signing.seed).treeKeyRoot;

@@ -18,17 +18,16 @@
  * tree objects likewise, so an unchanged directory costs nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DriveClient } from '../drive/client.ts';
-import { DriveError } from '../drive/errors.ts';
-import { CodedError } from '../util/coded-error.ts';
+import { pool } from '../drive/retry.ts';
 import { CapturePool } from './capture-pool.ts';
 import { CHUNK_DATA, CHUNK_TREE, sealChunk, type ChunkType, type Zstd } from './chunk-crypto.ts';
 import { gearTable } from './chunker.ts';
 import { chunkId, chunkKey, treeKey, type DataKeys } from './keys.ts';
 import type { LocalIndex } from './local-index.ts';
-import { openToc, readTrailer, TRAILER_BYTES } from './pack-format.ts';
+import { readPackToc } from './pack-reader.ts';
 import { PackWriter, type SealedPack } from './pack-writer.ts';
 import { encodeRootBlob, type TreeLocation, type TreeRoot } from './root-blob.ts';
 import { encodeTreeObject, MAX_ENTRIES, packsOf, type ChunkRef, type ObjectRef, type TreeNode } from './tree-object.ts';
@@ -70,6 +69,43 @@ export interface FolderStored {
   root: TreeRoot;
 }
 
+/**
+ * Blob bytes read from a local copy when there is one (this machine's tree
+ * packs, kept after upload; a pack still waiting for its upload), else from
+ * the server: an incremental capture reads its parent's trees from a few
+ * local files instead of one request — or one small file — per directory.
+ */
+export function localFirstBytes(remote: BlobBytes, dirs: string[]): BlobBytes {
+  return {
+    read: async (hex, start, end) => {
+      for (const d of dirs) {
+        const path = join(d, hex);
+        let fd: number;
+        try {
+          fd = openSync(path, 'r');
+        } catch {
+          continue;
+        }
+        try {
+          const size = fstatSync(fd).size;
+          const from = start ?? 0;
+          const to = Math.min(end ?? size - 1, size - 1);
+          const buf = Buffer.allocUnsafe(Math.max(0, to - from + 1));
+          for (let got = 0; got < buf.length; ) {
+            const n = readSync(fd, buf, got, buf.length - got, from + got);
+            if (n === 0) break;
+            got += n;
+          }
+          return buf;
+        } finally {
+          closeSync(fd);
+        }
+      }
+      return remote.read(hex, start, end);
+    },
+  };
+}
+
 export function driveBytes(client: DriveClient, owner?: string): BlobBytes {
   return {
     read: (hex, start, end) => client.readBlob(hex, { ...(owner ? { owner } : {}), ...(start !== undefined ? { start, ...(end !== undefined ? { end } : {}) } : {}) }),
@@ -82,6 +118,8 @@ export class StoreWriter {
   readonly reader: TreeReader | undefined;
   readonly uploader: Uploader;
   readonly packDir: string;
+  /** This machine's tree packs, kept after their upload (`<cache>/v2/<user>/tree-packs/`). */
+  readonly treePackDir: string;
   private pool: CapturePool | undefined;
   private readonly data: PackWriter;
   private readonly trees: PackWriter;
@@ -98,14 +136,16 @@ export class StoreWriter {
     this.zstd = zstdContext(o.level ?? 3);
     this.gear = gearTable(o.keys.chunkerKey);
     this.packDir = join(o.cacheDir, 'v2', 'packs');
+    this.treePackDir = join(o.index.dir, 'tree-packs');
+    mkdirSync(this.treePackDir, { recursive: true, mode: 0o700 });
     this.uploader = new Uploader(o.client, o.index, { ...(o.signal ? { signal: o.signal } : {}), ...(o.uploadEvents ? { events: o.uploadEvents } : {}) });
-    const sealed = (p: SealedPack) => {
+    const sealed = (keepIn?: string) => (p: SealedPack) => {
       this.livePacks.add(p.hex);
-      this.uploader.add({ hex: p.hex, path: p.path, size: p.size, kind: 'pack', label: `pack ${p.hex.slice(0, 12)}` });
+      this.uploader.add({ hex: p.hex, path: p.path, size: p.size, kind: 'pack', label: `pack ${p.hex.slice(0, 12)}`, ...(keepIn ? { keepAs: join(keepIn, p.hex) } : {}) });
     };
-    this.data = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed, o.packBytes);
-    this.trees = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed, o.packBytes);
-    this.reader = o.client ? new TreeReader(driveBytes(o.client), this.zstd, o.index) : undefined;
+    this.data = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed(), o.packBytes);
+    this.trees = new PackWriter(this.packDir, o.keys.tocKey, o.index, sealed(this.treePackDir), o.packBytes);
+    this.reader = o.client ? new TreeReader(localFirstBytes(driveBytes(o.client), [this.treePackDir, this.packDir]), this.zstd, o.index) : undefined;
   }
 
   static async open(o: StoreWriterOptions): Promise<StoreWriter> {
@@ -126,13 +166,7 @@ export class StoreWriter {
       for (const p of local.values()) if (p.state !== 'not-a-pack') this.livePacks.add(p.hex);
       return;
     }
-    const server = new Map<string, number>();
-    for (let after: string | undefined; ; ) {
-      const page = await this.o.client.listBlobs(after ? { after } : {});
-      for (const b of page.blobs) server.set(b.hash, b.size);
-      if (!page.next) break;
-      after = page.next;
-    }
+    const server = new Map((await this.o.client.listAllBlobs()).map((b) => [b.hash, b.size]));
     const gone: string[] = [];
     for (const p of local.values()) {
       if (p.state === 'pending') {
@@ -148,34 +182,25 @@ export class StoreWriter {
         else gone.push(p.hex);
       }
     }
-    if (gone.length) idx.dropPacks(gone);
+    if (gone.length) {
+      idx.dropPacks(gone);
+      for (const h of gone) rmSync(join(this.treePackDir, h), { force: true });
+    }
     const unknown = [...server].filter(([h]) => !local.has(h));
-    await parallel(unknown, 8, async ([hex, size]) => {
+    await pool(unknown, 8, async ([hex, size]) => {
       if (await this.learnPack(hex, size)) this.livePacks.add(hex);
     });
   }
 
   /** Reads a stored blob's table of contents into the index; false when it is not one of our packs. */
   private async learnPack(hex: string, size: number): Promise<boolean> {
-    const idx = this.o.index;
-    const notPack = () => {
-      idx.setPackState(hex, 'not-a-pack', size);
+    const entries = await readPackToc(driveBytes(this.o.client!), hex, size, this.o.keys.tocKey);
+    if (!entries) {
+      this.o.index.setPackState(hex, 'not-a-pack', size);
       return false;
-    };
-    if (size < TRAILER_BYTES + 30) return notPack();
-    const bytes = driveBytes(this.o.client!);
-    const tail = await bytes.read(hex, size - TRAILER_BYTES, size - 1);
-    const tocLen = readTrailer(tail);
-    if (tocLen === undefined || tocLen + TRAILER_BYTES > size) return notPack();
-    const tocStart = size - TRAILER_BYTES - tocLen;
-    const sealed = await bytes.read(hex, tocStart, size - TRAILER_BYTES - 1);
-    try {
-      idx.addPack(hex, 'uploaded', size, openToc(this.o.keys.tocKey, sealed, `pack ${hex.slice(0, 12)}`, tocStart));
-      return true;
-    } catch (e) {
-      if (e instanceof CodedError) return notPack();
-      throw e;
     }
+    this.o.index.addPack(hex, 'uploaded', size, entries);
+    return true;
   }
 
   private workers(): CapturePool {
@@ -199,7 +224,11 @@ export class StoreWriter {
     this.workers().submit(files);
   }
 
-  /** The reference of a chunk the workers sealed: stored anew, or found stored. `wait` gets the pack to wait for. */
+  /**
+   * The reference of a chunk the workers sealed: stored anew, or found
+   * stored. `wait` gets the pack to wait for. An empty `sealed` is a chunk
+   * the worker was told is stored (knownIds): it must be.
+   */
   chunk(type: ChunkType, id: Buffer, key: Buffer, raw: number, sealed: Uint8Array, wait: (p: Promise<string>) => void): ChunkRef {
     const idHex = id.toString('hex');
     const seen = this.pending.get(idHex);
@@ -213,10 +242,11 @@ export class StoreWriter {
       this.pending.set(idHex, ref);
       return ref;
     }
+    if (sealed.length === 0) throw new Error(`chunk ${idHex.slice(0, 12)} was named as stored, but the store does not have it`);
     const at = (type === CHUNK_TREE ? this.trees : this.data).add(type, Buffer.from(id), raw, sealed);
     this.newBytes += sealed.length;
     const ref: ChunkRef = { id: Buffer.from(id), key: Buffer.from(key), raw, pack: '', offset: at.offset, length: at.length };
-    at.handle.refs.push(ref);
+    at.handle.name(ref);
     this.handleOf.set(ref, at.handle);
     this.pending.set(idHex, ref);
     wait(at.handle.sealed);
@@ -250,8 +280,7 @@ export class StoreWriter {
           const at = this.trees.add(CHUNK_TREE, id, body.length, sealed);
           this.newBytes += sealed.length;
           loc = { pack: '', offset: at.offset, length: at.length, raw: body.length };
-          at.handle.refs.push(loc);
-          this.o.index.putObjectBody(`tree:${idHex}`, body);
+          at.handle.name(loc);
         }
         this.objects.set(idHex, loc);
       }
@@ -284,9 +313,11 @@ export class StoreWriter {
     try {
       if (this.pool) await this.pool.idle();
       // Sealing the last data pack lets the last tree objects be stored (their files waited for it).
-      this.data.flush();
+      const dataSealed = this.data.flush();
+      dataSealed.catch(() => undefined);
       const refs = await Promise.all(this.folders.map((f) => f.rootRef));
-      this.trees.flush();
+      await dataSealed;
+      await this.trees.flush();
       this.folders.forEach((f, i) => {
         for (const l of f.locs.values()) {
           if (!l.pack) throw new Error('a tree object has no pack after the tree pack was sealed');
@@ -320,19 +351,23 @@ export class StoreWriter {
     await this.pool?.close();
   }
 
+  /**
+   * The ids (concatenated) of the chunks of `chunks` the store has in a
+   * live pack: a changed file's previous chunks, which the workers then
+   * name without sealing again (most of a large file edited in one place).
+   */
+  knownIds(chunks: readonly ChunkRef[]): Buffer | undefined {
+    const ids: Buffer[] = [];
+    for (const c of chunks) {
+      const k = this.o.index.chunk(c.id);
+      if (k && k.type === CHUNK_DATA && this.livePacks.has(k.pack)) ids.push(c.id);
+    }
+    return ids.length ? Buffer.concat(ids) : undefined;
+  }
+
   /** Whether every chunk of a node's list is in a pack that exists. */
   chunksLive(chunks: readonly ChunkRef[]): boolean {
     return chunks.every((c) => this.livePacks.has(c.pack));
   }
 }
 
-async function parallel<T>(items: T[], n: number, f: (t: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (i < items.length) await f(items[i++]!);
-    }),
-  );
-}
-
-export { DriveError };

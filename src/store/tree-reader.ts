@@ -3,16 +3,18 @@
  * objects (tree-object.ts) at the locations the root lists, each opened with
  * the key its parent gives and checked against its id. Bytes come from a
  * `BlobBytes` (the server for the owner or a share recipient; a local
- * export later). Tree objects are kept once read (and, for captures, in the
- * local index's object cache) so a folder's trees are fetched at most once.
+ * export later; a capture's reader reads this machine's tree packs from its
+ * cache first: store-writer.ts). The last KEEP_DECODED objects are kept
+ * decoded; tree roots are kept in the local index's object cache.
  *
  * `prefetch` reads every tree object of a folder in one ranged GET per run
  * of nearby objects of a pack — a folder's objects are written together —
- * instead of one request per directory.
+ * instead of one request per directory, and keeps them sealed until asked.
  */
 import { CodedError } from '../util/coded-error.ts';
 import { CHUNK_TREE, openChunk, type Zstd } from './chunk-crypto.ts';
 import type { LocalIndex } from './local-index.ts';
+import type { Relocator } from './relocate.ts';
 import { decodeRootBlob, type TreeLocation, type TreeRoot } from './root-blob.ts';
 import { decodeTreeObject, type ObjectRef, type TreeNode, type TreeObject } from './tree-object.ts';
 
@@ -25,14 +27,35 @@ export interface BlobBytes {
 /** Reads closer than this are merged into one request. */
 const MERGE_GAP = 1024 * 1024;
 
+/** Decoded tree objects kept in memory (the most recent; up to 10,000 entries each): a large folder is not held decoded. */
+const KEEP_DECODED = 16;
+
 export class TreeReader {
   private readonly objects = new Map<string, TreeObject>();
+  /** Sealed tree objects fetched ahead (prefetch), opened when asked for. */
+  private readonly sealed = new Map<string, Buffer>();
 
   constructor(
     private readonly bytes: BlobBytes,
     private readonly zstd: Zstd,
     private readonly cache?: LocalIndex,
+    /** The owner's way to find tree objects a prune moved (relocate.ts). */
+    private readonly relocator?: Relocator,
   ) {}
+
+  /** Where tree objects are now: as their root says, or where a prune moved them. */
+  private async where(found: [string, TreeLocation][]): Promise<[string, TreeLocation][]> {
+    if (!this.relocator) return found;
+    const moved: string[] = [];
+    const packs = new Map<string, boolean>();
+    for (const [id, l] of found) {
+      if (!packs.has(l.pack)) packs.set(l.pack, await this.relocator.exists(l.pack));
+      if (!packs.get(l.pack)) moved.push(id);
+    }
+    if (!moved.length) return found;
+    const now = await this.relocator.locate(moved);
+    return found.map(([id, l]) => [id, now.has(id) ? { ...now.get(id)!, raw: l.raw } : l]);
+  }
 
   async root(hex: string, treeKey: Uint8Array): Promise<TreeRoot> {
     const cached = this.cache?.object(`root:${hex}`);
@@ -46,19 +69,17 @@ export class TreeReader {
     const idHex = ref.id.toString('hex');
     const plain = openChunk(ref.key, ref.id, CHUNK_TREE, sealed, loc.raw, this.zstd, `tree object ${idHex.slice(0, 12)}`);
     const t = decodeTreeObject(plain, `tree object ${idHex.slice(0, 12)}`);
-    this.objects.set(idHex, t);
-    this.cache?.putObjectBody(`tree:${idHex}`, plain);
+    this.keep(idHex, t);
     return t;
   }
 
+  private keep(idHex: string, t: TreeObject): void {
+    this.objects.set(idHex, t);
+    if (this.objects.size > KEEP_DECODED) this.objects.delete(this.objects.keys().next().value!);
+  }
+
   private cached(idHex: string): TreeObject | undefined {
-    const t = this.objects.get(idHex);
-    if (t) return t;
-    const body = this.cache?.object(`tree:${idHex}`);
-    if (!body) return undefined;
-    const d = decodeTreeObject(body, `cached tree object ${idHex.slice(0, 12)}`);
-    this.objects.set(idHex, d);
-    return d;
+    return this.objects.get(idHex);
   }
 
   /** One tree object. */
@@ -66,8 +87,11 @@ export class TreeReader {
     const idHex = ref.id.toString('hex');
     const have = this.cached(idHex);
     if (have) return have;
-    const loc = root.trees.get(idHex);
-    if (!loc) throw new CodedError('tree_format', `tree object ${idHex.slice(0, 12)} is not listed in its folder's tree root`);
+    const listed = root.trees.get(idHex);
+    if (!listed) throw new CodedError('tree_format', `tree object ${idHex.slice(0, 12)} is not listed in its folder's tree root`);
+    const sealed = this.sealed.get(idHex);
+    if (sealed) return this.open(ref, listed, sealed);
+    const [[, loc]] = (await this.where([[idHex, listed]])) as [[string, TreeLocation]];
     return this.open(ref, loc, await this.bytes.read(loc.pack, loc.offset, loc.offset + loc.length - 1));
   }
 
@@ -88,12 +112,12 @@ export class TreeReader {
 
   /**
    * Fetches the folder's tree objects that are not cached yet, merged into
-   * few ranged reads. Objects are opened as their parents name them, from
-   * the root down, so every one is checked against the id and key its
-   * parent gave.
+   * few ranged reads, and keeps them sealed (compact): each is opened when
+   * asked for, with the key its parent's entry gives, and checked against
+   * the id that entry names.
    */
   async prefetch(root: TreeRoot): Promise<void> {
-    const want = [...root.trees.entries()].filter(([id]) => !this.cached(id));
+    const want = await this.where([...root.trees.entries()].filter(([id]) => !this.sealed.has(id) && !this.cached(id)));
     if (!want.length) return;
     const byPack = new Map<string, [string, TreeLocation][]>();
     for (const w of want) {
@@ -101,7 +125,6 @@ export class TreeReader {
       l.push(w);
       byPack.set(w[1].pack, l);
     }
-    const sealed = new Map<string, Buffer>();
     for (const [pack, list] of byPack) {
       list.sort((a, b) => a[1].offset - b[1].offset);
       for (let i = 0; i < list.length; ) {
@@ -115,27 +138,10 @@ export class TreeReader {
         const buf = await this.bytes.read(pack, start, end - 1);
         for (let k = i; k <= j; k++) {
           const [id, l] = list[k]!;
-          sealed.set(id, buf.subarray(l.offset - start, l.offset - start + l.length));
+          this.sealed.set(id, Buffer.from(buf.subarray(l.offset - start, l.offset - start + l.length)));
         }
         i = j + 1;
       }
-    }
-    // Open from the root down: a tree object's key comes from its parent.
-    const stack: ObjectRef[] = [root.root];
-    const visited = new Set<string>();
-    while (stack.length) {
-      const ref = stack.pop()!;
-      const idHex = ref.id.toString('hex');
-      if (visited.has(idHex)) continue;
-      visited.add(idHex);
-      let t = this.cached(idHex);
-      if (!t) {
-        const s = sealed.get(idHex);
-        if (!s) continue; // not in the root's list: `object()` will say so if anyone asks
-        t = this.open(ref, root.trees.get(idHex)!, s);
-      }
-      for (const e of t.entries) if (e.type === 'dir') stack.push(e.tree);
-      if (t.next) stack.push(t.next);
     }
   }
 }

@@ -5,7 +5,7 @@
  * local index says so and the file goes. The first failure is kept and
  * thrown by `drain()`; nothing is posted after a failed upload.
  */
-import { rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import type { DriveClient } from '../drive/client.ts';
 import type { LocalIndex } from './local-index.ts';
 
@@ -15,6 +15,8 @@ export interface UploadItem {
   size: number;
   kind: 'pack' | 'root';
   label: string;
+  /** Once the server has it, move the file here (a tree pack kept for the next capture) instead of removing it. */
+  keepAs?: string;
 }
 
 export interface UploadEvents {
@@ -73,7 +75,8 @@ export class Uploader {
       if (r.sent) this.sentBytes += r.size;
       this.index.setPackState(it.hex, it.kind === 'pack' ? 'uploaded' : 'not-a-pack', it.size);
       this.uploaded.add(it.hex);
-      if (!this.o.keepFiles) await rm(it.path, { force: true });
+      if (it.keepAs) await rename(it.path, it.keepAs);
+      else if (!this.o.keepFiles) await rm(it.path, { force: true });
       this.o.events?.done?.(it, r.sent, Date.now() - t0);
     } catch (e) {
       this.error ??= e;

@@ -24,6 +24,129 @@ export interface CodeInfo {
 }
 
 export const ERROR_CODES = {
+  // ── manifests (src/manifest) ──────────────────────────────────────────
+  /** Not valid TOML, or not a valid manifest (ManifestParseError names file, line, column, field). */
+  manifest_parse: { exit: 2, http: 400 },
+  /** A manifest or its chain failed verification (VerificationError's reason: bad-signature, unknown-key, id-mismatch, …). */
+  manifest_verify: { exit: 1, http: 422, verification: true },
+
+  // ── keys (src/keys) ───────────────────────────────────────────────────
+  /** No slot of the vault opens with the given passphrase / recovery key. */
+  wrong_secret: { exit: 1 },
+  /** A sealed value is damaged, or was sealed to another key. */
+  seal_open_failed: { exit: 1 },
+  /** The vault JSON is malformed (KeyError's field names where). */
+  vault_format: { exit: 1 },
+  /** A slot opened, but the key box did not: the vault was altered. */
+  vault_damaged: { exit: 1 },
+  /** No vault slot with that id. */
+  slot_not_found: { exit: 1 },
+  /** Removing the last slot would lock the keys away for good. */
+  last_slot: { exit: 1 },
+  /** Identity files missing, unreadable, malformed or inconsistent (KeyError's field names the file). */
+  identity_files: { exit: 1 },
+  /** An identity is already there and `force` was not given. */
+  identity_exists: { exit: 1 },
+  /** The recovery key text has a bad character or length. */
+  recovery_key_format: { exit: 1 },
+  /** The recovery key text parses but its checksum does not match (a typo). */
+  recovery_key_checksum: { exit: 1 },
+  /** A caller passed an unusable argument (empty passphrase, key of wrong length, …). */
+  bad_argument: { exit: 1, http: 400 },
+
+  // ── login (src/auth) ──────────────────────────────────────────────────
+  /** Plain http to a host that is not this machine, or not a URL at all. */
+  insecure_url: { exit: 1 },
+  /** The server's OpenID configuration could not be read. */
+  oidc_discovery: { exit: 1 },
+  /** No server or no tokens for it: log in first. */
+  not_logged_in: { exit: 1 },
+  /** The refresh token was refused, or there is none (log in again). */
+  refresh_failed: { exit: 1 },
+  /** The device authorization request failed. */
+  device_start: { exit: 1 },
+
+  // ── the drive client's own (src/drive; DriveError's status is 0 unless an answer came) ──
+  /** No answer: connection refused or reset, DNS, an idle timeout. */
+  network: { exit: 1 },
+  /** The caller aborted the transfer. */
+  aborted: { exit: 1 },
+  /** Bytes do not hash to their address: a blob received (drive client, the files extractor, a test's blob dir) or, from the server, one uploaded. */
+  hash_mismatch: { exit: 1, http: 422, verification: true },
+  /** An id or name that cannot be a URL path segment ('', '.', '..'). */
+  invalid_path_segment: { exit: 1 },
+  /** Asked for a range, the answer was not that range. */
+  range_unsupported: { exit: 1 },
+  /** A ranged read came back shorter than asked. */
+  short_read: { exit: 1 },
+  /** A blob a manifest names is neither in the given folders nor on the server. */
+  blob_not_found: { exit: 1 },
+  /** Not a snapshot id or prefix (hex, at least 4 digits). */
+  invalid_snapshot_id: { exit: 1 },
+  /** More than one snapshot starts with the given prefix. */
+  ambiguous_id: { exit: 1 },
+  /** An error answer whose code is not in this catalogue, or with no JSON error body (DriveError keeps `status` and `serverCode`). */
+  http_error: { exit: 1 },
+
+  // ── answers of the Koder ID + Drive server (src/server's wire codes, as the drive client receives them) ──
+  not_found: { exit: 1, http: 404 },
+  unauthorized: { exit: 1, http: 401 },
+  method_not_allowed: { exit: 1, http: 405 },
+  user_exists: { exit: 1, http: 409 },
+  has_children: { exit: 1, http: 409 },
+  /** A pack rewrite (prune) that would remove a pack a shared snapshot references. */
+  pack_shared: { exit: 1, http: 409 },
+  precondition_failed: { exit: 1, http: 412 },
+  body_too_large: { exit: 1, http: 413 },
+  vault_too_large: { exit: 1, http: 413 },
+  quota_exceeded: { exit: 1, http: 413 },
+  range_not_satisfiable: { exit: 1, http: 416 },
+  invalid_blob_address: { exit: 1, http: 400 },
+  invalid_json: { exit: 1, http: 400 },
+  invalid_keys: { exit: 1, http: 400 },
+  invalid_length: { exit: 1, http: 400 },
+  invalid_limit: { exit: 1, http: 400 },
+  invalid_path: { exit: 1, http: 400 },
+  invalid_rewrite: { exit: 1, http: 400 },
+  invalid_share: { exit: 1, http: 400 },
+  invalid_user_name: { exit: 1, http: 400 },
+  length_mismatch: { exit: 1, http: 400 },
+  manifest_missing: { exit: 1, http: 400 },
+  manifest_too_large: { exit: 1, http: 400 },
+  multipart_invalid: { exit: 1, http: 400 },
+  share_with_self: { exit: 1, http: 400 },
+  weak_password: { exit: 1, http: 400 },
+  missing_blobs: { exit: 1, http: 422 },
+  parent_not_found: { exit: 1, http: 422 },
+  /** An upload whose signature the server refused: `signature_` + VerificationError's reason. */
+  signature_unsigned: { exit: 1, http: 422 },
+  signature_bad_signature: { exit: 1, http: 422 },
+  signature_unknown_key: { exit: 1, http: 422 },
+  signature_id_mismatch: { exit: 1, http: 422 },
+  signature_parent_mismatch: { exit: 1, http: 422 },
+  signature_missing_parent: { exit: 1, http: 422 },
+  signature_cycle: { exit: 1, http: 422 },
+  signature_too_deep: { exit: 1, http: 422 },
+  signature_not_a_delta_root: { exit: 1, http: 422 },
+  /** The server failed (500). */
+  internal: { exit: 1, http: 500 },
+
+  // ── capture (src/capture) ─────────────────────────────────────────────
+  /** config.toml is not valid TOML or has a wrong key/value (ConfigError names file and key). */
+  config_invalid: { exit: 2 },
+  /** No identity to sign with (run `koder-snapshot init`). */
+  no_identity: { exit: 1 },
+  /** Another capture holds the cache lock. */
+  capture_locked: { exit: 1 },
+  /** A blob could not be built (I/O error on the cache dir, zstd failure). */
+  capture_blob_failed: { exit: 1 },
+  /** A tool we rely on failed in an unexpected way (git bundle, …). */
+  tool_failed: { exit: 1 },
+  /** The snapshot or a blob could not be uploaded (refused, or interrupted). */
+  upload_failed: { exit: 1 },
+  /** `init`: this machine's identity and the account's vault disagree. */
+  init_conflict: { exit: 1 },
+
   // ── data v2 (src/store) ───────────────────────────────────────────────
   /** A chunk's AEAD tag did not verify (altered bytes, wrong key, swapped chunk). */
   chunk_auth_failed: { exit: 1, verification: true },
@@ -49,6 +172,26 @@ export const ERROR_CODES = {
   target_root: { exit: 2 },
   /** The user who receives ~ paths cannot be found in the target's /etc/passwd. */
   target_user: { exit: 2 },
+  /** A command in the target's chroot failed, timed out or could not start (ChrootError: command, phase, stderr tail). */
+  chroot_failed: { exit: 1 },
+  /** A path (or a symlink on its way) would leave the target root (PathEscapeError). */
+  path_escape: { exit: 1 },
+  /** An archive holds an entry we refuse to extract (UnsafeTarError: entry, reason). */
+  unsafe_tar: { exit: 1 },
+  /** The tar stream is not a well-formed archive (TarFormatError: reason, offset). */
+  tar_format: { exit: 1 },
+  /** The compressed stream is not valid zstd, or ends inside a frame. */
+  zstd_format: { exit: 1 },
+  /** A git bundle's header or packfile is not one we can read. */
+  bundle_format: { exit: 1 },
+  /** One repository could not be restored (the restore goes on). */
+  repo_failed: { exit: 1 },
+  /** One secret could not be restored: a bad mode, not base64, or it does not open with my key (the restore goes on). */
+  secret_unusable: { exit: 1 },
+
+  // ── the CLI (src/cli) ─────────────────────────────────────────────────
+  /** Wrong arguments: printed with the command's usage. */
+  usage: { exit: 2 },
 
   // ── the Backup app (src/daemon/app) ───────────────────────────────────
   /** The app needs a signed-in Koder ID for this. */
@@ -85,8 +228,18 @@ export class CodedError extends Error {
   }
 
   get info(): CodeInfo {
-    return ERROR_CODES[this.code] as CodeInfo;
+    return codeInfo(this.code);
   }
+}
+
+/** What the catalogue says of a code. */
+export function codeInfo(code: ErrorCode): CodeInfo {
+  return ERROR_CODES[code];
+}
+
+/** A string that is a code of the catalogue (an answer's wire code, say). */
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && Object.hasOwn(ERROR_CODES, s);
 }
 
 export function hasCode<C extends ErrorCode>(e: unknown, code: C): e is CodedError & { code: C } {
@@ -95,5 +248,5 @@ export function hasCode<C extends ErrorCode>(e: unknown, code: C): e is CodedErr
 
 /** A verification failure (the catalogue says so): the only errors that stop a restore. */
 export function isVerificationError(e: unknown): e is CodedError {
-  return e instanceof CodedError && (ERROR_CODES[e.code] as CodeInfo).verification === true;
+  return e instanceof CodedError && codeInfo(e.code).verification === true;
 }

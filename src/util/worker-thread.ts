@@ -1,15 +1,33 @@
 /**
- * Starts a worker thread from a module of ours. In the source tree the
- * module is TypeScript, run through tsx: Node 20 does not apply `--import`
- * hooks to a worker's entry module, so the worker starts from a one-line
- * shim that registers tsx and then imports the module. A built bundle points
- * at its emitted `.js` file and starts it directly.
+ * The one way to start a worker thread of ours. A worker runs a file:
+ * - in the .deb, the worker's own bundle beside the CLI's
+ *   (`lib/cli/NAME.mjs`, emitted by scripts/deb.ts, which defines
+ *   KODER_BUNDLED_WORKERS);
+ * - in the source tree, `NAME.ts` through tsx's require hooks: a worker
+ *   thread does not inherit the parent's loader, and these hooks cost ≈ 40 ms
+ *   a worker against ≈ 200 ms for tsx's ESM loader, which starts a thread of
+ *   its own.
  */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
-export function startWorker(url: URL, opts: WorkerOptions = {}): Worker {
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, opts);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const shim = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(shim, { ...opts, eval: true });
+/** Set by the .deb bundle (esbuild `define`). */
+declare const KODER_BUNDLED_WORKERS: boolean | undefined;
+
+/** Every worker module, by name: its source file, and its bundle's name in the .deb. */
+export const WORKERS = {
+  'zstd-worker': 'src/chroot-appliers/zstd-worker.ts',
+  'capture-worker': 'src/store/capture-worker.ts',
+  'restore-worker': 'src/store/restore-worker.ts',
+} as const;
+export type WorkerName = keyof typeof WORKERS;
+
+const repoRoot = new URL('../../', import.meta.url);
+
+export function startWorker(name: WorkerName, opts: WorkerOptions = {}): Worker {
+  if (typeof KODER_BUNDLED_WORKERS === 'boolean' && KODER_BUNDLED_WORKERS) return new Worker(new URL(`./${name}.mjs`, import.meta.url), opts);
+  const tsx = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const file = fileURLToPath(new URL(WORKERS[name], repoRoot));
+  return new Worker(`require(${JSON.stringify(tsx)}).register();\nrequire(${JSON.stringify(file)});`, { ...opts, eval: true });
 }

@@ -4,8 +4,8 @@ import { chmod, chown, link, mkdir, readdir, symlink, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyFiles } from '../../src/chroot-appliers/files.ts';
-import { TarHashMismatchError } from '../../src/chroot-appliers/tar-extract.ts';
-import { isVerificationFailure } from '../../src/chroot-appliers/run-plan.ts';
+import { TarHashMismatchError } from '../../src/chroot-appliers/tar-errors.ts';
+import { isVerificationError } from '../../src/util/coded-error.ts';
 import type { FileEntryV1 as FileEntry, Manifest } from '../../src/manifest/types.ts';
 import { buildTar, zstdCli } from '../chroot/tar-builder.ts';
 import { snapshotForCompare, snapshotTree } from '../chroot/tree.ts';
@@ -207,7 +207,7 @@ describe('files.restore', () => {
       const e = await restore(m, '~/Documentos').catch((x: unknown) => x);
       expect(e).toBeInstanceOf(TarHashMismatchError);
       expect(e).toMatchObject({ which: 'blob', expected: entry.blob.slice('sha256:'.length) });
-      expect(isVerificationFailure(e)).toBe(true);
+      expect(isVerificationError(e)).toBe(true);
       expectNothingLeft();
     });
 

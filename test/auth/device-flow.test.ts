@@ -55,7 +55,7 @@ describe('device flow against the real provider', () => {
     expect(session.tokens.refresh_token).not.toBe(oldRt);
     expect((await me(srv.url, session.tokens.access_token)).status).toBe(200);
     const stale = new AuthSession({ ...t, refresh_token: oldRt }, { persist: false });
-    await expect(stale.refresh()).rejects.toMatchObject({ code: 'REFRESH_FAILED' });
+    await expect(stale.refresh()).rejects.toMatchObject({ code: 'refresh_failed' });
   });
 
   it('speaks Portuguese when the browser asks for it', async () => {
@@ -118,6 +118,6 @@ describe('device flow against the real provider', () => {
 
   it('refuses plain http to another machine', async () => {
     await expect(startDeviceLogin({ server: 'http://192.0.2.10:8470' })).rejects.toBeInstanceOf(AuthError);
-    await expect(startDeviceLogin({ server: 'http://192.0.2.10:8470' })).rejects.toMatchObject({ code: 'INSECURE_URL' });
+    await expect(startDeviceLogin({ server: 'http://192.0.2.10:8470' })).rejects.toMatchObject({ code: 'insecure_url' });
   });
 });

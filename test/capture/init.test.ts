@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveTokens } from '../../src/auth/token-store.ts';
 import { init } from '../../src/cli/commands/init.ts';
+import { main } from '../../src/cli/main.ts';
 import type { Io } from '../../src/cli/command.ts';
 import { DriveClient } from '../../src/drive/index.ts';
 import { generateIdentity, loadIdentity, saveIdentity } from '../../src/keys/identity.ts';
@@ -85,7 +86,8 @@ describe('init', () => {
     const dir = join(base, 'machine3');
     await saveIdentity(dir, await generateIdentity());
     const o = io(`${PASS}\n`);
-    expect(await init.run(['--passphrase-stdin', '--identity', dir, '--server', srv.url], o)).toBe(1);
+    // init_conflict: exit 1, from the catalogue (the CLI's entry, main.ts)
+    expect(await main(['init', '--passphrase-stdin', '--identity', dir, '--server', srv.url], o)).toBe(1);
     expect(o.err_.join('\n')).toMatch(/is not the one in your account's vault/);
     await expect(init.run(['--passphrase-stdin', '--identity', join(base, 'm4'), '--force', '--server', srv.url], io('short\n'))).rejects.toThrow(/at least 8/);
   });

@@ -13,6 +13,7 @@ import { capture } from '../../src/capture/index.ts';
 import { capture as captureCommand } from '../../src/cli/commands/capture.ts';
 import { config as configCommand } from '../../src/cli/commands/config.ts';
 import type { Io } from '../../src/cli/command.ts';
+import { main } from '../../src/cli/main.ts';
 import { generateIdentity, saveIdentity, type Identity } from '../../src/keys/identity.ts';
 import { parse, snapshotId, verifySignature } from '../../src/manifest/index.ts';
 import { testConfig } from './fixture.ts';
@@ -98,7 +99,8 @@ describe('capture of this machine', () => {
     expect(out.join('\n')).toContain('zstd_level = 5');
     writeFileSync(file, '[files]\nzstd = 5\n');
     const err: string[] = [];
-    expect(await configCommand.run([], { out: () => {}, err: (l) => err.push(l) })).toBe(2);
+    // config_invalid: exit 2, from the catalogue (the CLI's entry, main.ts)
+    expect(await main(['config'], { out: () => {}, err: (l) => err.push(l) })).toBe(2);
     expect(err.join('\n')).toContain('files.zstd: unknown key');
   });
 });

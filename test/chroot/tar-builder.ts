@@ -2,15 +2,18 @@
 import { spawnSync } from 'node:child_process';
 
 export interface RawEntry {
-  name: string;
+  /** Bytes where a name is not UTF-8. */
+  name: string | Buffer;
   /** '0' file, '1' hardlink, '2' symlink, '3' char dev, '4' block dev, '5' dir, '6' fifo, 'x' pax, 'L' GNU long name */
   type?: string;
   mode?: number;
   uid?: number;
   gid?: number;
   mtime?: number;
-  linkname?: string;
+  linkname?: string | Buffer;
   data?: Buffer | string;
+  /** Bytes written over the header before its checksum: [offset, bytes] (sparse maps, base-256 numbers). */
+  patch?: Array<[number, Buffer]>;
   devmajor?: number;
   devminor?: number;
 }
@@ -21,9 +24,9 @@ function octal(n: number, len: number): string {
 
 export function header(e: RawEntry, size: number): Buffer {
   const b = Buffer.alloc(512);
-  const put = (s: string, off: number, len: number) => {
-    const bytes = Buffer.from(s, 'utf8');
-    if (bytes.length > len) throw new Error(`field too long: ${s}`);
+  const put = (s: string | Buffer, off: number, len: number) => {
+    const bytes = Buffer.from(s);
+    if (bytes.length > len) throw new Error(`field too long: ${s.toString()}`);
     bytes.copy(b, off);
   };
   put(e.name, 0, 100);
@@ -41,6 +44,7 @@ export function header(e: RawEntry, size: number): Buffer {
   put('root', 297, 32);
   put(octal(e.devmajor ?? 0, 8), 329, 8);
   put(octal(e.devminor ?? 0, 8), 337, 8);
+  for (const [off, bytes] of e.patch ?? []) bytes.copy(b, off);
   let sum = 0;
   for (const c of b) sum += c;
   b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
@@ -61,16 +65,16 @@ export function buildTar(entries: RawEntry[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A pax 'x' record set (for the next entry). */
-export function paxData(records: Record<string, string>): Buffer {
-  let out = '';
-  for (const [k, v] of Object.entries(records)) {
-    const body = ` ${k}=${v}\n`;
-    let len = Buffer.byteLength(body) + 1;
-    while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-    out += `${len}${body}`;
+/** A pax 'x' record set (for the next entry); values as bytes where they are not UTF-8, pairs where a key repeats. */
+export function paxData(records: Record<string, string | Buffer> | Array<[string, string | Buffer]>): Buffer {
+  const out: Buffer[] = [];
+  for (const [k, v] of Array.isArray(records) ? records : Object.entries(records)) {
+    const body = Buffer.concat([Buffer.from(` ${k}=`), Buffer.from(v), Buffer.from('\n')]);
+    let len = body.length + 1;
+    while (String(len).length + body.length !== len) len = String(len).length + body.length;
+    out.push(Buffer.from(String(len)), body);
   }
-  return Buffer.from(out, 'utf8');
+  return Buffer.concat(out);
 }
 
 /** Compresses with the system zstd CLI (independent of the code under test). */

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { restoreTarZst, commitStaging, stagingDirFor } from '../../src/chroot-appliers/commit-staging.ts';
-import { extractTar, extractTarZst, TarHashMismatchError, UnsafeTarError, type UnsafeTarReason } from '../../src/chroot-appliers/tar-extract.ts';
-import { TarFormatError } from '../../src/chroot-appliers/tar-reader.ts';
+import { extractTar, extractTarZst } from '../../src/chroot-appliers/tar-extract.ts';
+import { TarFormatError, TarHashMismatchError, UnsafeTarError, type UnsafeTarReason } from '../../src/chroot-appliers/tar-errors.ts';
 import { makeEmptyRoot, type TestRoot } from '../helpers/debian-root.ts';
 import { buildTar, paxData, zstdCli, type RawEntry } from './tar-builder.ts';
 import { rssGrowthDuring } from '../helpers/rss.ts';
@@ -70,6 +70,12 @@ describe('malicious tars are refused and leave nothing behind', () => {
       'symlink-escapes',
       'x',
     ],
+    [
+      'symlink escaping through a symlink with a Latin-1 name (resolved as bytes)',
+      [...good, { name: Buffer.from('d\xe9/', 'latin1'), type: '5' }, { name: Buffer.from('d\xe9/l', 'latin1'), type: '2', linkname: '..' }, { name: 'x', type: '2', linkname: Buffer.from('d\xe9/l/..', 'latin1') }],
+      'symlink-escapes',
+      'x',
+    ],
     ['hardlink escape (relative)', [...good, { name: 'h', type: '1', linkname: '../../etc/passwd' }], 'hardlink-escapes', 'h'],
     ['hardlink escape (absolute)', [...good, { name: 'h', type: '1', linkname: '/etc/passwd' }], 'hardlink-escapes', 'h'],
     ['hardlink to a file not in the archive', [...good, { name: 'h', type: '1', linkname: 'etc/passwd' }], 'hardlink-target-invalid', 'h'],
@@ -96,7 +102,25 @@ describe('malicious tars are refused and leave nothing behind', () => {
       'absolute-path',
       '/etc/' + 'x'.repeat(120),
     ],
-    ['GNU sparse entry', [...good, { name: 'ok/sparse', type: 'S', data: '' }], 'unsupported-type', 'ok/sparse'],
+    ['multi-volume continuation', [...good, { name: 'ok/part', type: 'M', data: '' }], 'unsupported-type', 'ok/part'],
+    [
+      'a name component over 255 bytes',
+      [...good, { name: '././@LongLink', type: 'L', data: 'ok/' + 'n'.repeat(256) + '\0' }, file('short')],
+      'name-too-long',
+      'ok/' + 'n'.repeat(256),
+    ],
+    [
+      'a symlink target over 4095 bytes',
+      [...good, { name: '././@LongLink', type: 'K', data: 'a/'.repeat(2100) + '\0' }, { name: 'ok/lnk', type: '2', linkname: 'short' }],
+      'name-too-long',
+      'ok/lnk',
+    ],
+    [
+      'a sparse file larger than the file system takes (1 PiB)',
+      [...good, { name: 'PaxHeaders/s', type: 'x', data: paxData({ 'GNU.sparse.size': String(2 ** 50), 'GNU.sparse.map': '0,1' }) }, file('ok/huge', 'x')],
+      'file-too-large',
+      'ok/huge',
+    ],
   ];
 
   const bothModes = cases.flatMap(([title, entries, reason, entry]) =>
@@ -387,6 +411,70 @@ describe('a good tar.zst made by system tar + zstd', () => {
     } finally {
       await rm(outside, { recursive: true, force: true });
     }
+  });
+});
+
+describe("GNU tar's own archives: names as bytes, sparse files, pre-1970 times, long dangling links", () => {
+  let work: string;
+  let src: string;
+  const b = (s: string) => Buffer.from(s, 'latin1');
+  const latin1 = b('caf\xe9.txt');
+  const eucjp = b('\xc6\xfc\xcb\xdc.txt'); // "日本.txt" in EUC-JP
+  const longUtf8 = 'é'.repeat(60) + '.txt'; // 124 bytes: the 100-byte header field cuts an "é" in two
+  const MiB = 1024 * 1024;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'koder-gnutar-'));
+    src = join(work, 'src');
+    mkdirSync(src);
+    const at = (name: Buffer | string) => Buffer.concat([Buffer.from(src + '/'), Buffer.from(name)]);
+    writeFileSync(at(latin1), 'latin1 name\n');
+    writeFileSync(at(eucjp), 'euc-jp name\n');
+    mkdirSync(at('deep'));
+    writeFileSync(at(`deep/${longUtf8}`), 'long utf-8 name\n');
+    writeFileSync(at('old.txt'), 'from 1960\n');
+    utimesSync(at('old.txt'), '-315619200', '-315619200');
+    // 64 MiB with three small pieces of data, holes elsewhere.
+    sh('truncate -s 64M "$1" && printf head | dd of="$1" conv=notrunc status=none && printf mid | dd of="$1" bs=1M seek=32 conv=notrunc status=none && printf tail | dd of="$1" bs=1 seek=$((64*1024*1024-4)) conv=notrunc status=none', join(src, 'sparse.bin'));
+    symlinkSync('x'.repeat(300), join(src, 'dangling'));
+  });
+  afterAll(async () => rm(work, { recursive: true, force: true }));
+
+  let t: TestRoot;
+  beforeEach(async () => {
+    t = await makeEmptyRoot();
+    seedTarget(t.root);
+    writeFileSync(Buffer.concat([Buffer.from(join(t.root, 'home/alice') + '/'), latin1]), 'the installer had another one\n');
+  });
+  afterEach(async () => t.dispose());
+
+  it.each([
+    ['gnu', ['--format=gnu']], // old GNU 'S' sparse, GNU long names
+    ['posix, sparse 1.0', ['--format=posix']],
+    ['posix, sparse 0.1', ['--format=posix', '--sparse-version=0.1']],
+    ['posix, sparse 0.0', ['--format=posix', '--sparse-version=0.0']],
+  ])('%s: restored as GNU tar wrote it, the holes left as holes', async (_f, flags) => {
+    const blob = join(work, `${flags.join('')}.tar.zst`);
+    sh(`tar -C "$1" --sparse ${flags.join(' ')} -cf - . | zstd -q -c > "$2"`, src, blob);
+    const blobSha = createHash('sha256').update(readFileSync(blob)).digest('hex');
+    const r = await restoreTarZst(createReadStream(blob), { targetRoot: t.root, dest: '/home/alice', key: blobSha, uid: UID, gid: GID, expectedSha256OfBlob: blobSha });
+    const home = join(t.root, 'home/alice');
+    const at = (name: Buffer | string) => Buffer.concat([Buffer.from(home + '/'), Buffer.from(name)]);
+    // Names as bytes, the differing existing one kept as NAME.pre-restore (bytes too).
+    expect(readFileSync(at(latin1), 'utf8')).toBe('latin1 name\n');
+    expect(readFileSync(at(Buffer.concat([latin1, Buffer.from('.pre-restore')])), 'utf8')).toBe('the installer had another one\n');
+    expect(r.commit.preRestored).toHaveLength(1);
+    expect(readFileSync(at(eucjp), 'utf8')).toBe('euc-jp name\n');
+    expect(readFileSync(at(`deep/${longUtf8}`), 'utf8')).toBe('long utf-8 name\n');
+    expect(lstatSync(at('old.txt')).mtimeMs).toBe(-315619200 * 1000);
+    expect(readlinkSync(at('dangling'))).toBe('x'.repeat(300));
+    // The sparse file: same bytes, holes not written.
+    const sparse = at('sparse.bin');
+    expect(readFileSync(sparse).equals(readFileSync(join(src, 'sparse.bin')))).toBe(true);
+    const st = statSync(sparse);
+    expect(st.size).toBe(64 * MiB);
+    expect(st.blocks * 512).toBeLessThan(MiB);
+    expect(st.uid).toBe(UID);
   });
 });
 

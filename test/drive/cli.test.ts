@@ -128,7 +128,7 @@ describe('CLI', () => {
     expect((await run(logout, [])).code).toBe(0);
     expect(existsSync(tokenPath(srv.url))).toBe(false);
     // the refresh token was revoked on the server
-    await expect(new AuthSession(saved, { persist: false }).refresh()).rejects.toMatchObject({ code: 'REFRESH_FAILED' });
+    await expect(new AuthSession(saved, { persist: false }).refresh()).rejects.toMatchObject({ code: 'refresh_failed' });
     const w = await run(whoami, []);
     expect(w.code).toBe(-1);
     expect(w.err).toMatch(/not logged in/);

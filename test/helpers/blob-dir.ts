@@ -2,7 +2,8 @@
  * A real BlobSource over a plain "blob store" directory, for tests: a blob
  * `sha256:HEX` is the file `DIR/HEX`. `open` streams the file, hashing while
  * it streams, and fails the stream (BlobHashMismatchError, before the `end`
- * event) if the bytes do not hash to the address — the contract of
+ * event; code `hash_mismatch` as the drive client's) if the bytes do not hash
+ * to the address — the contract of
  * `BlobSource.open` (src/chroot-appliers/applier.ts). The production
  * BlobSource (over the drive client) is built elsewhere; this one is only
  * for tests, but it is a real one: tampering with a stored file is noticed
@@ -15,23 +16,23 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import type { BlobOpenOptions, BlobSource } from '../../src/chroot-appliers/applier.ts';
 import type { BlobRef } from '../../src/manifest/types.ts';
+import { CodedError } from '../../src/util/coded-error.ts';
 
-export class BlobHashMismatchError extends Error {
-  readonly code = 'BLOB_HASH_MISMATCH';
+/** The stored bytes do not hash to the address: the catalogue's `hash_mismatch`, a verification failure. */
+export class BlobHashMismatchError extends CodedError {
+  override name = 'BlobHashMismatchError';
   constructor(
     readonly ref: BlobRef,
     readonly actual: string,
   ) {
-    super(`blob ${ref}: stored bytes hash to sha256:${actual}`);
-    this.name = 'BlobHashMismatchError';
+    super('hash_mismatch', `blob ${ref}: stored bytes hash to sha256:${actual}`, { ref, actual });
   }
 }
 
-export class BlobNotFoundError extends Error {
-  readonly code = 'BLOB_NOT_FOUND';
+export class BlobNotFoundError extends CodedError {
+  override name = 'BlobNotFoundError';
   constructor(readonly ref: BlobRef) {
-    super(`blob ${ref} not found`);
-    this.name = 'BlobNotFoundError';
+    super('blob_not_found', `blob ${ref} not found`, { ref });
   }
 }
 

@@ -4,7 +4,7 @@
  * the first path of their inode. For "restored byte-identical" checks.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 
 export function byteTree(dir: string, o: { mtimes?: boolean } = {}): Record<string, string> {
   const out: Record<string, string> = {};
@@ -25,11 +25,24 @@ export function byteTree(dir: string, o: { mtimes?: boolean } = {}): Record<stri
         if (first) out[r] = `hardlink to ${first}`;
         else {
           if (st.nlink > 1n) inodes.set(st.ino, r);
-          out[r] = `file ${(st.mode & 0o7777n).toString(8)} ${st.size}${mt} ${createHash('sha256').update(readFileSync(p)).digest('hex')}`;
+          out[r] = `file ${(st.mode & 0o7777n).toString(8)} ${st.size}${mt} ${sha256File(p)}`;
         }
       }
     }
   };
   walk(Buffer.from(dir), '');
   return out;
+}
+
+/** sha256 of a file in 4 MiB reads (a 1 GiB sparse file is not read into memory). */
+function sha256File(p: Buffer): string {
+  const h = createHash('sha256');
+  const fd = openSync(p, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
 }

@@ -36,6 +36,8 @@ export interface InstallerWorld {
   work: string;
   env: NodeJS.ProcessEnv;
   srv: TestServer;
+  /** ana's client on the server (her login). */
+  client: DriveClient;
   seeded: SeededChain;
   startDaemon(name: string, extraEnv?: NodeJS.ProcessEnv): Promise<Daemon>;
   cleanup(): Promise<void>;
@@ -106,7 +108,7 @@ export async function installerWorld(o: { apt?: string[] } = {}): Promise<Instal
   };
 
   return {
-    work, env, srv, seeded, startDaemon,
+    work, env, srv, client, seeded, startDaemon,
     async cleanup() {
       for (const d of daemons) await d.stop();
       await srv.cleanup();

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, copyFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -21,6 +21,9 @@ import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
 import { extractMinbase } from '../../src/util/minbase.ts';
 import { installerWorld, type InstallerWorld } from './daemon-fixture.ts';
 import { PASSPHRASE } from '../helpers/seed-chain.ts';
+import { randomBytes } from 'node:crypto';
+import { capture } from '../../src/capture/index.ts';
+import { testConfig } from '../capture/fixture.ts';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const version = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string }).version;
@@ -167,6 +170,37 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
     expect(readFileSync(join(nested, 'home/ana/.ssh/id_ed25519')).equals(world.seeded.sshKey)).toBe(true);
   }, 120_000);
 
+  it('data v2 on Node 18: the packaged capture chunks, seals and packs a folder (dry run); the packaged restore restores a v2 snapshot', async () => {
+    // Capture's worker thread in the bundle: a dry run of a small home (no login needed).
+    mkdirSync(join(target.root, 'tmp/h/Documentos/sub'), { recursive: true });
+    writeFileSync(join(target.root, 'tmp/h/Documentos/sub/carta.txt'), 'Querida mãe,\n'.repeat(2000));
+    writeFileSync(join(target.root, 'tmp/h/Documentos/foto.raw'), randomBytes(3 * 1024 * 1024));
+    const dry = await inRoot(['env', 'XDG_CACHE_HOME=/tmp/h-cache', 'XDG_CONFIG_HOME=/tmp/h-config', 'koder-snapshot', 'capture', '--dry-run', '--home', '/tmp/h', '--only', 'files']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^# folder .* 2 files  ~\/Documentos$/m);
+    expect(dry.stdout).toMatch(/^version = 2$/m);
+
+    // A v2 snapshot of the same user, captured on the host; restored by the packaged CLI (restore worker).
+    world ??= await installerWorld();
+    const home = join(world.work, 'v2-home');
+    mkdirSync(join(home, 'Documentos'), { recursive: true });
+    writeFileSync(join(home, 'Documentos', 'v2.txt'), 'data v2 on Node 18\n');
+    writeFileSync(join(home, 'Documentos', 'big.raw'), randomBytes(2 * 1024 * 1024));
+    const client = world.client;
+    const cap = await capture({ config: testConfig(join(world.work, 'v2'), (c) => ((c.files.folders = ['~/Documentos']), (c.snapshot.hostname = 'v2-host'))), home, only: ['files'], client, identity: world.seeded.identity });
+    expect(cap.manifest.snapshot.version).toBe(2);
+    const nested = join(target.root, 'target-v2');
+    mkdirSync(nested);
+    await extractMinbase(nested);
+    await runInChroot(nested, ['useradd', '-m', '-u', '1000', '-s', '/bin/bash', 'ana']);
+    cpSync(join(world.work, 'config'), join(target.root, 'root/.config'), { recursive: true });
+    const r = await inRoot(['koder-snapshot', 'restore', '--target', '/target-v2', '--user', 'ana', '--server', world.srv.url, '--snapshot', cap.id, '--only', 'files', '--passphrase-stdin', '--json', '--state-dir', '/tmp/restore-state-v2'], undefined, PASSPHRASE + '\n');
+    const report = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'report')?.report;
+    expect(report?.status, r.stdout + r.stderr).toBe('done');
+    expect(readFileSync(join(nested, 'home/ana/Documentos/v2.txt'), 'utf8')).toBe('data v2 on Node 18\n');
+    expect(readFileSync(join(nested, 'home/ana/Documentos/big.raw')).equals(readFileSync(join(home, 'Documentos', 'big.raw')))).toBe(true);
+  }, 180_000);
+
   it('puts the Calamares modules, the unit, the man page where they are used', async () => {
     const at = (p: string) => join(target.root, p);
     for (const p of [
@@ -180,6 +214,9 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
       'usr/share/koder-snapshot/app/index.html',
       'usr/lib/koder-snapshot/dist/app/index.html',
       'usr/share/applications/koder-snapshot-backup.desktop',
+      'usr/lib/koder-snapshot/lib/cli/zstd-worker.mjs', // the files restore above ran it
+      'usr/lib/koder-snapshot/lib/cli/capture-worker.mjs', // the v2 dry run above ran it
+      'usr/lib/koder-snapshot/lib/cli/restore-worker.mjs', // the v2 restore above ran it
       'lib/systemd/system/koder-snapshot-daemon.service',
       'etc/default/koder-snapshot',
       'usr/share/doc/koder-snapshot/copyright',

@@ -86,7 +86,7 @@ describe('saveIdentity / loadIdentity', () => {
     const first = await generateIdentity();
     const second = await generateIdentity();
     await saveIdentity(root, first);
-    await rejectsWith(saveIdentity(root, second), 'IDENTITY_EXISTS');
+    await rejectsWith(saveIdentity(root, second), 'identity_exists');
     expectSameIdentity(first, await loadIdentity(root));
     await saveIdentity(root, second, { force: true });
     expectSameIdentity(second, await loadIdentity(root));
@@ -100,13 +100,13 @@ describe('saveIdentity / loadIdentity', () => {
     const ok = results.filter((r) => r.status === 'fulfilled');
     expect(ok.length).toBe(1);
     const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(failed.reason.code).toBe('IDENTITY_EXISTS');
+    expect(failed.reason.code).toBe('identity_exists');
     const loaded = await loadIdentity(root);
     expect([a.keyId, b.keyId]).toContain(loaded.keyId);
   });
 
   test('missing identity: IDENTITY_FILES naming the file', async () => {
-    const err = await rejectsWith(loadIdentity(root), 'IDENTITY_FILES');
+    const err = await rejectsWith(loadIdentity(root), 'identity_files');
     expect(err.message).toContain(PRIVATE_FILE);
     expect(err.message).toMatch(/missing/);
   });
@@ -114,7 +114,7 @@ describe('saveIdentity / loadIdentity', () => {
   test('a private file readable by others is refused', async () => {
     await saveIdentity(root, await generateIdentity());
     await chmod(join(root, PRIVATE_FILE), 0o640);
-    const err = await rejectsWith(loadIdentity(root), 'IDENTITY_FILES');
+    const err = await rejectsWith(loadIdentity(root), 'identity_files');
     expect(err.message).toMatch(/chmod 600/);
   });
 
@@ -136,21 +136,21 @@ describe('saveIdentity / loadIdentity', () => {
   ])('damaged private file (%s) is refused with a clear message', async (_name, edit, message) => {
     await saveIdentity(root, await generateIdentity());
     await editPrivate(edit);
-    const err = await rejectsWith(loadIdentity(root), 'IDENTITY_FILES');
+    const err = await rejectsWith(loadIdentity(root), 'identity_files');
     expect(err.message).toMatch(message);
   });
 
   test('a private file that is not JSON is refused', async () => {
     await saveIdentity(root, await generateIdentity());
     await writeFile(join(root, PRIVATE_FILE), 'garbage', { mode: 0o600 });
-    expect((await rejectsWith(loadIdentity(root), 'IDENTITY_FILES')).message).toMatch(/not valid JSON/);
+    expect((await rejectsWith(loadIdentity(root), 'identity_files')).message).toMatch(/not valid JSON/);
   });
 
   test('a public file that disagrees with the private key is reported; a missing one is fine', async () => {
     const id = await generateIdentity();
     await saveIdentity(root, id);
     await writeFile(join(root, PUBLIC_FILE), JSON.stringify(publicIdentity(await generateIdentity())));
-    const err = await rejectsWith(loadIdentity(root), 'IDENTITY_FILES');
+    const err = await rejectsWith(loadIdentity(root), 'identity_files');
     expect(err.message).toContain(PUBLIC_FILE);
     await rm(join(root, PUBLIC_FILE));
     expectSameIdentity(id, await loadIdentity(root));

@@ -64,7 +64,7 @@ describe('recovery key text', () => {
         for (const c of ALPHABET) {
           if (c === compact[i]) continue;
           const typo = compact.slice(0, i) + c + compact.slice(i + 1);
-          expect(() => parseRecoveryKey(typo)).toThrowError(expect.objectContaining({ code: 'RECOVERY_KEY_CHECKSUM' }));
+          expect(() => parseRecoveryKey(typo)).toThrowError(expect.objectContaining({ code: 'recovery_key_checksum' }));
         }
       }
     }
@@ -76,18 +76,18 @@ describe('recovery key text', () => {
       for (let i = 0; i + 1 < compact.length; i++) {
         if (compact[i] === compact[i + 1]) continue;
         const typo = compact.slice(0, i) + compact[i + 1] + compact[i] + compact.slice(i + 2);
-        expect(() => parseRecoveryKey(typo)).toThrowError(expect.objectContaining({ code: 'RECOVERY_KEY_CHECKSUM' }));
+        expect(() => parseRecoveryKey(typo)).toThrowError(expect.objectContaining({ code: 'recovery_key_checksum' }));
       }
     }
   });
 
   test('bad characters and wrong lengths are format errors', async () => {
     const k = generateRecoveryKey();
-    await rejectsWith(() => parseRecoveryKey(k.slice(0, -1)), 'RECOVERY_KEY_FORMAT');
-    await rejectsWith(() => parseRecoveryKey(k + 'A'), 'RECOVERY_KEY_FORMAT');
-    await rejectsWith(() => parseRecoveryKey(''), 'RECOVERY_KEY_FORMAT');
-    await rejectsWith(() => parseRecoveryKey('U' + k.slice(1)), 'RECOVERY_KEY_FORMAT');
-    const err = await rejectsWith(() => parseRecoveryKey(k.slice(0, 5) + '#' + k.slice(6)), 'RECOVERY_KEY_FORMAT');
+    await rejectsWith(() => parseRecoveryKey(k.slice(0, -1)), 'recovery_key_format');
+    await rejectsWith(() => parseRecoveryKey(k + 'A'), 'recovery_key_format');
+    await rejectsWith(() => parseRecoveryKey(''), 'recovery_key_format');
+    await rejectsWith(() => parseRecoveryKey('U' + k.slice(1)), 'recovery_key_format');
+    const err = await rejectsWith(() => parseRecoveryKey(k.slice(0, 5) + '#' + k.slice(6)), 'recovery_key_format');
     expect(err.message).toContain("'#'");
   });
 });
@@ -173,7 +173,7 @@ describe('recovery key QR code', () => {
   test('a sloppily typed key gives the same symbol as the canonical one; a typo is refused', async () => {
     const k = generateRecoveryKey();
     expect(decodeQr(recoveryKeyQr(k.toLowerCase().replace(/-/g, ' '))).text).toBe(k);
-    await rejectsWith(() => recoveryKeyQr(k.slice(0, -1) + (k.endsWith('0') ? '1' : '0')), 'RECOVERY_KEY_CHECKSUM');
+    await rejectsWith(() => recoveryKeyQr(k.slice(0, -1) + (k.endsWith('0') ? '1' : '0')), 'recovery_key_checksum');
   });
 
   test('the SVG draws the same modules, with a quiet zone', () => {

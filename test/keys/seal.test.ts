@@ -40,7 +40,7 @@ describe('seal / openSealed', () => {
       for (const mask of [0x01, 0x80]) {
         const t = Uint8Array.from(sealed);
         t[i]! ^= mask;
-        await rejectsWith(openSealed(t, id.sealing), 'SEAL_OPEN_FAILED');
+        await rejectsWith(openSealed(t, id.sealing), 'seal_open_failed');
       }
     }
   });
@@ -48,23 +48,23 @@ describe('seal / openSealed', () => {
   test('truncated, extended and empty inputs are refused', async () => {
     const id = await generateIdentity();
     const sealed = await seal(new TextEncoder().encode('secret'), id.sealing.publicKey);
-    await rejectsWith(openSealed(sealed.subarray(0, sealed.length - 1), id.sealing), 'SEAL_OPEN_FAILED');
-    await rejectsWith(openSealed(new Uint8Array([...sealed, 0]), id.sealing), 'SEAL_OPEN_FAILED');
-    await rejectsWith(openSealed(new Uint8Array(0), id.sealing), 'SEAL_OPEN_FAILED');
-    await rejectsWith(openSealed(new Uint8Array(47), id.sealing), 'SEAL_OPEN_FAILED');
+    await rejectsWith(openSealed(sealed.subarray(0, sealed.length - 1), id.sealing), 'seal_open_failed');
+    await rejectsWith(openSealed(new Uint8Array([...sealed, 0]), id.sealing), 'seal_open_failed');
+    await rejectsWith(openSealed(new Uint8Array(0), id.sealing), 'seal_open_failed');
+    await rejectsWith(openSealed(new Uint8Array(47), id.sealing), 'seal_open_failed');
   });
 
   test('another identity cannot open it', async () => {
     const alice = await generateIdentity();
     const mallory = await generateIdentity();
     const sealed = await seal(new TextEncoder().encode('secret'), alice.sealing.publicKey);
-    await rejectsWith(openSealed(sealed, mallory.sealing), 'SEAL_OPEN_FAILED');
+    await rejectsWith(openSealed(sealed, mallory.sealing), 'seal_open_failed');
     // Right public key but wrong private key, and the reverse.
-    await rejectsWith(openSealed(sealed, { publicKey: alice.sealing.publicKey, privateKey: mallory.sealing.privateKey }), 'SEAL_OPEN_FAILED');
-    await rejectsWith(openSealed(sealed, { publicKey: mallory.sealing.publicKey, privateKey: alice.sealing.privateKey }), 'SEAL_OPEN_FAILED');
+    await rejectsWith(openSealed(sealed, { publicKey: alice.sealing.publicKey, privateKey: mallory.sealing.privateKey }), 'seal_open_failed');
+    await rejectsWith(openSealed(sealed, { publicKey: mallory.sealing.publicKey, privateKey: alice.sealing.privateKey }), 'seal_open_failed');
   });
 
   test('a public key of the wrong length is a BAD_ARGUMENT', async () => {
-    await rejectsWith(seal(new Uint8Array(1), new Uint8Array(31)), 'BAD_ARGUMENT');
+    await rejectsWith(seal(new Uint8Array(1), new Uint8Array(31)), 'bad_argument');
   });
 });

@@ -55,13 +55,13 @@ describe('create / open', () => {
     const a = await createVault(id, { passphrase: PASS, kdf });
     expect(a.recoveryKey).toBeUndefined();
     expect(a.vault.slots.length).toBe(1);
-    await rejectsWith(openVault(a.vault, { recoveryKey }), 'SLOT_NOT_FOUND');
+    await rejectsWith(openVault(a.vault, { recoveryKey }), 'slot_not_found');
     const b = await createVault(id, { recovery: true });
     expect(b.vault.slots.map((s) => s.kind)).toEqual(['recovery']);
     expectSameIdentity(id, await openVault(b.vault, { recoveryKey: b.recoveryKey! }));
-    await rejectsWith(openVault(b.vault, { passphrase: PASS }), 'SLOT_NOT_FOUND');
-    await rejectsWith(createVault(id, {}), 'BAD_ARGUMENT');
-    await rejectsWith(createVault(id, { passphrase: '', kdf }), 'BAD_ARGUMENT');
+    await rejectsWith(openVault(b.vault, { passphrase: PASS }), 'slot_not_found');
+    await rejectsWith(createVault(id, {}), 'bad_argument');
+    await rejectsWith(createVault(id, { passphrase: '', kdf }), 'bad_argument');
   });
 
   test('the default KDF is Argon2id MODERATE and it opens', async () => {
@@ -78,8 +78,8 @@ describe('create / open', () => {
     const { vault: v } = await createVault(id, { passphrase: PASS, kdf: { opslimit: 2, memlimit: 1 << 16 } });
     expect(pslot(v).kdf).toMatchObject({ opslimit: 2, memlimit: 1 << 16 });
     expectSameIdentity(id, await openVault(v, { passphrase: PASS }));
-    await rejectsWith(createVault(id, { passphrase: PASS, kdf: { opslimit: 0, memlimit: 1 << 16 } }), 'BAD_ARGUMENT');
-    await rejectsWith(createVault(id, { passphrase: PASS, kdf: { opslimit: 2, memlimit: 2 ** 31 } }), 'BAD_ARGUMENT');
+    await rejectsWith(createVault(id, { passphrase: PASS, kdf: { opslimit: 0, memlimit: 1 << 16 } }), 'bad_argument');
+    await rejectsWith(createVault(id, { passphrase: PASS, kdf: { opslimit: 2, memlimit: 2 ** 31 } }), 'bad_argument');
   });
 
   test('two vaults of one identity share nothing random (salts, nonces, box)', async () => {
@@ -93,13 +93,13 @@ describe('create / open', () => {
 
 describe('attacks and mistakes are refused with a typed error', () => {
   test('wrong passphrase → WRONG_SECRET', async () => {
-    for (const p of ['wrong', PASS + ' ', PASS.toUpperCase(), PASS.slice(1)]) await rejectsWith(openVault(vault, { passphrase: p }), 'WRONG_SECRET');
+    for (const p of ['wrong', PASS + ' ', PASS.toUpperCase(), PASS.slice(1)]) await rejectsWith(openVault(vault, { passphrase: p }), 'wrong_secret');
   });
 
   test('a different (valid) recovery key → WRONG_SECRET; a mistyped one → checksum error', async () => {
-    await rejectsWith(openVault(vault, { recoveryKey: generateRecoveryKey() }), 'WRONG_SECRET');
+    await rejectsWith(openVault(vault, { recoveryKey: generateRecoveryKey() }), 'wrong_secret');
     const last = recoveryKey.at(-1) === 'A' ? 'B' : 'A';
-    await rejectsWith(openVault(vault, { recoveryKey: recoveryKey.slice(0, -1) + last }), 'RECOVERY_KEY_CHECKSUM');
+    await rejectsWith(openVault(vault, { recoveryKey: recoveryKey.slice(0, -1) + last }), 'recovery_key_checksum');
   });
 
   test('any flipped byte in a slot (wrapped key, nonce, salt) → WRONG_SECRET', async () => {
@@ -109,7 +109,7 @@ describe('attacks and mistakes are refused with a typed error', () => {
         for (let i = 0; i < len; i++) {
           const v = clone(vault);
           which(v)[field] = flipB64(which(v)[field], i);
-          await rejectsWith(openVault(v, which === pslot ? { passphrase: PASS } : { recoveryKey }), 'WRONG_SECRET');
+          await rejectsWith(openVault(v, which === pslot ? { passphrase: PASS } : { recoveryKey }), 'wrong_secret');
         }
       }
     }
@@ -117,7 +117,7 @@ describe('attacks and mistakes are refused with a typed error', () => {
       for (let i = 0; i < 16; i++) {
         const v = clone(vault);
         which(v).kdf.salt = flipB64(which(v).kdf.salt, i);
-        await rejectsWith(openVault(v, which === pslot ? { passphrase: PASS } : { recoveryKey }), 'WRONG_SECRET');
+        await rejectsWith(openVault(v, which === pslot ? { passphrase: PASS } : { recoveryKey }), 'wrong_secret');
       }
     }
   });
@@ -128,10 +128,10 @@ describe('attacks and mistakes are refused with a typed error', () => {
     const v = clone(strong);
     pslot(v).kdf.opslimit = sodium.crypto_pwhash_OPSLIMIT_MIN;
     pslot(v).kdf.memlimit = sodium.crypto_pwhash_MEMLIMIT_MIN;
-    await rejectsWith(openVault(v, { passphrase: PASS }), 'WRONG_SECRET');
+    await rejectsWith(openVault(v, { passphrase: PASS }), 'wrong_secret');
     const w = clone(vault);
     pslot(w).id = 'ffffffffffffffff';
-    await rejectsWith(openVault(w, { passphrase: PASS }), 'WRONG_SECRET');
+    await rejectsWith(openVault(w, { passphrase: PASS }), 'wrong_secret');
   });
 
   test('any flipped byte in the key box is refused (every slot is bound to the box digest)', async () => {
@@ -141,7 +141,7 @@ describe('attacks and mistakes are refused with a typed error', () => {
         const v = clone(vault);
         v.box[field] = flipB64(v.box[field], i);
         // The slots are bound to the box digest, so they refuse first.
-        await rejectsWith(openVault(v, { recoveryKey }), 'WRONG_SECRET');
+        await rejectsWith(openVault(v, { recoveryKey }), 'wrong_secret');
       }
     }
   });
@@ -153,18 +153,18 @@ describe('attacks and mistakes are refused with a typed error', () => {
     for (const donor of [theirs, mine2]) {
       const v = clone(vault);
       v.slots = [clone(donor).slots[0]!];
-      await rejectsWith(openVault(v, { passphrase: PASS }), 'WRONG_SECRET');
+      await rejectsWith(openVault(v, { passphrase: PASS }), 'wrong_secret');
       // And a box moved in under our slots.
       const w = clone(vault);
       w.box = clone(donor).box;
-      await rejectsWith(openVault(w, { passphrase: PASS }), 'WRONG_SECRET');
+      await rejectsWith(openVault(w, { passphrase: PASS }), 'wrong_secret');
     }
   });
 
   test('a changed key_id → WRONG_SECRET (bound into every slot)', async () => {
     const v = clone(vault);
     v.key_id = (await generateIdentity()).keyId;
-    await rejectsWith(openVault(v, { passphrase: PASS }), 'WRONG_SECRET');
+    await rejectsWith(openVault(v, { passphrase: PASS }), 'wrong_secret');
   });
 
   test('random single-character edits of the vault JSON never yield other keys (property)', async () => {
@@ -177,7 +177,7 @@ describe('attacks and mistakes are refused with a typed error', () => {
           const got = await openVault(parseVault(edited), { recoveryKey });
           expectSameIdentity(id, got); // only harmless edits (whitespace, same char) may open
         } catch (e) {
-          expect(['VAULT_FORMAT', 'WRONG_SECRET', 'VAULT_DAMAGED', 'SLOT_NOT_FOUND']).toContain((e as { code?: string }).code);
+          expect(['vault_format', 'wrong_secret', 'vault_damaged', 'slot_not_found']).toContain((e as { code?: string }).code);
         }
       }),
       { numRuns: 300 },
@@ -220,7 +220,7 @@ describe('VAULT_DAMAGED: a slot opens but the box does not hold the keys it shou
 
   test('box that does not decrypt under the vault key', async () => {
     const { vault: v, recovery } = await craft(plainOf(id), id.keyId, { garbleBox: true });
-    await rejectsWith(openVault(v, { recoveryKey: recovery }), 'VAULT_DAMAGED');
+    await rejectsWith(openVault(v, { recoveryKey: recovery }), 'vault_damaged');
   });
 
   test('box whose X25519 public key does not match its private key', async () => {
@@ -228,7 +228,7 @@ describe('VAULT_DAMAGED: a slot opens but the box does not hold the keys it shou
     const plain = plainOf(id);
     plain.set(other.sealing.publicKey, 96);
     const { vault: v, recovery } = await craft(plain, id.keyId);
-    expect((await rejectsWith(openVault(v, { recoveryKey: recovery }), 'VAULT_DAMAGED')).message).toMatch(/X25519/);
+    expect((await rejectsWith(openVault(v, { recoveryKey: recovery }), 'vault_damaged')).message).toMatch(/X25519/);
   });
 
   test('box whose Ed25519 public key does not match its seed', async () => {
@@ -236,13 +236,13 @@ describe('VAULT_DAMAGED: a slot opens but the box does not hold the keys it shou
     const plain = plainOf(id);
     plain.set(other.signing.publicKey, 32);
     const { vault: v, recovery } = await craft(plain, id.keyId);
-    expect((await rejectsWith(openVault(v, { recoveryKey: recovery }), 'VAULT_DAMAGED')).message).toMatch(/Ed25519/);
+    expect((await rejectsWith(openVault(v, { recoveryKey: recovery }), 'vault_damaged')).message).toMatch(/Ed25519/);
   });
 
   test("box holding another identity than the vault's key_id", async () => {
     const other = await generateIdentity();
     const { vault: v, recovery } = await craft(plainOf(other), id.keyId);
-    expect((await rejectsWith(openVault(v, { recoveryKey: recovery }), 'VAULT_DAMAGED')).message).toContain(other.keyId);
+    expect((await rejectsWith(openVault(v, { recoveryKey: recovery }), 'vault_damaged')).message).toContain(other.keyId);
   });
 });
 
@@ -257,7 +257,7 @@ describe('slots', () => {
     expectSameIdentity(id, await openVault(v, { passphrase: 'second phrase' }));
     expectSameIdentity(id, await openVault(v, { passphrase: PASS }));
     expectSameIdentity(id, await openVault(v, { passphrase: 'second phrase', slotId }));
-    await rejectsWith(openVault(v, { passphrase: PASS, slotId }), 'WRONG_SECRET');
+    await rejectsWith(openVault(v, { passphrase: PASS, slotId }), 'wrong_secret');
     expect(vault.slots.length).toBe(2); // the input was not modified
   });
 
@@ -269,22 +269,22 @@ describe('slots', () => {
     expect(v.box).toEqual(vault.box);
     expect(serializeVault(v)).toContain(vault.box.ciphertext);
     expectSameIdentity(id, await openVault(v, { recoveryKey: added.recoveryKey! }));
-    await rejectsWith(openVault(v, { recoveryKey }), 'WRONG_SECRET');
+    await rejectsWith(openVault(v, { recoveryKey }), 'wrong_secret');
     expectSameIdentity(id, await openVault(v, { passphrase: PASS }));
   });
 
   test('adding needs a working secret', async () => {
-    await rejectsWith(addSlot(vault, { passphrase: 'nope' }, { kind: 'recovery' }), 'WRONG_SECRET');
-    await rejectsWith(addSlot(vault, { recoveryKey: generateRecoveryKey() }, { kind: 'passphrase', passphrase: 'x', kdf }), 'WRONG_SECRET');
-    await rejectsWith(addSlot(vault, { passphrase: PASS }, { kind: 'passphrase', passphrase: '', kdf }), 'BAD_ARGUMENT');
+    await rejectsWith(addSlot(vault, { passphrase: 'nope' }, { kind: 'recovery' }), 'wrong_secret');
+    await rejectsWith(addSlot(vault, { recoveryKey: generateRecoveryKey() }, { kind: 'passphrase', passphrase: 'x', kdf }), 'wrong_secret');
+    await rejectsWith(addSlot(vault, { passphrase: PASS }, { kind: 'passphrase', passphrase: '', kdf }), 'bad_argument');
   });
 
   test('removing: unknown id → SLOT_NOT_FOUND; the last slot → LAST_SLOT', async () => {
-    expect(() => removeSlot(vault, '0000000000000000')).toThrowError(expect.objectContaining({ code: 'SLOT_NOT_FOUND' }));
+    expect(() => removeSlot(vault, '0000000000000000')).toThrowError(expect.objectContaining({ code: 'slot_not_found' }));
     const one = removeSlot(vault, pslot(vault).id);
     expect(one.slots.length).toBe(1);
     expect(one.box).toEqual(vault.box);
-    expect(() => removeSlot(one, rslot(one).id)).toThrowError(expect.objectContaining({ code: 'LAST_SLOT' }));
+    expect(() => removeSlot(one, rslot(one).id)).toThrowError(expect.objectContaining({ code: 'last_slot' }));
     expect(vault.slots.length).toBe(2);
   });
 });
@@ -324,17 +324,17 @@ describe('parseVault', () => {
   test.each(cases)('%s → VAULT_FORMAT naming %s', async (_name, field, edit) => {
     const v = clone(vault) as unknown as Record<string, any>;
     edit(v);
-    const err = await rejectsWith(() => parseVault(v), 'VAULT_FORMAT');
+    const err = await rejectsWith(() => parseVault(v), 'vault_format');
     expect(err.field).toBe(field);
     expect(err.message).toContain(field);
     // openVault validates too.
-    await rejectsWith(openVault(v as unknown as Vault, { passphrase: PASS }), 'VAULT_FORMAT');
+    await rejectsWith(openVault(v as unknown as Vault, { passphrase: PASS }), 'vault_format');
   });
 
   test('not JSON / not an object', async () => {
-    await rejectsWith(() => parseVault('{'), 'VAULT_FORMAT');
-    await rejectsWith(() => parseVault(null), 'VAULT_FORMAT');
-    await rejectsWith(() => parseVault([]), 'VAULT_FORMAT');
+    await rejectsWith(() => parseVault('{'), 'vault_format');
+    await rejectsWith(() => parseVault(null), 'vault_format');
+    await rejectsWith(() => parseVault([]), 'vault_format');
   });
 
   test('a valid vault parses to an equal copy', () => {

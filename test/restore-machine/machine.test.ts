@@ -3,18 +3,14 @@ import { createActor, fromCallback, fromPromise, waitFor, type EventObject } fro
 import { restoreMachine, type ApplyInput, type PrepareInput } from '../../src/restore-machine/machine.ts';
 import { planRestore, type RestoreChoice } from '../../src/restore-machine/plan.ts';
 import type { Prepared, RestoreReport, SnapshotSummary } from '../../src/restore-machine/types.ts';
-import { normalize, parse } from '../../src/manifest/index.ts';
+import { normalize, parse, VerificationError } from '../../src/manifest/index.ts';
+import { KeyError } from '../../src/keys/errors.ts';
 import { fixtureText } from '../helpers/manifests.ts';
 
 const manifest = normalize(parse(fixtureText(), 'full.kvg'));
 const choice: RestoreChoice = { snapshotId: 'a'.repeat(64), hostname: 'novo', targetUser: 'ana', categories: ['system', 'apps', 'files', 'repos', 'secrets'] };
 const snapshots: SnapshotSummary[] = [{ id: choice.snapshotId, hostname: 'rodrigo-laptop', createdAt: '2026-05-21T10:00:00Z', owner: 'u1', shared: false, chainDepth: 1, bytes: 10 }];
 
-class Coded extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 /** The machine with in-memory actors that record what they were asked to do. */
 function harness(opts: { prepareError?: Error[]; stepFails?: string[] } = {}) {
@@ -83,13 +79,14 @@ describe('restore machine', () => {
   });
 
   it('a verification failure is final for that snapshot; BACK lets the person choose another', async () => {
-    const { machine } = harness({ prepareError: [new Coded('MANIFEST_VERIFY', 'snapshot x: signature does not match')] });
+    const { machine } = harness({ prepareError: [new VerificationError('bad-signature', 'snapshot x: signature does not match')] });
     const actor = createActor(machine, { snapshot: undefined }).start();
     actor.send({ type: 'START' });
     actor.send({ type: 'LOGIN.DONE', user: { id: 'u1' } });
     await waitFor(actor, (s) => s.matches({ choose: 'ready' }));
     actor.send({ type: 'CHOOSE', choice, unlock: false });
     await waitFor(actor, (s) => s.matches('refused'));
+    // The UiState's spelling of manifest_verify, which the wizard reads.
     expect(actor.getSnapshot().context.error).toEqual({ code: 'MANIFEST_VERIFY', message: 'snapshot x: signature does not match' });
     actor.send({ type: 'RETRY' }); // not offered for a refusal
     expect(actor.getSnapshot().value).toBe('refused');
@@ -99,7 +96,7 @@ describe('restore machine', () => {
   });
 
   it('a wrong passphrase goes back to choose with the error; a network error offers retry', async () => {
-    const { machine, calls } = harness({ prepareError: [new Coded('WRONG_SECRET', 'wrong passphrase'), new Error('ECONNREFUSED')] });
+    const { machine, calls } = harness({ prepareError: [new KeyError('wrong_secret', 'wrong passphrase'), new Error('ECONNREFUSED')] });
     const actor = createActor(machine).start();
     actor.send({ type: 'START' });
     actor.send({ type: 'LOGIN.DONE', user: { id: 'u1' } });

@@ -9,6 +9,7 @@ import type { RestoreChoice } from '../../src/restore-machine/plan.ts';
 import { applyContext } from '../helpers/apply-context.ts';
 import { normalize, parse } from '../../src/manifest/index.ts';
 import { fixtureText } from '../helpers/manifests.ts';
+import { BlobHashMismatchError } from '../helpers/blob-dir.ts';
 
 const manifest = normalize(parse(fixtureText(), 'full.kvg'));
 const choice: RestoreChoice = { snapshotId: 'f'.repeat(64), hostname: 'novo', targetUser: 'ana', categories: ['system', 'apps', 'files', 'repos', 'secrets'] };
@@ -30,7 +31,7 @@ function markerAppliers(runs: Map<string, number>, opts: { failOn?: string; abor
   let n = 0;
   const mark = async (stepId: string, ctx: ApplyContext) => {
     runs.set(stepId, (runs.get(stepId) ?? 0) + 1);
-    if (opts.verifyFailOn === stepId) throw Object.assign(new Error('blob does not hash to its address'), { code: 'BLOB_HASH_MISMATCH' });
+    if (opts.verifyFailOn === stepId) throw new BlobHashMismatchError(`sha256:${'0'.repeat(64)}`, '1'.repeat(64));
     if (opts.failOn === stepId) throw new Error('mirror unreachable');
     await writeFile(join(ctx.target.root, `step-${stepId.replace(/[^a-z.]/gi, '_')}`), 'x');
     if (opts.abortAfter !== undefined && ++n >= opts.abortAfter) opts.controller!.abort(new Error('killed'));
@@ -99,7 +100,7 @@ describe('runPlan', () => {
     const runs = new Map<string, number>();
     const ctx = await context();
     await expect(runPlan({ plan: ctx.plan, ctx, appliers: markerAppliers(runs, { verifyFailOn: 'files.restore:~/Documentos' }), journalPath: join(state, 'j.json') }))
-      .rejects.toMatchObject({ code: 'BLOB_HASH_MISMATCH' });
+      .rejects.toMatchObject({ code: 'hash_mismatch' });
     expect(runs.has('repo.restore:~/dev/saude-publica')).toBe(false);
   });
 });

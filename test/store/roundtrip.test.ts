@@ -54,7 +54,7 @@ describe('data v2 round trip', () => {
     writeFileSync(join(src, 'script.sh'), '#!/bin/sh\n');
     chmodSync(join(src, 'script.sh'), 0o750);
     writeFileSync(join(src, 'sparse'), '');
-    truncateSync(join(src, 'sparse'), 64 * 1024 * 1024);
+    truncateSync(join(src, 'sparse'), 1024 * 1024 * 1024); // 1 GiB of holes: one zero chunk stored, holes restored
     utimesSync(join(src, 'sub'), new Date('1999-12-31T23:59:59.123Z'), new Date('1999-12-31T23:59:59.123Z'));
 
     const index = LocalIndex.open(join(work, 'cache'), 'ana');

@@ -30,6 +30,8 @@ import { SnapshotFiles } from '../../src/store/snapshot-files.ts';
 import { driveBytes } from '../../src/store/store-writer.ts';
 import { isVerificationError } from '../../src/util/coded-error.ts';
 import { share as shareCommand } from '../../src/cli/commands/share.ts';
+import { ls as lsCommand } from '../../src/cli/commands/ls.ts';
+import { main } from '../../src/cli/main.ts';
 import { saveIdentity } from '../../src/keys/identity.ts';
 import { saveTokens, type StoredTokens } from '../../src/auth/index.ts';
 import { applyContext } from '../helpers/apply-context.ts';
@@ -138,6 +140,20 @@ describe('data v2 on the real server', () => {
     expect((await files.list('~/Documentos/cartas')).map((e) => e.text)).toEqual(['mae.txt', 'pai.txt']);
     await expect(files.list('~/Documentos/nope')).rejects.toMatchObject({ code: 'path_not_in_snapshot' });
 
+    // The same through the CLI: `koder-snapshot ls`, with the identity file.
+    const idDir = join(base, 'alice-identity-ls');
+    await saveIdentity(idDir, alice.identity);
+    process.env.XDG_CONFIG_HOME = join(base, 'cli-config');
+    await saveTokens(alice.tokens);
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+    expect(await lsCommand.run([s2.id.slice(0, 12), '~/Documentos/cartas', '--identity', idDir, '--server', srv.url], io as never), lines.join('\n')).toBe(0);
+    expect(lines.map((l) => l.split(/\s+/).pop())).toEqual(['mae.txt', 'pai.txt']);
+    lines.length = 0;
+    // path_not_in_snapshot: exit 2, from the catalogue (the CLI's entry, main.ts)
+    expect(await main(['ls', s2.id.slice(0, 12), '~/Documentos/nope', '--identity', idDir, '--server', srv.url], io as never)).toBe(2);
+    expect(lines.join('\n')).toMatch(/not in the snapshot/);
+
     const root = join(base, 'target-path');
     const r = await restoreInto(root, alice, m, s2.id, { paths: ['~/Documentos/cartas/pai.txt'] });
     expect(Object.values(r)).toEqual([expect.stringMatching(/^done/)]);
@@ -196,6 +212,25 @@ describe('data v2 on the real server', () => {
     expect(other.uploadedBytes).toBeLessThan(100_000); // trees and roots only
     const bobs = await run(bob, 'c', homeB);
     expect(bobs.uploadedBytes).toBeGreaterThan(2 * 1024 * 1024); // keyed ids: nothing shared across accounts
+  }, 60_000);
+
+  it('two machines of the account capture at the same time: both post, neither corrupts the other, both restore byte-identical', async () => {
+    const mk = (m: string) => {
+      const h = join(base, `home-${m}`);
+      mkdirSync(join(h, 'Documentos'), { recursive: true });
+      writeFileSync(join(h, 'Documentos', 'shared.raw'), shared); // the same bytes on both, already stored
+      writeFileSync(join(h, 'Documentos', `${m}.raw`), randomBytes(3 * 1024 * 1024));
+      return h;
+    };
+    const [hd, he] = [mk('d'), mk('e')];
+    const [d, e] = await Promise.all([run(alice, 'd', hd), run(alice, 'e', he)]);
+    expect(d.posted && e.posted).toBe(true);
+    for (const [r, h] of [[d, hd], [e, he]] as const) {
+      const root = join(base, `target-${r.id.slice(0, 8)}`);
+      const out = await restoreInto(root, alice, await folded(alice, r.id), r.id);
+      for (const v of Object.values(out)) expect(v).toMatch(/^done/);
+      expect(byteTree(join(root, 'home/ana/Documentos'))).toEqual(byteTree(join(h, 'Documentos')));
+    }
   }, 60_000);
 
   describe('tampering on the server', () => {

@@ -164,7 +164,7 @@ export async function collectFiles(ctx: CollectContext): Promise<FileEntry[]> {
           if (again.blob !== want.blob) {
             delete ctx.state.data.files[label];
             await ctx.state.save();
-            throw new CaptureError('BLOB', `${label} changed since it was scanned (the cached archive is gone and a new one differs); run the capture again`);
+            throw new CaptureError('capture_blob_failed', `${label} changed since it was scanned (the cached archive is gone and a new one differs); run the capture again`);
           }
         },
       });

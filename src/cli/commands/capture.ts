@@ -1,8 +1,9 @@
 /** `koder-snapshot capture`: snapshot this machine and upload it (a delta from the last one of this host). */
 import { resolve } from 'node:path';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
 import { bar, formatBytes, formatDuration } from '../format.ts';
 import { capture as runCapture, CaptureError, expandHome, loadConfig, type CaptureEvent } from '../../capture/index.ts';
+import { errMessage } from '../../util/fs.ts';
 import { connect } from '../../drive/index.ts';
 import type { DriveClient } from '../../drive/client.ts';
 import type { AuthSession } from '../../auth/session.ts';
@@ -110,25 +111,13 @@ export const capture: Command = {
     const dryRun = !!v['dry-run'];
     const home = resolve(v.home ?? process.env.HOME ?? '/');
     const root = resolve(v.root ?? '/');
-    let config;
-    try {
-      ({ config } = await loadConfig(v.config ? { file: v.config } : {}));
-    } catch (e) {
-      if (e instanceof CaptureError) {
-        io.err(`koder-snapshot capture: ${e.message}`);
-        return EXIT_USAGE;
-      }
-      throw e;
-    }
+    const { config } = await loadConfig(v.config ? { file: v.config } : {}); // ConfigError: exit 2 (main.ts)
     const identityDir = expandHome(v.identity ?? config.snapshot.identity, process.env.HOME ?? home);
     let identity: Identity | undefined;
     try {
       identity = await loadIdentity(identityDir);
     } catch (e) {
-      if (!dryRun) {
-        io.err(`koder-snapshot capture: no identity to sign with (${(e as Error).message}); run \`koder-snapshot init\` first`);
-        return EXIT_FAILED;
-      }
+      if (!dryRun) throw new CaptureError('no_identity', `no identity to sign with (${errMessage(e)}); run \`koder-snapshot init\` first`, { cause: e });
       io.err(`note: no identity in ${identityDir}: the manifest is unsigned and secrets are left out`);
     }
     let client: DriveClient | undefined;
@@ -143,7 +132,7 @@ export const capture: Command = {
     const tty = !!(io.isTTY ?? process.stderr.isTTY) && !!process.stderr.isTTY;
     const progress = progressRenderer(io, tty);
     const ac = new AbortController();
-    const onSignal = () => ac.abort(new CaptureError('UPLOAD', 'interrupted'));
+    const onSignal = () => ac.abort(new CaptureError('upload_failed', 'interrupted'));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
@@ -175,11 +164,7 @@ export const capture: Command = {
       return EXIT_OK;
     } catch (e) {
       progress.end();
-      if (e instanceof CaptureError) {
-        io.err(`koder-snapshot capture: ${e.message}`);
-        return e.code === 'CONFIG' ? EXIT_USAGE : EXIT_FAILED;
-      }
-      throw e;
+      throw e; // a CaptureError ends with its exit status (main.ts)
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -1,6 +1,6 @@
 /** `koder-snapshot config`: print the effective capture configuration. */
-import { EXIT_OK, EXIT_USAGE, parseCommandArgs, type Command } from '../command.ts';
-import { configFile, configToToml, ConfigError, loadConfig } from '../../capture/index.ts';
+import { EXIT_OK, parseCommandArgs, type Command } from '../command.ts';
+import { configFile, configToToml, loadConfig } from '../../capture/index.ts';
 
 const usage = `Usage: koder-snapshot config [--config FILE] [--path]
 
@@ -26,17 +26,9 @@ export const config: Command = {
       io.out(file);
       return EXIT_OK;
     }
-    try {
-      const loaded = await loadConfig(parsed.values.config ? { file } : {});
-      io.out(`# effective configuration: ${loaded.file ? `${loaded.file} over the defaults` : `defaults (no ${file})`}`);
-      io.out(configToToml(loaded.config).trimEnd());
-      return EXIT_OK;
-    } catch (e) {
-      if (e instanceof ConfigError) {
-        io.err(`koder-snapshot config: ${e.message}`);
-        return EXIT_USAGE;
-      }
-      throw e;
-    }
+    const loaded = await loadConfig(parsed.values.config ? { file } : {}); // ConfigError: exit 2 (main.ts)
+    io.out(`# effective configuration: ${loaded.file ? `${loaded.file} over the defaults` : `defaults (no ${file})`}`);
+    io.out(configToToml(loaded.config).trimEnd());
+    return EXIT_OK;
   },
 };

@@ -67,7 +67,7 @@ export const demo: Command = {
     io.out('Koder Snapshots demo is running.');
     io.out(`  Wizard:          ${daemon.url}${lang}`);
     io.out(`  Sign in as:      ${DEMO_USER} / ${DEMO_PASSWORD}   (on the page the QR code or the link opens)`);
-    io.out(`  Vault passphrase (to restore secrets): ${DEMO_PASSPHRASE}`);
+    io.out(`  Vault passphrase (opens documents, repositories and secrets): ${DEMO_PASSPHRASE}`);
     io.out(`  Snapshots:       ${seeded.ids.length} (a full one and ${seeded.ids.length - 1} deltas) of host ana-laptop`);
     io.out(`  Target root:     ${target.root} (${target.kind === 'debian' ? 'Debian bookworm minbase' : 'empty folder'}), user ana`);
     io.out(`  Server:          ${srv.url}`);

@@ -21,5 +21,6 @@ import { daemon } from './daemon.ts';
 import { whoami } from './whoami.ts';
 import { ls } from './ls.ts';
 import { app } from './app.ts';
+import { prune } from './prune.ts';
 
-export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, restore, daemon, app, demo];
+export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, prune, restore, daemon, app, demo];

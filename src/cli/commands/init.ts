@@ -1,9 +1,8 @@
 /** `koder-snapshot init`: create (or fetch) this person's identity and key vault. */
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, type Command, type Io } from '../command.ts';
 import { firstLineOfStdin, promptHidden } from '../prompt.ts';
-import { CaptureError, expandHome, initIdentity, loadConfig } from '../../capture/index.ts';
+import { expandHome, initIdentity, loadConfig } from '../../capture/index.ts';
 import { connect } from '../../drive/index.ts';
-import { KeyError } from '../../keys/errors.ts';
 import { recoveryKeyQrText } from '../../keys/qr.ts';
 
 const usage = `Usage: koder-snapshot init [--passphrase-stdin] [--identity DIR] [--server URL] [--force]
@@ -53,38 +52,31 @@ export const init: Command = {
     const identityDir = expandHome(v.identity ?? config.snapshot.identity, process.env.HOME ?? '/');
     const { client, session } = await connect(v.server ? { server: v.server } : {});
     const stdin = !!v['passphrase-stdin'];
-    try {
-      const r = await initIdentity({
-        client,
-        identityDir,
-        newPassphrase: () => askNew(io, stdin),
-        existingPassphrase: () => (stdin ? firstLineOfStdin(io) : promptHidden('Passphrase of your key vault: ', '--passphrase-stdin')),
-        ...(v.force ? { force: true } : {}),
-      });
-      if (r.kind === 'already') {
-        io.out(`already set up: identity ${r.keyId} in ${identityDir}, and your account's vault holds it`);
-        return EXIT_OK;
-      }
-      if (r.kind === 'fetched') {
-        io.out(`identity ${r.keyId} opened from your account's vault and saved in ${identityDir}`);
-        return EXIT_OK;
-      }
-      io.out(`identity ${r.keyId}${r.newIdentity ? ' created' : ''} in ${identityDir}; public keys and key vault uploaded to ${session.server}`);
-      io.out('');
-      io.out('Your RECOVERY KEY (shown only this once — write it down or print it, keep it safe):');
-      io.out('');
-      io.out(`    ${r.recoveryKey}`);
-      io.out('');
-      io.out(recoveryKeyQrText(r.recoveryKey));
-      io.out('');
-      io.out('With your passphrase or this key, a new installation opens your secrets. Without both, they cannot be recovered.');
+    // CaptureError (init_conflict) and KeyError (wrong_secret, …) end with their exit status (main.ts).
+    const r = await initIdentity({
+      client,
+      identityDir,
+      newPassphrase: () => askNew(io, stdin),
+      existingPassphrase: () => (stdin ? firstLineOfStdin(io) : promptHidden('Passphrase of your key vault: ', '--passphrase-stdin')),
+      ...(v.force ? { force: true } : {}),
+    });
+    if (r.kind === 'already') {
+      io.out(`already set up: identity ${r.keyId} in ${identityDir}, and your account's vault holds it`);
       return EXIT_OK;
-    } catch (e) {
-      if (e instanceof CaptureError || e instanceof KeyError) {
-        io.err(`koder-snapshot init: ${e.message}`);
-        return EXIT_FAILED;
-      }
-      throw e;
     }
+    if (r.kind === 'fetched') {
+      io.out(`identity ${r.keyId} opened from your account's vault and saved in ${identityDir}`);
+      return EXIT_OK;
+    }
+    io.out(`identity ${r.keyId}${r.newIdentity ? ' created' : ''} in ${identityDir}; public keys and key vault uploaded to ${session.server}`);
+    io.out('');
+    io.out('Your RECOVERY KEY (shown only this once — write it down or print it, keep it safe):');
+    io.out('');
+    io.out(`    ${r.recoveryKey}`);
+    io.out('');
+    io.out(recoveryKeyQrText(r.recoveryKey));
+    io.out('');
+    io.out('With your passphrase or this key, a new installation opens your secrets. Without both, they cannot be recovered.');
+    return EXIT_OK;
   },
 };

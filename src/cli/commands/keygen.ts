@@ -1,6 +1,5 @@
 /** `koder-snapshot keygen --out DIR [--force]`: make a new identity and write it to DIR. */
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
-import { KeyError } from '../../keys/errors.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
 import { generateIdentity, publicIdentity, saveIdentity } from '../../keys/identity.ts';
 
 const usage = `Usage: koder-snapshot keygen --out DIR [--force]
@@ -35,22 +34,14 @@ export const keygen: Command = {
     if (!parsed) return EXIT_OK;
     const { out, force } = parsed.values;
     if (out === undefined || out === '') throw new UsageError('--out DIR is required');
-    try {
-      const id = await generateIdentity();
-      const saved = await saveIdentity(out, id, { force: force === true });
-      const pub = publicIdentity(id);
-      io.out(`key_id   ${pub.key_id}`);
-      io.out(`ed25519  ${pub.ed25519}`);
-      io.out(`x25519   ${pub.x25519}`);
-      io.err(`wrote ${saved.privatePath} (private, mode 0600) and ${saved.publicPath}`);
-      return EXIT_OK;
-    } catch (e) {
-      // Typed refusals, and file-system errors (EACCES, ENOSPC…: node names the path).
-      if (e instanceof KeyError || typeof (e as NodeJS.ErrnoException).errno === 'number') {
-        io.err(`koder-snapshot keygen: ${(e as Error).message}`);
-        return EXIT_FAILED;
-      }
-      throw e;
-    }
+    // KeyError (identity_exists, …) and file-system errors (node names the path) end the command in main.ts.
+    const id = await generateIdentity();
+    const saved = await saveIdentity(out, id, { force: force === true });
+    const pub = publicIdentity(id);
+    io.out(`key_id   ${pub.key_id}`);
+    io.out(`ed25519  ${pub.ed25519}`);
+    io.out(`x25519   ${pub.x25519}`);
+    io.err(`wrote ${saved.privatePath} (private, mode 0600) and ${saved.publicPath}`);
+    return EXIT_OK;
   },
 };

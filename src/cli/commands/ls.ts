@@ -1,10 +1,9 @@
 /** `koder-snapshot ls SNAPSHOT [PATH]`: the files inside a snapshot (data v2 trees). */
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, parseCommandArgs, type Command } from '../command.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
 import { connect, resolveSnapshotId } from '../../drive/index.ts';
 import { resolveChain } from '../../manifest/index.ts';
 import { driveBytes } from '../../store/store-writer.ts';
 import { SnapshotFiles, type ListedEntry } from '../../store/snapshot-files.ts';
-import { CodedError } from '../../util/coded-error.ts';
 import { formatBytes } from '../format.ts';
 import { SECRET_OPTIONS, SECRET_USAGE, treeKeysFor } from '../snapshot-keys.ts';
 
@@ -46,27 +45,20 @@ export const ls: Command = {
     const { id, owner } = await resolveSnapshotId(client, idArg, { includeShared: true });
     const trusted = (await client.getKeys(owner)).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64')));
     const { folded } = await resolveChain(id, (x) => client.getManifest(x, owner), trusted);
-    try {
-      const keys = path ? await treeKeysFor(client, id, owner, parsed.values, io) : {};
-      const files = new SnapshotFiles(folded, driveBytes(client, owner), keys);
-      const entries = await files.list(path);
-      for (const e of entries) {
-        if (parsed.values.json) {
-          io.out(JSON.stringify({ name: e.text, ...(e.text !== e.name.toString('latin1') && !Buffer.from(e.text).equals(e.name) ? { name_b64: e.name.toString('base64') } : {}), type: e.type, mode: e.mode, size: e.size, files: e.files, mtime: e.mtimeNs !== undefined ? new Date(Number(e.mtimeNs / 1_000_000n)).toISOString() : undefined, target: e.target }));
-          continue;
-        }
-        const when = e.mtimeNs !== undefined ? new Date(Number(e.mtimeNs / 1_000_000n)).toISOString().slice(0, 16).replace('T', ' ') : ''.padEnd(16);
-        const size = e.size !== undefined ? formatBytes(e.size) : '';
-        const extra = e.files !== undefined ? `  (${e.files} files)` : e.type === 'folder-v1' ? '  (version 1 archive)' : e.target ? ` -> ${e.target}` : '';
-        io.out(`${modeText(e)} ${size.padStart(10)}  ${when}  ${e.text}${e.type === 'dir' && path ? '/' : ''}${extra}`);
+    // path_not_in_snapshot ends with exit 2, the others with theirs (main.ts).
+    const keys = path ? await treeKeysFor(client, id, owner, parsed.values, io) : {};
+    const files = new SnapshotFiles(folded, driveBytes(client, owner), keys);
+    const entries = await files.list(path);
+    for (const e of entries) {
+      if (parsed.values.json) {
+        io.out(JSON.stringify({ name: e.text, ...(e.text !== e.name.toString('latin1') && !Buffer.from(e.text).equals(e.name) ? { name_b64: e.name.toString('base64') } : {}), type: e.type, mode: e.mode, size: e.size, files: e.files, mtime: e.mtimeNs !== undefined ? new Date(Number(e.mtimeNs / 1_000_000n)).toISOString() : undefined, target: e.target }));
+        continue;
       }
-      return EXIT_OK;
-    } catch (e) {
-      if (e instanceof CodedError) {
-        io.err(`koder-snapshot ls: ${e.message}`);
-        return e.code === 'path_not_in_snapshot' ? EXIT_USAGE : EXIT_FAILED;
-      }
-      throw e;
+      const when = e.mtimeNs !== undefined ? new Date(Number(e.mtimeNs / 1_000_000n)).toISOString().slice(0, 16).replace('T', ' ') : ''.padEnd(16);
+      const size = e.size !== undefined ? formatBytes(e.size) : '';
+      const extra = e.files !== undefined ? `  (${e.files} files)` : e.type === 'folder-v1' ? '  (version 1 archive)' : e.target ? ` -> ${e.target}` : '';
+      io.out(`${modeText(e)} ${size.padStart(10)}  ${when}  ${e.text}${e.type === 'dir' && path ? '/' : ''}${extra}`);
     }
+    return EXIT_OK;
   },
 };

@@ -1,5 +1,5 @@
 /** `koder-snapshot pull ID --out DIR`: a snapshot's verified chain and its blobs into a folder. */
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
 import { VerificationError } from '../../manifest/index.ts';
 import { connect, pullSnapshot, resolveSnapshotId } from '../../drive/index.ts';
 import { parsePublicKey } from './verify.ts';
@@ -61,7 +61,7 @@ export const pull: Command = {
     } catch (e) {
       if (e instanceof VerificationError) {
         io.err(`koder-snapshot pull: REFUSED: ${e.message}`);
-        return EXIT_FAILED;
+        return e.info.exit;
       }
       throw e;
     }

@@ -18,6 +18,9 @@ import { bar, formatBytes } from '../format.ts';
 import { aboutMinutes } from '../../daemon/eta.ts';
 import { reportText } from '../../chroot-appliers/run-plan.ts';
 import { resolveTarget } from '../../chroot-appliers/target.ts';
+import { catalogueCode } from '../../restore-machine/machine-error.ts';
+import type { MachineError } from '../../restore-machine/types.ts';
+import { codeInfo } from '../../util/coded-error.ts';
 
 const usage = `Usage: koder-snapshot restore --target ROOT --user NAME [options]
 
@@ -132,6 +135,12 @@ export const restore: Command = {
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
+/** The exit status the catalogue gives the error the session stopped with (1 when it has no catalogue code). */
+function exitStatusOf(e: MachineError | undefined): number {
+  const code = catalogueCode(e);
+  return code ? codeInfo(code).exit : EXIT_FAILED;
+}
+
 /** "about 3 min left", "under a minute left". */
 function aboutLeft(seconds: number): string {
   const m = aboutMinutes(seconds);
@@ -184,15 +193,15 @@ function drive(session: RestoreSession, io: Io, o: DriveOptions): Promise<number
           }
           return;
         case 'login-failed':
-          return fail(`login failed: ${ui.error?.message ?? 'unknown error'}`);
+          return fail(`login failed: ${ui.error?.message ?? 'unknown error'}`, exitStatusOf(ui.error));
         case 'list-failed':
         case 'prepare-failed':
         case 'apply-failed':
-          return fail(ui.error?.message ?? 'failed');
+          return fail(ui.error?.message ?? 'failed', exitStatusOf(ui.error));
         case 'refused':
-          return fail(`REFUSED: ${ui.error?.message ?? 'the snapshot failed verification'}`);
+          return fail(`REFUSED: ${ui.error?.message ?? 'the snapshot failed verification'}`, exitStatusOf(ui.error));
         case 'choose': {
-          if (ui.error) return fail(ui.error.code === 'WRONG_SECRET' ? `wrong passphrase or recovery key: ${ui.error.message}` : ui.error.message);
+          if (ui.error) return fail(catalogueCode(ui.error) === 'wrong_secret' ? `wrong passphrase or recovery key: ${ui.error.message}` : ui.error.message, exitStatusOf(ui.error));
           if (chose) return;
           const list = ui.snapshots ?? [];
           const pick = o.snapshot ? list.filter((s) => s.id.startsWith(o.snapshot!)) : list.slice(0, 1);

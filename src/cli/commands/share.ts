@@ -2,7 +2,7 @@
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
 import { connect, resolveSnapshotId } from '../../drive/index.ts';
 import { resolveChain } from '../../manifest/index.ts';
-import { sealShareKeys, treeKeysOf } from '../../store/share-keys.ts';
+import { hasTrees, sealShareKeys, treeKeysOf } from '../../store/share-keys.ts';
 import { fingerprint, loadMyIdentity, NoIdentityError } from '../identity.ts';
 
 const usage = `Usage: koder-snapshot share ID USER [--revoke] [--identity DIR] [--server URL]
@@ -37,19 +37,22 @@ export const share: Command = {
       io.out(`${user} can no longer read ${id} (what they already fetched cannot be taken back).`);
       return EXIT_OK;
     }
-    let identity;
-    try {
-      identity = await loadMyIdentity(parsed.values.identity ? { identity: parsed.values.identity } : {});
-    } catch (e) {
-      if (!(e instanceof NoIdentityError)) throw e;
-      io.err(`koder-snapshot share: ${e.message}`);
-      return EXIT_FAILED;
-    }
-    const trusted = [...(await client.getKeys()).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64'))), identity.signing.publicKey];
+    const trusted = (await client.getKeys()).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64')));
     const { folded } = await resolveChain(id, (x) => client.getManifest(x), trusted);
-    const keys = treeKeysOf(folded, identity);
     let sealed: string | undefined;
-    if (keys.size) {
+    let trees = 0;
+    if (hasTrees(folded)) {
+      // Data v2: its folders open only with their tree keys, which my identity derives.
+      let identity;
+      try {
+        identity = await loadMyIdentity(parsed.values.identity ? { identity: parsed.values.identity } : {});
+      } catch (e) {
+        if (!(e instanceof NoIdentityError)) throw e;
+        io.err(`koder-snapshot share: ${e.message} (its encrypted folders need your keys)`);
+        return e.info.exit;
+      }
+      const keys = treeKeysOf(folded, identity);
+      trees = keys.size;
       const them = await client.lookupUser(user);
       const key = them.keys[0];
       if (!key) {
@@ -61,7 +64,7 @@ export const share: Command = {
       sealed = await sealShareKeys(id, keys, x25519);
     }
     const r = await client.share(id, user, sealed);
-    io.out(r.created ? `${user} can now read ${id} and its chain${keys.size ? ` (${keys.size} encrypted tree(s) opened for them)` : ''}.` : `${id} is shared with ${user}${sealed ? ' (keys updated)' : ''}.`);
+    io.out(r.created ? `${user} can now read ${id} and its chain${trees ? ` (${trees} encrypted tree(s) opened for them)` : ''}.` : `${id} is shared with ${user}${sealed ? ' (keys updated)' : ''}.`);
     return EXIT_OK;
   },
 };

@@ -1,7 +1,7 @@
 /** `koder-snapshot verify`: verify the chain formed by the given .kvg files. */
 import { readFile } from 'node:fs/promises';
-import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
-import { ManifestParseError, VerificationError, decodeManifest, parse, resolveChain, snapshotId, type Manifest } from '../../manifest/index.ts';
+import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
+import { VerificationError, decodeManifest, parse, resolveChain, snapshotId, type Manifest } from '../../manifest/index.ts';
 
 const usage = `Usage: koder-snapshot verify --pubkey BASE64 [--pubkey BASE64 …] FILE.kvg… [--resolved]
 
@@ -69,9 +69,8 @@ export const verify: Command = {
       if (e instanceof VerificationError) {
         const file = e.subject ? byId.get(e.subject.replace(/^snapshot /, ''))?.file : undefined;
         io.err(`koder-snapshot verify: REFUSED${file ? ` ${file}` : ''}: ${e.message}`);
-        return EXIT_FAILED;
+        return e.info.exit;
       }
-      if (e instanceof ManifestParseError) throw e;
       throw e;
     }
   },

@@ -14,6 +14,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { AuthSession } from '../../auth/session.ts';
 import { AuthError } from '../../auth/errors.ts';
+import { CaptureError } from '../../capture/errors.ts';
 import { startDeviceLogin } from '../../auth/device-flow.ts';
 import { loadConfig as loadClientConfig, saveConfig as saveClientConfig, saveTokens } from '../../auth/token-store.ts';
 import { capture, captureHostname, expandHome, initIdentity, loadConfig, type CaptureConfig } from '../../capture/index.ts';
@@ -360,29 +361,27 @@ export class AppSession {
   }
 }
 
-/** How an error the app's routes throw is answered: status, code, message. */
+/** How an error the app's routes throw is answered: status, code, message. Every typed error is a CodedError: the code travels as the catalogue spells it. */
 export function appErrorStatus(e: unknown): { status: number; code: string; message: string } | undefined {
-  if (e instanceof CodedError) {
-    const info = ERROR_CODES[e.code] as CodeInfo;
-    return { status: info.http ?? (info.exit === 2 ? 400 : 422), code: e.code, message: e.message };
-  }
-  if (e instanceof KeyError) {
-    const status = e.code === 'WRONG_SECRET' || e.code.startsWith('RECOVERY_KEY') ? 422 : e.code === 'BAD_ARGUMENT' ? 400 : 500;
-    return { status, code: e.code === 'WRONG_SECRET' ? 'wrong_secret' : e.code.toLowerCase(), message: e.message };
-  }
+  if (!(e instanceof CodedError)) return undefined;
   if (e instanceof DriveError) {
     if (e.status === 404) return { status: 404, code: 'not_found', message: e.message };
     if (e.status === 401) return { status: 401, code: 'app_not_signed_in', message: e.message };
     if (e.status === 412) return { status: 409, code: 'vault_changed', message: 'the vault changed meanwhile (another computer?): try again' };
     if (e.status === 409 || e.status === 422 || e.status === 413) return { status: e.status, code: e.code, message: e.message };
-    return { status: 502, code: e.code || 'server_error', message: e.message };
+    return { status: 502, code: e.code, message: e.message };
   }
-  const code = (e as { code?: unknown })?.code;
-  if (code === 'INIT_CONFLICT') return { status: 409, code: 'init_conflict', message: errMessage(e) };
-  if (code === 'CONFIG') return { status: 400, code: 'config', message: errMessage(e) };
-  if (code === 'LOCKED') return { status: 409, code: 'capture_locked', message: errMessage(e) };
   if (e instanceof AuthError) return { status: 401, code: 'app_not_signed_in', message: e.message };
-  return undefined;
+  if (e instanceof KeyError) {
+    const status = e.code === 'wrong_secret' || e.code.startsWith('recovery_key') ? 422 : e.code === 'bad_argument' ? 400 : 500;
+    return { status, code: e.code, message: e.message };
+  }
+  if (e instanceof CaptureError) {
+    const status = e.code === 'init_conflict' || e.code === 'capture_locked' ? 409 : e.code === 'config_invalid' ? 400 : 500;
+    return { status, code: e.code, message: e.message };
+  }
+  const info = ERROR_CODES[e.code] as CodeInfo;
+  return { status: info.http ?? (info.exit === 2 ? 400 : 422), code: e.code, message: e.message };
 }
 
 export const APP_STATE_DIR = (env: NodeJS.ProcessEnv) => join(env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME ?? '/', '.local/state'), 'koder-snapshot', 'app');

@@ -42,16 +42,16 @@ function text(x: unknown, what: string): string {
 /** The passphrase slot `passphrase` opens (each is tried: one Argon2id run each). */
 async function slotOpenedBy(vault: Vault, passphrase: string): Promise<string> {
   const candidates = vault.slots.filter((x) => x.kind === 'passphrase');
-  if (!candidates.length) throw new KeyError('SLOT_NOT_FOUND', 'this vault has no passphrase slot');
+  if (!candidates.length) throw new KeyError('slot_not_found', 'this vault has no passphrase slot');
   for (const slot of candidates) {
     try {
       await openVault(vault, { passphrase, slotId: slot.id });
       return slot.id;
     } catch (e) {
-      if (!(e instanceof KeyError) || e.code !== 'WRONG_SECRET') throw e;
+      if (!(e instanceof KeyError) || e.code !== 'wrong_secret') throw e;
     }
   }
-  throw new KeyError('WRONG_SECRET', 'that passphrase does not open your vault');
+  throw new KeyError('wrong_secret', 'that passphrase does not open your vault');
 }
 
 export async function changePassphrase(s: AppSession, body: { current?: unknown; next?: unknown }): Promise<{ slots: SlotView[] }> {

@@ -3,6 +3,7 @@ import { Router } from '../http/router.ts';
 import type { Services } from '../services.ts';
 import { blobRoutes } from './blobs.ts';
 import { blobListRoutes } from './blob-list.ts';
+import { packRoutes } from './packs.ts';
 import { keyRoutes } from './keys.ts';
 import { meRoutes } from './me.ts';
 import { shareRoutes } from './shares.ts';
@@ -15,6 +16,7 @@ export function apiRouter(s: Services): Router {
   snapshotRoutes(r, s);
   shareRoutes(r, s);
   blobListRoutes(r, s);
+  packRoutes(r, s);
   blobRoutes(r, s);
   keyRoutes(r, s);
   vaultRoutes(r, s);
