@@ -499,7 +499,7 @@ describe('the Backup app, end to end', () => {
     // A restore of the secrets (the real applier, into a scratch root) with the new passphrase; the old one refused.
     const client = await ana.session.client();
     const stored = (await client.getVault())!.doc as Parameters<typeof openVault>[0];
-    await expect(openVault(stored, { passphrase: DEMO_PASSPHRASE })).rejects.toMatchObject({ code: 'WRONG_SECRET' });
+    await expect(openVault(stored, { passphrase: DEMO_PASSPHRASE })).rejects.toMatchObject({ code: 'wrong_secret' });
     const identity = await openVault(stored, { passphrase: NEW_PASSPHRASE });
     const keys = (await client.getKeys()).map((k) => new Uint8Array(Buffer.from(k.ed25519, 'base64')));
     const { folded } = await resolveChain(seeded.ids[seeded.ids.length - 1]!, (id) => client.getManifest(id), keys);
@@ -542,7 +542,7 @@ describe('the Backup app, end to end', () => {
     await page.getByRole('button', { name: 'English', exact: true }).click();
     const stored = (await (await ana.session.client()).getVault())!.doc as Parameters<typeof openVault>[0];
     await expect(openVault(stored, { recoveryKey: second })).resolves.toMatchObject({ keyId: state(ana).keys.keyId });
-    await expect(openVault(stored, { recoveryKey: first })).rejects.toMatchObject({ code: 'WRONG_SECRET' });
+    await expect(openVault(stored, { recoveryKey: first })).rejects.toMatchObject({ code: 'wrong_secret' });
   }, 90_000);
 
   it('deletes the account: the 24 h grace counts down (here and in a banner), cancelled; the audit log; sign out', async () => {

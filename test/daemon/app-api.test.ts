@@ -252,14 +252,14 @@ describe('the Backup app API', () => {
     const vault = async () => (await (await app.client()).getVault())!.doc as Parameters<typeof openVault>[0];
     const id = await openVault(await vault(), { passphrase: 'second passphrase' });
     expect(id.keyId).toBe(app.state().keys.keyId);
-    await expect(openVault(await vault(), { passphrase: PASS })).rejects.toMatchObject({ code: 'WRONG_SECRET' });
+    await expect(openVault(await vault(), { passphrase: PASS })).rejects.toMatchObject({ code: 'wrong_secret' });
     await expect(openVault(await vault(), { recoveryKey })).resolves.toBeTruthy();
 
     const r = await api('POST /api/app/keys/recovery', {}, { passphrase: 'second passphrase' });
     expect(r.recoveryKey).not.toBe(recoveryKey);
     expect(r.slots.filter((x) => x.kind === 'recovery')).toHaveLength(1);
     await expect(openVault(await vault(), { recoveryKey: r.recoveryKey })).resolves.toBeTruthy();
-    await expect(openVault(await vault(), { recoveryKey })).rejects.toMatchObject({ code: 'WRONG_SECRET' });
+    await expect(openVault(await vault(), { recoveryKey })).rejects.toMatchObject({ code: 'wrong_secret' });
   });
 
   it('asks for the erasure (24 h grace) and cancels it', async () => {
