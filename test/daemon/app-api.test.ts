@@ -157,8 +157,13 @@ describe('the Backup app API', () => {
     expect(top.entries.map((e) => e.path)).toContain('~/Documents');
     const sub = await api('GET /api/app/snapshots/:id/files', { id: snapshotId, query: `path=${encodeURIComponent('~/Documents/sub/deeper')}` });
     expect(sub.entries).toEqual([expect.objectContaining({ name: 'data.bin', path: '~/Documents/sub/deeper/data.bin', type: 'file', size: 200_000, selectable: true })]);
+    // Every total the page is shown is the chosen file's size, from the first one on (never its folder's).
+    const totals = new Set<number>();
+    const off = app.subscribe((x) => void (x.restore?.state === 'running' && x.restore.progress.items.length && totals.add(x.restore.progress.totalBytes)));
     await api('POST /api/app/restore', {}, { snapshotId, paths: ['~/Documents/sub/deeper/data.bin'], mode: 'new-folder' });
     const s = await until('the restore', (x) => x.restore?.state === 'done' || x.restore?.state === 'failed');
+    off();
+    expect([...totals]).toEqual([200_000]);
     expect(s.restore?.error).toBeUndefined();
     const into = restoredFolderName(new Date());
     expect(s.restore!.result).toMatchObject({ into: `~/${into}`, items: [{ path: '~/Documents/sub/deeper/data.bin', status: 'done' }] });

@@ -96,15 +96,15 @@ export async function restoreFiles(o: RestoreFilesOptions): Promise<RestoreResul
     log: (l: string) => o.log?.(l),
   };
   const result: RestoreResult = { into: into ? `~/${into}` : '~', items: [] };
-  emit();
+  // A chosen file counts its own size, not its folder's (the browsing's reader has its tree: no read, usually).
   if (o.sizeOf) {
     for (const [i, step] of plan.steps.entries()) {
       if (!step.select) continue;
       const size = await o.sizeOf(items[i]!.path).catch(() => undefined);
       if (size !== undefined) items[i]!.totalBytes = size;
     }
-    emit();
   }
+  emit();
   for (const [i, step] of plan.steps.entries()) {
     o.signal.throwIfAborted();
     const item = items[i]!;

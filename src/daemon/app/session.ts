@@ -152,11 +152,12 @@ export class AppSession {
     this.auth = auth;
     this.drive = drive;
     this.me = { id: me.id, name: me.name };
-    this.account = { state: 'signed-in', user: this.me, eraseAfter: me.erase_after };
     this.chains.clear();
     await this.checkKeys().catch((e) => {
       this.keysView = { state: 'unknown', message: errMessage(e) };
     });
+    // Signed in once the keys are known: the page (and a poller) never sees signed-in with the keys still unknown.
+    this.account = { state: 'signed-in', user: this.me, eraseAfter: me.erase_after };
     this.bump();
   }
 

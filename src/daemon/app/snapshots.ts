@@ -16,6 +16,9 @@ import type { SnapshotSummary } from '../../restore-machine/types.ts';
 import { driveBytes } from '../../store/store-writer.ts';
 import { openShareKeys } from '../../store/share-keys.ts';
 import { SnapshotFiles, type TreeKeys } from '../../store/snapshot-files.ts';
+import type { BlobBytes } from '../../store/tree-reader.ts';
+import type { Identity } from '../../keys/identity.ts';
+import type { Manifest } from '../../manifest/types.ts';
 import { CodedError } from '../../util/coded-error.ts';
 import { driveBlobSource } from '../drive-blobs.ts';
 import { snapshotDetails } from '../verified-chains.ts';
@@ -100,10 +103,39 @@ async function treeKeys(s: AppSession, id: string, owner: { id: string } | undef
   return { shared: sealed ? await openShareKeys(sealed, id, me.sealing) : new Map() };
 }
 
+/**
+ * Each snapshot's files reader, kept per identity (the keys it opens trees
+ * with) and owner for the last few snapshots: its tree roots and last decoded
+ * tree objects serve the next folder the person opens, and the sizes of what
+ * they then restore, without reading the trees again. Bytes go through the
+ * session's client of the moment.
+ */
+const readers = new WeakMap<Identity, Map<string, Promise<SnapshotFiles>>>();
+const KEEP_READERS = 4;
+
+async function readerOf(s: AppSession, id: string, owner: { id: string } | undefined, m: Manifest): Promise<SnapshotFiles> {
+  const me = s.identity();
+  let kept = readers.get(me);
+  if (!kept) readers.set(me, (kept = new Map()));
+  const key = `${owner?.id ?? ''}/${id}`;
+  let r = kept.get(key);
+  if (r) kept.delete(key);
+  else {
+    const bytes: BlobBytes = { read: async (hex, start, end) => driveBytes(await s.client(), owner?.id).read(hex, start, end) };
+    r = treeKeys(s, id, owner).then((keys) => new SnapshotFiles(m, bytes, keys));
+    const mine = kept;
+    r.catch(() => mine.delete(key));
+  }
+  kept.set(key, r); // the most recent last
+  if (kept.size > KEEP_READERS) kept.delete(kept.keys().next().value!);
+  return r;
+}
+
 /** The snapshot's folders (no path), or the entries of a folder inside it. */
 export async function listFiles(s: AppSession, id: string, path: string | undefined): Promise<FileList> {
   const { owner, folded: m } = await folded(s, id);
-  const files = new SnapshotFiles(m, driveBytes(await s.client(), owner?.id), path ? await treeKeys(s, id, owner) : {});
+  // The folders alone need no keys (nor a tree read); inside one, the snapshot's kept reader.
+  const files = path ? await readerOf(s, id, owner, m) : new SnapshotFiles(m, driveBytes(await s.client(), owner?.id), {});
   const base = path?.replace(/\/+$/, '') ?? '';
   const entries = await files.list(base || undefined);
   return {
@@ -178,11 +210,11 @@ export async function startRestore(s: AppSession, body: { snapshotId?: unknown; 
   const id = checkId(body.snapshotId);
   const mode = body.mode as RestoreMode;
   const { owner, folded: m } = await folded(s, id);
-  const keys = await treeKeys(s, id, owner);
   const c = await s.client();
   const paths = checkPaths(m, body.paths as unknown[] as string[]);
-  // A chosen file's size (a truer total than its folder's), read from its folder's tree by the job.
-  const files = new SnapshotFiles(m, driveBytes(c, owner?.id), keys);
+  // A chosen file's size (a truer total than its folder's), read by the job from the reader the browsing used.
+  const files = await readerOf(s, id, owner, m);
+  const keys = files.keys;
   const sizeOf = async (p: string) => {
     const cut = p.lastIndexOf('/');
     const hit = (await files.list(p.slice(0, cut))).find((e) => e.text === p.slice(cut + 1));
