@@ -9,24 +9,39 @@
  */
 import { signal } from '@preact/signals';
 import { DETAILS_PATH, type SnapshotDetails } from '../daemon/ui-state.ts';
+import { catalogueCode } from '../restore-machine/machine-error.ts';
+import { CodedError } from '../util/coded-error.ts';
 
 export type DetailsState = SnapshotDetails | 'loading' | { failed: 'refused' | 'error'; message: string };
 export const details = signal<Record<string, DetailsState>>({});
 export const isRefused = (d: DetailsState | undefined): d is { failed: 'refused'; message: string } => typeof d === 'object' && 'failed' in d && d.failed === 'refused';
 export const loadedDetails = (d: DetailsState | undefined): SnapshotDetails | null => (typeof d === 'object' && !('failed' in d) ? d : null);
 
-/** A details request the daemon answered with an error: `code` MANIFEST_VERIFY means the chain failed verification. */
-export class DetailsError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
+/**
+ * A details request the daemon answered with an error, as a CodedError of
+ * the catalogue (util/coded-error.ts): `manifest_verify` when the chain
+ * failed verification, the catalogue's code when the daemon's is one (in the
+ * catalogue's spelling or the UiState's, restore-machine/machine-error.ts),
+ * else `http_error`. `wireCode` is the code as the daemon wrote it
+ * (MANIFEST_VERIFY: the wire is unchanged), `status` the HTTP status.
+ */
+export class DetailsError extends CodedError {
+  override name = 'DetailsError';
+  constructor(
+    readonly status: number,
+    readonly wireCode: string | undefined,
+    message: string,
+  ) {
+    super(catalogueCode(wireCode === undefined ? undefined : { code: wireCode, message }) ?? 'http_error', message, { status, ...(wireCode !== undefined ? { wireCode } : {}) });
   }
 }
 
 export async function fetchDetails(id: string, signal?: AbortSignal): Promise<SnapshotDetails> {
   const res = await fetch(`${DETAILS_PATH}${encodeURIComponent(id)}/details`, { credentials: 'same-origin', signal });
   if (!res.ok) {
-    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    throw new DetailsError(res.status, body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? `details: HTTP ${res.status}`);
+    const body = (await res.json().catch(() => ({}))) as { error?: { code?: unknown; message?: unknown } };
+    const code = typeof body.error?.code === 'string' ? body.error.code : undefined;
+    throw new DetailsError(res.status, code, typeof body.error?.message === 'string' ? body.error.message : `details: HTTP ${res.status}`);
   }
   return (await res.json()) as SnapshotDetails;
 }
@@ -62,7 +77,7 @@ function pump(): void {
       .then(
         (d) => (details.value = { ...details.peek(), [id]: d }),
         (e: unknown) => {
-          const refused = e instanceof DetailsError && e.code === 'MANIFEST_VERIFY';
+          const refused = e instanceof DetailsError && e.code === 'manifest_verify';
           details.value = { ...details.peek(), [id]: { failed: refused ? 'refused' : 'error', message: (e as Error).message } };
         },
       )

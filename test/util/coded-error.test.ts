@@ -13,6 +13,7 @@ import { DriveError, errorFromBody } from '../../src/drive/errors.ts';
 import { KeyError } from '../../src/keys/errors.ts';
 import { ManifestParseError, VerificationError } from '../../src/manifest/index.ts';
 import { catalogueCode, toMachineError } from '../../src/restore-machine/machine-error.ts';
+import { DetailsError } from '../../src/ui/details.ts';
 import { CodedError, ERROR_CODES, hasCode, isErrorCode, isVerificationError, type ErrorCode } from '../../src/util/coded-error.ts';
 
 describe('the catalogue', () => {
@@ -86,5 +87,19 @@ describe('the UiState keeps its spelling (the wizard, the installer job and the 
       expect(m).toEqual({ code: ui, message: (e as Error).message });
       expect(catalogueCode(m)).toBe(code);
     }
+  });
+});
+
+describe('the pages read the daemon\'s details answers into the catalogue (src/ui/details.ts)', () => {
+  it('a refused chain is manifest_verify from the wire\'s MANIFEST_VERIFY (kept as wireCode); a known code stays; another is http_error', () => {
+    // The body the daemon answers a chain that does not verify with (daemon/http.ts): the UiState's spelling.
+    const wire = toMachineError(new VerificationError('bad-signature', 'the signature does not verify'));
+    const refused = new DetailsError(422, wire.code, wire.message);
+    expect(refused).toBeInstanceOf(CodedError);
+    expect(refused).toMatchObject({ name: 'DetailsError', code: 'manifest_verify', wireCode: 'MANIFEST_VERIFY', status: 422, message: 'the signature does not verify' });
+    expect(isVerificationError(refused)).toBe(true);
+    expect(new DetailsError(404, 'not_found', 'snapshot not found')).toMatchObject({ code: 'not_found', wireCode: 'not_found' });
+    expect(new DetailsError(500, 'ERROR', 'boom')).toMatchObject({ code: 'http_error', wireCode: 'ERROR', status: 500 });
+    expect(new DetailsError(502, undefined, 'details: HTTP 502')).toMatchObject({ code: 'http_error', wireCode: undefined });
   });
 });
