@@ -7,13 +7,10 @@
 import type { AppApi, AppRoute, AppState } from '../daemon/app/contract.ts';
 import { app, connection } from './state.ts';
 import { connectStateStream } from '../ui/state-stream.ts';
+import { ApiCallError } from './api-error.ts';
 
-/** An answer of the daemon that is an error: its code (stable, switch on it) and message (data). */
-export class ApiCallError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
-}
+export { ApiCallError };
+
 
 export interface CallOptions<R extends AppRoute> {
   params?: Record<string, string>;
@@ -38,10 +35,10 @@ export async function call<R extends AppRoute>(route: R, o: CallOptions<R> = {})
       ...(o.signal ? { signal: o.signal } : {}),
     });
   } catch (e) {
-    throw new ApiCallError(0, 'network', (e as Error).message);
+    throw new ApiCallError(0, undefined, (e as Error).message, 'network');
   }
-  const data = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
-  if (!res.ok) throw new ApiCallError(res.status, data?.error?.code ?? `http_${res.status}`, data?.error?.message ?? `HTTP ${res.status}`);
+  const data = (await res.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown } } | undefined;
+  if (!res.ok) throw new ApiCallError(res.status, typeof data?.error?.code === 'string' ? data.error.code : undefined, typeof data?.error?.message === 'string' ? data.error.message : `HTTP ${res.status}`);
   return data as AppApi[R]['answer'];
 }
 

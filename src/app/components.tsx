@@ -11,6 +11,7 @@ import { Callout, ErrorDetail, etaSeconds, etaText, Screen as FrameScreen } from
 import { formatDate, percent } from '../ui/format.ts';
 import { lang } from '../ui/i18n/index.ts';
 import { ApiCallError } from './api.ts';
+import type { ErrorCode } from '../util/coded-error.ts';
 import { msgs, type Messages } from './i18n/index.ts';
 import { app, now } from './state.ts';
 
@@ -36,7 +37,7 @@ export function useData<T>(load: (signal: AbortSignal) => Promise<T>, deps: unkn
     setSt((s) => ({ ...s, loading: true }));
     load(abort.signal).then(
       (data) => !abort.signal.aborted && setSt({ data, loading: false }),
-      (e: unknown) => !abort.signal.aborted && setSt((s) => ({ ...s, error: e instanceof ApiCallError ? e : new ApiCallError(0, 'error', String(e)), loading: false })),
+      (e: unknown) => !abort.signal.aborted && setSt((s) => ({ ...s, error: e instanceof ApiCallError ? e : new ApiCallError(0, undefined, String(e)), loading: false })),
     );
     return () => abort.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -58,16 +59,17 @@ export function ErrorCallout(props: { error?: ApiCallError | { code: string; mes
 }
 
 export function errorText(m: Messages, code: string): string | undefined {
-  const t: Record<string, string> = {
+  // The catalogue's codes (ApiCallError spells every answer so): a misspelled one does not compile.
+  const t: Partial<Record<string, string>> = {
     wrong_secret: m.err_wrong_secret,
     network: m.err_network,
     app_not_signed_in: m.err_signed_out,
     app_job_running: m.err_job_running,
     app_recipient_without_key: m.err_recipient_without_key,
     not_found: m.err_not_found,
-    vault_changed: m.err_vault_changed,
+    app_vault_changed: m.err_vault_changed,
     capture_locked: m.err_capture_locked,
-  };
+  } satisfies Partial<Record<ErrorCode, string>>;
   return t[code];
 }
 

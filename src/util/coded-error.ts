@@ -210,6 +210,8 @@ export const ERROR_CODES = {
   app_share_not_owner: { exit: 2, http: 400 },
   /** The person to share with has no public key yet: the share could not hand them the folders' keys. */
   app_recipient_without_key: { exit: 1, http: 422 },
+  /** The key vault changed meanwhile (its If-Match failed: another computer changed it): try again. */
+  app_vault_changed: { exit: 1, http: 409 },
   /** A request to the app's API is malformed (the message names the field). */
   app_bad_request: { exit: 2, http: 400 },
 } as const satisfies Record<string, CodeInfo>;

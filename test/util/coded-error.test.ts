@@ -14,6 +14,7 @@ import { KeyError } from '../../src/keys/errors.ts';
 import { ManifestParseError, VerificationError } from '../../src/manifest/index.ts';
 import { catalogueCode, toMachineError } from '../../src/restore-machine/machine-error.ts';
 import { DetailsError } from '../../src/ui/details.ts';
+import { ApiCallError } from '../../src/app/api-error.ts';
 import { CodedError, ERROR_CODES, hasCode, isErrorCode, isVerificationError, type ErrorCode } from '../../src/util/coded-error.ts';
 
 describe('the catalogue', () => {
@@ -101,5 +102,16 @@ describe('the pages read the daemon\'s details answers into the catalogue (src/u
     expect(new DetailsError(404, 'not_found', 'snapshot not found')).toMatchObject({ code: 'not_found', wireCode: 'not_found' });
     expect(new DetailsError(500, 'ERROR', 'boom')).toMatchObject({ code: 'http_error', wireCode: 'ERROR', status: 500 });
     expect(new DetailsError(502, undefined, 'details: HTTP 502')).toMatchObject({ code: 'http_error', wireCode: undefined });
+  });
+});
+
+describe('the Backup app\'s client reads the daemon\'s answers into the catalogue (src/app/api.ts)', () => {
+  it('keeps a catalogue code, reads the UiState\'s spelling, http_error for another, network when no answer came', () => {
+    expect(new ApiCallError(422, 'wrong_secret', 'no')).toMatchObject({ name: 'ApiCallError', code: 'wrong_secret', wireCode: 'wrong_secret', status: 422 });
+    expect(new ApiCallError(409, 'app_vault_changed', 'again')).toMatchObject({ code: 'app_vault_changed' });
+    expect(new ApiCallError(422, 'MANIFEST_VERIFY', 'refused')).toMatchObject({ code: 'manifest_verify', wireCode: 'MANIFEST_VERIFY' });
+    expect(new ApiCallError(403, 'forbidden_origin', 'x')).toMatchObject({ code: 'http_error', wireCode: 'forbidden_origin', status: 403 });
+    expect(new ApiCallError(0, undefined, 'fetch failed', 'network')).toMatchObject({ code: 'network', status: 0 });
+    expect(new ApiCallError(500, undefined, 'x')).toBeInstanceOf(CodedError);
   });
 });

@@ -26,7 +26,7 @@ export function Snapshot({ id }: { id: string }) {
       <Screen title={m.snapshot_title_loading}>
         {d.error ? (
           <>
-            <ErrorCallout error={d.error}>{d.error.code === 'not_found' ? m.snapshot_gone : d.error.code === 'MANIFEST_VERIFY' ? m.snapshot_refused : undefined}</ErrorCallout>
+            <ErrorCallout error={d.error}>{d.error.code === 'not_found' ? m.snapshot_gone : d.error.code === 'manifest_verify' ? m.snapshot_refused : undefined}</ErrorCallout>
             <p>
               <a href="#/snapshots">{m.back_to_snapshots}</a>
             </p>

@@ -368,7 +368,7 @@ export function appErrorStatus(e: unknown): { status: number; code: string; mess
   if (e instanceof DriveError) {
     if (e.status === 404) return { status: 404, code: 'not_found', message: e.message };
     if (e.status === 401) return { status: 401, code: 'app_not_signed_in', message: e.message };
-    if (e.status === 412) return { status: 409, code: 'vault_changed', message: 'the vault changed meanwhile (another computer?): try again' };
+    if (e.status === 412) return { status: 409, code: 'app_vault_changed', message: 'the vault changed meanwhile (another computer?): try again' };
     if (e.status === 409 || e.status === 422 || e.status === 413) return { status: e.status, code: e.code, message: e.message };
     return { status: 502, code: e.code, message: e.message };
   }
