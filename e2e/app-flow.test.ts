@@ -53,6 +53,8 @@ const ARTIFACTS = resolve(ROOT, 'e2e/artifacts/app');
 const BUILD = resolve(ROOT, '.cache/app-e2e');
 const NEW_PASSPHRASE = 'cafe com pao de queijo';
 const BIA_PASSPHRASE = 'bia guarda tudo aqui';
+/** The server's quota per user: the overview shows the storage used against it. */
+const QUOTA = 50 * 1024 * 1024;
 /** The same word in both languages, legitimately. */
 const SAME_IN_BOTH = new Set(['Backup', 'Snapshots', 'Menu', 'Snapshot']);
 
@@ -202,7 +204,7 @@ beforeAll(async () => {
   rmSync(ARTIFACTS, { recursive: true, force: true });
   mkdirSync(ARTIFACTS, { recursive: true });
   buildApp(BUILD);
-  server = await flowServer(join(work, 'main'));
+  server = await flowServer(join(work, 'main'), { quotaBytes: QUOTA });
   seeded = await seedFlow(server.srv, join(work, 'main'));
   await server.srv.addUser('bia', 'bia-password-1');
   ana = await appPerson({ server: server.url, dir: join(work, 'ana'), home: seeded.fixtureHome, root: join(work, 'main', 'fixture', 'root'), appDir: BUILD, config: CONFIG });
@@ -257,6 +259,10 @@ describe('the Backup app, end to end', () => {
     const identity = join(ana.env.XDG_CONFIG_HOME!, 'koder-snapshot', 'identity');
     expect(readdirSync(identity).length).toBeGreaterThan(0);
     await page.locator('.tile').first().waitFor();
+    // Storage: what the server counts against the quota, as a bar and in words.
+    const storage = page.locator('section[aria-labelledby="tile-storage"]');
+    await storage.getByRole('progressbar').waitFor();
+    expect(await storage.locator('p').textContent()).toBe(`${formatBytes(server.srv.services.quota.used(seeded.userId), 'en')} used of ${formatBytes(QUOTA, 'en')}`);
     await look(page, '04-overview', { ready: '.tile .size' });
   }, 120_000);
 

@@ -91,6 +91,12 @@ export function ErrorDetail(props: { error?: { message?: string } | undefined })
   );
 }
 
+/** A path, wrapped after its slashes when it must wrap (not inside a name). */
+export function PathText(props: { path: string }) {
+  const parts = props.path.split('/');
+  return <>{parts.map((p, i) => (i < parts.length - 1 ? [p, '/', <wbr key={i} />] : p))}</>;
+}
+
 export function Size(props: { bytes: number }) {
   return (
     <span class="size" translate={false}>

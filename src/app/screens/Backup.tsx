@@ -6,7 +6,7 @@
  * and their sizes, and what was left out and why. The daemon runs it:
  * closing this page loses nothing.
  */
-import { Badge, Callout, ErrorDetail, Size, Status } from '../../ui/components.tsx';
+import { Badge, Callout, ErrorDetail, Size, Status, PathText } from '../../ui/components.tsx';
 import { formatBytes, formatDate } from '../../ui/format.ts';
 import { lang } from '../../ui/i18n/index.ts';
 import type { BackupProgress, BackupResult, JobView } from '../../daemon/app/contract.ts';
@@ -86,7 +86,7 @@ function Running({ job }: { job: JobView<BackupProgress, BackupResult> }) {
             {p.folders.map((f) => (
               <li key={f.label} class="row row-bar">
                 <span class="row-name mono" translate={false}>
-                  {f.label}
+                  <PathText path={f.label} />
                 </span>
                 <Bar fraction={f.total ? f.done / f.total : f.state === 'done' ? 1 : 0} label={f.label} dataLabel />
                 <span class="row-detail">{f.unchanged ? m.unchanged : f.total ? m.bytes_of(formatBytes(f.done, l), formatBytes(f.total, l)) : f.state === 'done' ? m.status_done : ''}</span>
@@ -150,7 +150,7 @@ function Finished({ job }: { job: JobView<BackupProgress, BackupResult> }) {
             {r.folders.map((f) => (
               <li key={f.label} class="row">
                 <span class="row-name mono" translate={false}>
-                  {f.label}
+                  <PathText path={f.label} />
                 </span>
                 <Size bytes={f.size} />
                 {f.files !== undefined ? <span class="row-detail">{m.count_files(f.files)}</span> : null}

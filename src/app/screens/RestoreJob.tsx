@@ -4,7 +4,7 @@
  * each path (restored into which folder; a file that differed kept as
  * NAME.pre-restore; what failed and why).
  */
-import { Badge, Callout, ErrorDetail } from '../../ui/components.tsx';
+import { Badge, Callout, ErrorDetail, PathText } from '../../ui/components.tsx';
 import { formatBytes } from '../../ui/format.ts';
 import { lang } from '../../ui/i18n/index.ts';
 import { call } from '../api.ts';
@@ -50,7 +50,7 @@ export function RestoreJob() {
             {job.progress.items.map((it) => (
               <li key={it.path} class="row row-bar">
                 <span class="row-name mono" translate={false}>
-                  {it.path}
+                  <PathText path={it.path} />
                 </span>
                 <Bar fraction={it.totalBytes ? Math.min(1, it.doneBytes / it.totalBytes) : it.state === 'done' ? 1 : 0} label={it.path} dataLabel />
                 <Badge status={it.state} />
@@ -85,7 +85,7 @@ export function RestoreJob() {
             {job.result.items.map((it) => (
               <li key={it.path} class="row row-result">
                 <span class="row-name mono" translate={false}>
-                  {it.path}
+                  <PathText path={it.path} />
                 </span>
                 <Badge status={it.status} />
                 {it.message ? (
