@@ -10,7 +10,8 @@
  * paths outside the home and through a symbolic link refused; what a
  * delete frees equals what the server's usage drops by; the passphrase
  * changed (the old one refused); a new recovery key (the old one refused);
- * the erasure asked for and cancelled.
+ * the erasure asked for and cancelled; the overview lists another computer
+ * of mine with its last snapshot.
  */
 import { request } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -225,16 +226,19 @@ describe('the Backup app API', () => {
     expect(all.frees).toBe(after);
   }, 180_000);
 
-  it('a version 1 snapshot: its folders listed (not their insides), one restored whole into ~/Restored <date>/', async () => {
+  it('a version 1 snapshot (of another computer of mine: the overview lists it there): its folders listed (not their insides), one restored whole into ~/Restored <date>/', async () => {
     const file = join(env.XDG_CONFIG_HOME!, 'koder-snapshot', 'config.toml');
     const before = readFileSync(file, 'utf8');
-    writeFileSync(file, `${before}\n[files]\nformat = 1\nfolders = ["~/Pictures"]\n`);
+    writeFileSync(file, `${before.replace('"ana-desktop"', '"ana-old-laptop"')}\n[files]\nformat = 1\nfolders = ["~/Pictures"]\n`);
     await api('POST /api/app/backup');
     const s = await until('the v1 backup', (x) => x.backup?.state === 'done' || x.backup?.state === 'failed', 120_000);
     writeFileSync(file, before);
     expect(s.backup?.error).toBeUndefined();
     const id = s.backup!.result!.id;
     expect((await api('GET /api/app/snapshots/:id', { id })).version).toBe(1);
+    const ov = await api('GET /api/app/overview');
+    expect(ov.thisMachine.hostname).toBe('ana-desktop');
+    expect(ov.others).toEqual([expect.objectContaining({ hostname: 'ana-old-laptop', count: 1, last: expect.objectContaining({ id }) })]);
     const top = await api('GET /api/app/snapshots/:id/files', { id });
     expect(top.entries).toEqual([expect.objectContaining({ path: '~/Pictures', type: 'folder-v1', selectable: true })]);
     const inside = await http(`/api/app/snapshots/${id}/files?path=${encodeURIComponent('~/Pictures')}`);
