@@ -652,7 +652,8 @@ describe('the Backup app, end to end', () => {
     await kb.getByText('Restored where they were.').waitFor({ timeout: 30_000 });
     expect(readFileSync(leia).equals(original)).toBe(true);
     expect(readFileSync(`${leia}.pre-restore`, 'utf8')).toBe('changed after every snapshot\n');
-    expect(await kb.locator('.row-result .details').textContent()).toBe('kept ~/Documentos/leia-me.txt.pre-restore (was different)');
+    expect(await kb.locator('.row-result .details').textContent()).toBe('What was there was different: kept as ~/Documentos/leia-me.txt.pre-restore');
+    expect(state(ana).restore!.result!.items).toEqual([{ path: '~/Documentos/leia-me.txt', status: 'done', kept: ['~/Documentos/leia-me.txt.pre-restore'] }]);
     await look(kb, '35-restore-in-place', { ready: '.row-result' });
 
     // A dialog: opened with Enter, focus inside it, closed with Escape.

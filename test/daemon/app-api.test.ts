@@ -181,7 +181,8 @@ describe('the Backup app API', () => {
     writeFileSync(notes, 'edited after the backup\n');
     await api('POST /api/app/restore', {}, { snapshotId, paths: ['~/Documents/sub/notes.md'], mode: 'in-place' });
     const s = await until('the restore', (x) => x.restore?.state === 'done' || x.restore?.state === 'failed');
-    expect(s.restore!.result!.items[0]!.status).toBe('done');
+    // What the page says it kept, as the person knows the path (its words are the page's own: no applier text for a done path).
+    expect(s.restore!.result!.items).toEqual([{ path: '~/Documents/sub/notes.md', status: 'done', kept: ['~/Documents/sub/notes.md.pre-restore'] }]);
     expect(readFileSync(notes).equals(original)).toBe(true);
     expect(readFileSync(`${notes}.pre-restore`, 'utf8')).toBe('edited after the backup\n');
 

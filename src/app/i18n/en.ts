@@ -253,6 +253,7 @@ export const en = {
   restore_done: 'Restored into',
   restore_done_in_place: 'Restored where they were.',
   restore_partial: 'Some of it could not be restored. The details are below.',
+  kept_pre_restore: (path: ComponentChildren): ComponentChildren => ['What was there was different: kept as ', path],
 
   keys_title: 'Keys',
   fingerprint_title: 'Your key',

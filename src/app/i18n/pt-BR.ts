@@ -248,6 +248,7 @@ export const ptBR: Messages = {
   restore_done: 'Restaurado em',
   restore_done_in_place: 'Restaurado onde estava.',
   restore_partial: 'Parte não pôde ser restaurada. Os detalhes estão abaixo.',
+  kept_pre_restore: (path: ComponentChildren): ComponentChildren => ['O que estava lá era diferente: guardado como ', path],
 
   keys_title: 'Chaves',
   fingerprint_title: 'Sua chave',

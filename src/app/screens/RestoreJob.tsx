@@ -93,10 +93,10 @@ export function RestoreJob() {
                     {it.message}
                   </span>
                 ) : null}
-                {it.details?.length ? (
-                  <ul class="details" translate={false}>
-                    {it.details.map((x, i) => (
-                      <li key={i}>{x}</li>
+                {it.kept?.length ? (
+                  <ul class="details">
+                    {it.kept.map((p) => (
+                      <li key={p}>{m.kept_pre_restore(<span class="mono" translate={false}>{p}</span>)}</li>
                     ))}
                   </ul>
                 ) : null}

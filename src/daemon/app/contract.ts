@@ -100,7 +100,8 @@ export interface RestoreProgress extends ProgressCommon {
 export interface RestoreResult {
   /** The folder restored into, as a path under the home (`~/Restored 2026-05-02`) or `~` in place. */
   into: string;
-  items: { path: string; status: 'done' | 'skipped' | 'failed'; message?: string; details?: string[] }[];
+  /** `message`: why a path was skipped or failed (data, not translated); `kept`: files that were there and different, kept as NAME.pre-restore (`~/…`). */
+  items: { path: string; status: 'done' | 'skipped' | 'failed'; message?: string; kept?: string[] }[];
 }
 
 export interface AppState {

@@ -131,10 +131,11 @@ export async function restoreFiles(o: RestoreFilesOptions): Promise<RestoreResul
     });
     item.state = outcome.status;
     if (outcome.status === 'done') item.doneBytes = item.totalBytes;
-    // The applier speaks of paths inside its root, which is the home here: say them as the person knows them (~/…).
-    const message = outcome.message?.replace(/ into \//, ' into ~/');
-    const details = outcome.details?.map((d) => d.replace(/^kept \//, 'kept ~/'));
-    result.items.push({ path: item.path, status: outcome.status, ...(message ? { message } : {}), ...(details?.length ? { details } : {}) });
+    // The page says a done path in its own words; a skipped or failed one keeps the applier's reason. Paths inside
+    // the applier's root (the home) are said as the person knows them (~/…).
+    const message = outcome.status === 'done' ? undefined : outcome.message;
+    const kept = outcome.preRestored?.map((p) => `~${p}`);
+    result.items.push({ path: item.path, status: outcome.status, ...(message ? { message } : {}), ...(kept?.length ? { kept } : {}) });
     o.log?.(`restore ${item.path} (${entry && isV2Files(entry) ? 'v2' : 'v1'}) into ${result.into}: ${outcome.status}${outcome.message ? ` — ${outcome.message}` : ''}`);
     emit();
   }
