@@ -480,6 +480,9 @@ describe('the Backup app, end to end', () => {
     // Revoked: gone from bia's list, and the snapshot answers 404 to her.
     await page.getByRole('button', { name: 'Stop sharing bia' }).click();
     await page.getByText('Not shared with anyone.').waitFor();
+    // At once, before her list is read again: the folder she just browsed answers 404 (nothing of a share is kept to browse on).
+    const inside = await biaPage.evaluate(async (id) => (await fetch(`/api/app/snapshots/${id}/files?path=${encodeURIComponent('~/Documentos')}`)).status, shared);
+    expect(inside).toBe(404);
     await nav(biaPage, 'Compartilhados comigo');
     await biaPage.getByText('Ninguém compartilhou um snapshot com você.').waitFor();
     await look(biaPage, '23-shared-with-me-empty');

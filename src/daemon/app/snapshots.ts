@@ -104,29 +104,31 @@ async function treeKeys(s: AppSession, id: string, owner: { id: string } | undef
 }
 
 /**
- * Each snapshot's files reader, kept per identity (the keys it opens trees
- * with) and owner for the last few snapshots: its tree roots and last decoded
+ * My snapshots' files readers, kept per identity (the keys they open trees
+ * with) for the last few snapshots: a reader's tree roots and last decoded
  * tree objects serve the next folder the person opens, and the sizes of what
  * they then restore, without reading the trees again. Bytes go through the
- * session's client of the moment.
+ * session's client of the moment. A snapshot shared with me gets a new
+ * reader each time: its share's keys are asked for again, so a revoked
+ * share stops at once (the server answers 404).
  */
 const readers = new WeakMap<Identity, Map<string, Promise<SnapshotFiles>>>();
 const KEEP_READERS = 4;
 
 async function readerOf(s: AppSession, id: string, owner: { id: string } | undefined, m: Manifest): Promise<SnapshotFiles> {
+  if (owner) return new SnapshotFiles(m, driveBytes(await s.client(), owner.id), await treeKeys(s, id, owner));
   const me = s.identity();
   let kept = readers.get(me);
   if (!kept) readers.set(me, (kept = new Map()));
-  const key = `${owner?.id ?? ''}/${id}`;
-  let r = kept.get(key);
-  if (r) kept.delete(key);
+  let r = kept.get(id);
+  if (r) kept.delete(id);
   else {
-    const bytes: BlobBytes = { read: async (hex, start, end) => driveBytes(await s.client(), owner?.id).read(hex, start, end) };
-    r = treeKeys(s, id, owner).then((keys) => new SnapshotFiles(m, bytes, keys));
+    const bytes: BlobBytes = { read: async (hex, start, end) => driveBytes(await s.client()).read(hex, start, end) };
+    r = treeKeys(s, id, undefined).then((keys) => new SnapshotFiles(m, bytes, keys));
     const mine = kept;
-    r.catch(() => mine.delete(key));
+    r.catch(() => mine.delete(id));
   }
-  kept.set(key, r); // the most recent last
+  kept.set(id, r); // the most recent last
   if (kept.size > KEEP_READERS) kept.delete(kept.keys().next().value!);
   return r;
 }
