@@ -31,7 +31,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_PASSPHRASE, DEMO_PASSWORD, DEMO_USER } from '../src/cli/demo/seed.ts';
@@ -150,30 +149,19 @@ async function until<T>(what: string, get: () => T | undefined | false, ms = 60_
 
 const holds: { release(): void }[] = [];
 
-/** Holds the server's blob PUTs (`put`) or reads (`read`) until released; the real method runs after. */
-function holdBlobs(kind: 'put' | 'read') {
-  const blobs = server.srv.services.blobs as unknown as Record<string, (...a: unknown[]) => unknown>;
+/** Holds the server's blob PUTs (`put`) or the opening of blobs to read (`open`) until released; the real method runs after. */
+function holdBlobs(kind: 'put' | 'open') {
+  const blobs = server.srv.services.blobs as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
   const real = blobs[kind]!.bind(blobs);
   let release!: () => void;
   let reached!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const hit = new Promise<void>((r) => (reached = r));
-  if (kind === 'put') {
-    blobs.put = async (...a: unknown[]) => {
-      reached();
-      await gate;
-      return real(...a);
-    };
-  } else {
-    // read() answers a stream at once: hand back one that starts when released.
-    blobs.read = (...a: unknown[]) => {
-      reached();
-      const out = new PassThrough();
-      const r = real(...a) as { stream: NodeJS.ReadableStream; size: number };
-      void gate.then(() => r.stream.pipe(out));
-      return { stream: out, size: r.size };
-    };
-  }
+  blobs[kind] = async (...a: unknown[]) => {
+    reached();
+    await gate;
+    return real(...a);
+  };
   const h = {
     hit,
     release() {
@@ -262,7 +250,7 @@ describe('the Backup app, end to end', () => {
     // Storage: what the server counts against the quota, as a bar and in words.
     const storage = page.locator('section[aria-labelledby="tile-storage"]');
     await storage.getByRole('progressbar').waitFor();
-    expect(await storage.locator('p').textContent()).toBe(`${formatBytes(server.srv.services.quota.used(seeded.userId), 'en')} used of ${formatBytes(QUOTA, 'en')}`);
+    expect(await storage.locator('p').textContent()).toBe(`${formatBytes(await server.srv.services.quota.used(seeded.userId), 'en')} used of ${formatBytes(QUOTA, 'en')}`);
     await look(page, '04-overview', { ready: '.tile .size' });
   }, 120_000);
 
@@ -367,7 +355,7 @@ describe('the Backup app, end to end', () => {
     await page.getByText('1 item chosen').waitFor();
     await look(page, '13-browse-chosen', { ready: '.files' });
 
-    const held = holdBlobs('read');
+    const held = holdBlobs('open');
     await page.getByRole('button', { name: 'Restore', exact: true }).click();
     await onScreen(page, 'restore');
     await held.hit;
@@ -384,7 +372,7 @@ describe('the Backup app, end to end', () => {
   }, 90_000);
 
   it('deletes the new snapshot: the dialog says what it frees, which is what the server’s usage drops by', async () => {
-    const before = server.srv.services.quota.used(seeded.userId);
+    const before = await server.srv.services.quota.used(seeded.userId);
     await page.goto(`${ana.daemon.origin}/?lang=en#/snapshots/${newest}`);
     await onScreen(page, 'snapshot');
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
@@ -400,7 +388,7 @@ describe('the Backup app, end to end', () => {
     const said = (await dialog.getByText(/Deleting it frees/).textContent())!;
     await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
     await onScreen(page, 'snapshots');
-    const after = server.srv.services.quota.used(seeded.userId);
+    const after = await server.srv.services.quota.used(seeded.userId);
     const plan = { frees: before - after };
     expect(plan.frees).toBeGreaterThan(0);
     // The dialog's figure, as it shows sizes.

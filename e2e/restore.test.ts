@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { testServer, loginAs, type TestServer } from '../test/server/fixture.ts';
 import { saveTokens } from '../src/auth/index.ts';
 import { DriveClient } from '../src/drive/index.ts';
+import { sqliteHandleOf } from '../src/server/index.ts';
 import { makeDebianRoot, type TestRoot } from '../test/helpers/debian-root.ts';
 import { startGitHttp, type GitHttpServer } from '../test/helpers/git-http.ts';
 import { runInChroot } from '../src/chroot-appliers/chroot-runner.ts';
@@ -173,7 +174,7 @@ describe('koder-snapshot restore into a real Debian root', () => {
 
   it('a blob tampered on the server is refused and nothing of it is left in the target', async () => {
     const docsBlob = [...seeded.blobs.keys()].find((hex) => readFileSync(seeded.blobs.get(hex)!).subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])))!;
-    const stored = execFileSync('find', [srv.dataDir, '-name', docsBlob, '-type', 'f'], { encoding: 'utf8' }).trim();
+    const stored = execFileSync('find', [srv.dataDir, '-name', `*${docsBlob}`, '-type', 'f'], { encoding: 'utf8' }).trim();
     const original = readFileSync(stored);
     const bad = Buffer.from(original);
     bad[Math.floor(bad.length / 2)]! ^= 0xff;
@@ -196,7 +197,7 @@ describe('koder-snapshot restore into a real Debian root', () => {
   }, 300_000);
 
   it('a manifest tampered on the server is refused before anything is written', async () => {
-    const db = srv.db;
+    const db = sqliteHandleOf(srv);
     const row = db.prepare('SELECT user_id, text FROM snapshots WHERE id = ?').get(seeded.leaf) as { user_id: string; text: string };
     db.prepare('UPDATE snapshots SET text = ? WHERE id = ?').run(row.text.replace('America/Sao_Paulo', 'America/Manaus'), seeded.leaf);
     const t = await freshTarget();

@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_PASSPHRASE, DEMO_PASSWORD, DEMO_USER } from '../src/cli/demo/seed.ts';
 import type { UiState } from '../src/daemon/ui-state.ts';
-import { CLIENT_ID } from '../src/server/index.ts';
+import { CLIENT_ID, sqliteHandleOf } from '../src/server/index.ts';
 import { contentTree as tree } from '../test/helpers/tree-state.ts';
 import { makeScratchRoot, type ScratchRoot } from '../src/cli/demo/scratch-root.ts';
 import { ROOT, buildWizard, flowDaemon, flowServer, holdStep, seedFlow, type FlowDaemon, type FlowServer } from './helpers/stack.ts';
@@ -215,7 +215,7 @@ describe('the whole flow against the real daemon and server', () => {
     await shot(page, '02-login');
 
     // The newest snapshot is tampered with on the server before the list reads it (undone below).
-    const db = server.srv.db;
+    const db = sqliteHandleOf(server.srv);
     const leaf = seeded.ids[2]!;
     const { text } = db.prepare('SELECT text FROM snapshots WHERE id = ?').get(leaf) as { text: string };
     db.prepare('UPDATE snapshots SET text = ? WHERE id = ?').run(text.replace('br(abnt2)', 'us(dvorak)'), leaf);

@@ -172,12 +172,12 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (!allowedHosts().has(req.headers.host ?? '')) throw new ApiError(421, 'bad_host', 'unexpected Host header');
+    if (!allowedHosts().has(req.headers.host ?? '')) throw new ApiError('bad_host', 'unexpected Host header');
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') {
       const origin = req.headers.origin;
-      if (origin !== undefined && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) throw new ApiError(403, 'bad_origin', 'cross-origin request refused');
+      if (origin !== undefined && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) throw new ApiError('bad_origin', 'cross-origin request refused');
     }
     const isApi = url.pathname.startsWith('/api/');
     if (isApi || url.pathname === '/' || url.pathname === '/index.html') {
@@ -191,7 +191,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       }
     }
     if (!isApi) {
-      if (method !== 'GET') throw new ApiError(405, 'method_not_allowed', 'method not allowed');
+      if (method !== 'GET') throw new ApiError('method_not_allowed', 'method not allowed');
       return serveStatic(res, url.pathname);
     }
     if (method === 'GET' && url.pathname === '/api/state') return sse(req, res);

@@ -3,9 +3,13 @@
  * router, `/interaction/...` to the login/consent pages, everything else to
  * the OpenID provider (discovery, /device, /token, /jwks, ...).
  *
- * startServer() opens (and migrates) DATA/koder.sqlite, prepares the blob
- * tree, listens, derives the issuer from the bound address unless given, and
- * starts a maintenance tick (erasures due, expired OIDC rows, orphan blobs).
+ * startServer() opens (and migrates) the database — SQLite in DATA by default,
+ * or PostgreSQL — and the blob object store — files in DATA by default, or an
+ * S3 bucket — listens, derives the issuer from the bound address unless
+ * given, and starts a maintenance tick (erasures due, expired OIDC rows,
+ * orphan blobs). Everything a request leaves behind is in those two, so any
+ * number of processes can serve one PostgreSQL + one bucket
+ * (docs/deploy.md).
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -13,7 +17,10 @@ import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Provider from 'oidc-provider';
-import { openDb, type Db } from './db/open.ts';
+import { openDatabase, sqliteUrlFor } from './db/open.ts';
+import type { Database } from './db/database.ts';
+import { dataDirObjectStore, openObjectStore } from './objects/open.ts';
+import type { ObjectStore } from './objects/object-store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Audit } from './audit.ts';
 import { Quota } from './quota.ts';
@@ -26,7 +33,7 @@ import { bearerAuthenticator } from './auth-middleware.ts';
 import { loadOrCreateSecrets } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
 import { sweepOidc } from './oidc/adapter.ts';
-import { LoginThrottle } from './oidc/interactions.ts';
+import { LoginThrottle } from './oidc/throttle.ts';
 import { apiRouter } from './routes/index.ts';
 import { BodyDeadlines, DEFAULT_TIMEOUTS, serverTimeoutOptions, type Timeouts } from './http/timeouts.ts';
 import { dispatcher } from './dispatch.ts';
@@ -35,8 +42,14 @@ import type { Services } from './services.ts';
 import { DEFAULT_PORT } from './defaults.ts';
 
 export interface ServerOptions {
-  /** Folder for the database and the blob files (created if missing). */
-  dataDir: string;
+  /** Folder of the embedded database and blob files (created if missing): the default of `db` and `blobs`. */
+  dataDir?: string;
+  /** Database URL: `sqlite:PATH` or `postgres://…` (db/open.ts). Default: sqlite:DATA/koder.sqlite. */
+  db?: string;
+  /** Blob store URL: `file:DIR` or `s3://BUCKET?endpoint=…&region=…` (objects/open.ts). Default: DATA/blobs. */
+  blobs?: string;
+  /** PostgreSQL connections per process (default 20). */
+  dbPoolSize?: number;
   /** TCP port; 0 picks a free one. Default 8470. */
   port?: number;
   /** Address to bind. Default 127.0.0.1. */
@@ -69,22 +82,46 @@ export interface ServerOptions {
 export interface RunningServer {
   /** Base URL of the server (= the issuer). */
   url: string;
+  /** Where this process listens (`http(s)://HOST:PORT`): the issuer unless one was given (a balancer's URL). */
+  address: string;
   issuer: string;
   /** The API's resource indicator (audience of its access tokens). */
   resource: string;
-  dataDir: string;
-  db: Db;
+  dataDir?: string;
+  db: Database;
+  /** Where the blob bytes are. */
+  objects: ObjectStore;
   clock: Clock;
   provider: Provider;
   /** The stores behind the API, for an embedding program that seeds its own data (the demo). */
   services: Services;
   addUser(name: string, password: string): Promise<User>;
-  /** Runs the maintenance tick now (erasures due, sweeps). */
-  maintenance(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Runs the maintenance tick now: the erasures due (the users this process
+   * erased), then — if no other process is at it — the sweeps (orphan blobs
+   * collected, stale unfinished uploads discarded; `swept: false` when
+   * another process held the sweep).
+   */
+  maintenance(): Promise<MaintenanceReport>;
+  /**
+   * Stops: no new connection, idle ones closed; requests in flight get up
+   * to `graceMs` to finish (default 0: cut at once), then the rest is cut
+   * and the storage closed.
+   */
+  close(o?: { graceMs?: number }): Promise<void>;
 }
 
 export { DEFAULT_PORT };
+
+export interface MaintenanceReport {
+  erased: string[];
+  swept: boolean;
+  collected: number;
+  unfinished: number;
+}
+
+/** Blobs no manifest references are collected after this long (an upload whose manifest never came). */
+const ORPHAN_AGE_MS = 24 * 3600_000;
 
 function lanAddress(): string | undefined {
   for (const list of Object.values(networkInterfaces())) {
@@ -101,9 +138,32 @@ function urlHost(host: string): string {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const db = openDb(opts.dataDir);
-  const quota = new Quota(db, opts.quotaBytes ?? Infinity);
-  const blobs = new BlobStore(db, opts.dataDir, clock, quota);
+  const { db, objects } = await openBackends(opts, log);
+  try {
+    return await listening(opts, db, objects, clock, log);
+  } catch (e) {
+    await db.close().catch(() => {});
+    await objects.close().catch(() => {});
+    throw e;
+  }
+}
+
+async function openBackends(opts: ServerOptions, log: (line: string) => void): Promise<{ db: Database; objects: ObjectStore }> {
+  if (opts.dataDir === undefined && (opts.db === undefined || opts.blobs === undefined)) {
+    throw new Error('startServer: give dataDir, or both db and blobs');
+  }
+  const db = await openDatabase(opts.db ?? sqliteUrlFor(opts.dataDir!), { log, poolSize: opts.dbPoolSize });
+  try {
+    return { db, objects: opts.blobs !== undefined ? openObjectStore(opts.blobs) : dataDirObjectStore(opts.dataDir!) };
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+}
+
+async function listening(opts: ServerOptions, db: Database, objects: ObjectStore, clock: Clock, log: (line: string) => void): Promise<RunningServer> {
+  const quota = new Quota(db, opts.quotaBytes ?? Infinity, clock);
+  const blobs = new BlobStore(db, objects, clock, quota);
   const keys = new KeyStore(db, clock);
   const services: Omit<Services, 'authenticate'> = {
     db,
@@ -121,7 +181,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     res.writeHead(503);
     res.end();
   };
-  const handler = (req: IncomingMessage, res: ServerResponse) => dispatch(req, res);
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    res.once('close', () => {
+      if (--inFlight === 0) drained?.();
+    });
+    dispatch(req, res);
+  };
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const httpOpts = serverTimeoutOptions(timeouts);
   const server: Server = opts.tls ? createHttpsServer({ ...httpOpts, cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttpServer(httpOpts, handler);
@@ -142,10 +210,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const issuer = (opts.issuer ?? `${opts.tls ? 'https' : 'http'}://${urlHost(host)}:${port}`).replace(/\/+$/, '');
+  const address = `${opts.tls ? 'https' : 'http'}://${urlHost(host)}:${port}`;
+  const issuer = (opts.issuer ?? address).replace(/\/+$/, '');
   const resource = `${issuer}/v1`;
 
-  const secrets = loadOrCreateSecrets(db);
+  const secrets = await loadOrCreateSecrets(db);
   const provider = createProvider({
     issuer,
     resource,
@@ -161,21 +230,36 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   (provider as unknown as NodeJS.EventEmitter).on('error', (err: NodeJS.ErrnoException) => {
     if (!/^(ECONNRESET|EPIPE|ERR_STREAM_PREMATURE_CLOSE|HPE_)/.test(err.code ?? '')) log(`oidc error: ${err.stack ?? String(err)}`);
   });
+  const throttle = new LoginThrottle(db);
   const s: Services = { ...services, authenticate: bearerAuthenticator({ db, issuer, resource, jwks: secrets.publicJwks as never }) };
   dispatch = dispatcher({
     issuer,
     api: apiRouter(s),
-    interactions: { provider, db, audit: s.audit, throttle: new LoginThrottle() },
+    interactions: { provider, db, audit: s.audit, throttle },
     oidc: provider.callback(),
     deadlines,
     log,
+    trustProxy: opts.trustProxy,
   });
 
-  const maintenance = async () => {
-    await s.erasure.runDue();
-    sweepOidc(db);
-    const users = db.prepare('SELECT id FROM users').all() as { id: string }[];
-    for (const { id } of users) await blobs.collect(id, [], 24 * 3600_000);
+  // Every process ticks; erasures lock per user, the sweeps run in one process at a time.
+  const maintenance = async (): Promise<MaintenanceReport> => {
+    const erased = await s.erasure.runDue();
+    const r = await db.exclusive('maintenance', async () => {
+      await sweepOidc(db);
+      await throttle.sweep();
+      await quota.sweep();
+      let collected = 0;
+      let unfinished = 0;
+      for (let i = 0; i < 10; i++) {
+        const one = await blobs.sweep(ORPHAN_AGE_MS, 1000);
+        collected += one.blobs;
+        unfinished += one.unfinished;
+        if (one.blobs < 1000) break;
+      }
+      return { collected, unfinished };
+    });
+    return { erased, swept: r.ran, collected: r.ran ? r.value.collected : 0, unfinished: r.ran ? r.value.unfinished : 0 };
   };
   const every = opts.maintenanceIntervalMs ?? 60_000;
   const timer = every > 0 ? setInterval(() => void maintenance().catch((e) => log(`maintenance: ${String(e)}`)), every) : undefined;
@@ -183,23 +267,36 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   return {
     url: issuer,
+    address,
     issuer,
     resource,
     dataDir: opts.dataDir,
     db,
+    objects,
     clock,
     provider,
     services: s,
     addUser: (name, password) => addUser(db, clock, name, password),
     maintenance,
-    async close() {
+    async close(o = {}) {
       if (timer) clearInterval(timer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const graceMs = o.graceMs ?? 0;
+      if (inFlight > 0 && graceMs > 0) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, graceMs);
+          drained = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+      }
       deadlines.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      db.close();
+      server.closeAllConnections();
+      await closed;
+      await db.close();
+      await objects.close();
     },
   };
 }

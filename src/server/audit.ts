@@ -3,7 +3,7 @@
  * acting user, the object, the time and the client address. A user reads their
  * own rows (GET /v1/me/audit); erasure deletes them.
  */
-import type { Db } from './db/open.ts';
+import type { Database } from './db/database.ts';
 import type { Clock } from './clock.ts';
 
 export type AuditAction =
@@ -34,25 +34,22 @@ export interface AuditEntry {
 }
 
 export class Audit {
-  private insert;
   constructor(
-    private db: Db,
+    private db: Database,
     private clock: Clock,
-  ) {
-    this.insert = db.prepare('INSERT INTO audit (user_id, action, object, other_user_id, at, ip) VALUES (?, ?, ?, ?, ?, ?)');
-  }
+  ) {}
 
-  record(userId: string, action: AuditAction, object: string | null, ip: string | null, otherUserId: string | null = null): void {
-    this.insert.run(userId, action, object, otherUserId, this.clock.now(), ip);
+  async record(userId: string, action: AuditAction, object: string | null, ip: string | null, otherUserId: string | null = null): Promise<void> {
+    await this.db.run('INSERT INTO audit (user_id, action, object, other_user_id, at, ip) VALUES (?, ?, ?, ?, ?, ?)', [userId, action, object, otherUserId, this.clock.now(), ip]);
   }
 
   /** Newest first; `before` is a seq for paging. */
-  list(userId: string, limit = 100, before?: number): AuditEntry[] {
-    return this.db
-      .prepare(
-        `SELECT seq, action, object, other_user_id, at, ip FROM audit
-         WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
-      )
-      .all(userId, before ?? Number.MAX_SAFE_INTEGER, Math.min(Math.max(limit, 1), 1000)) as AuditEntry[];
+  list(userId: string, limit = 100, before?: number): Promise<AuditEntry[]> {
+    const n = Number.isFinite(limit) ? Math.min(Math.max(Math.floor(limit), 1), 1000) : 100;
+    return this.db.all<AuditEntry>(
+      `SELECT seq, action, object, other_user_id, at, ip FROM audit
+       WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      [userId, before !== undefined && Number.isSafeInteger(before) ? before : Number.MAX_SAFE_INTEGER, n],
+    );
   }
 }

@@ -7,14 +7,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { Db } from './db/open.ts';
+import type { Database } from './db/database.ts';
 import { UnauthorizedError } from './errors.ts';
 import { findUser, type User } from './users.ts';
 import { API_SCOPE } from './oidc/provider.ts';
 
 export type Authenticate = (req: IncomingMessage) => Promise<User>;
 
-export function bearerAuthenticator(o: { db: Db; issuer: string; resource: string; jwks: JSONWebKeySet }): Authenticate {
+export function bearerAuthenticator(o: { db: Database; issuer: string; resource: string; jwks: JSONWebKeySet }): Authenticate {
   const keys = createLocalJWKSet(o.jwks);
   return async (req) => {
     const h = req.headers.authorization;
@@ -35,7 +35,7 @@ export function bearerAuthenticator(o: { db: Db; issuer: string; resource: strin
     }
     const scopes = String(payload.scope ?? '').split(' ');
     if (!scopes.includes(API_SCOPE)) throw new UnauthorizedError(`access token lacks the '${API_SCOPE}' scope`, 'insufficient_scope');
-    const user = findUser(o.db, payload.sub!);
+    const user = await findUser(o.db, payload.sub!);
     if (!user) throw new UnauthorizedError('account no longer exists', 'invalid_token');
     return user;
   };

@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from './http/router.ts';
 import { parseRequestTarget } from './http/request-target.ts';
-import { sendError, sendJson, settleBody } from './http/respond.ts';
+import { sendError, sendJson, settleBody, trustForwardedFor } from './http/respond.ts';
 import { BODY_TIMEOUT, type BodyDeadlines } from './http/timeouts.ts';
 import { handleInteraction, type InteractionDeps } from './oidc/interactions.ts';
 
@@ -22,6 +22,8 @@ export interface DispatchDeps {
   oidc: (req: IncomingMessage, res: ServerResponse) => void;
   deadlines: BodyDeadlines;
   log: (line: string) => void;
+  /** Behind a reverse proxy: the client's address from its X-Forwarded-For. */
+  trustProxy?: boolean;
 }
 
 export function dispatcher(d: DispatchDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -39,6 +41,7 @@ export function dispatcher(d: DispatchDeps): (req: IncomingMessage, res: ServerR
 
   return (req, res) => {
     d.deadlines.watch(req, res);
+    if (d.trustProxy) trustForwardedFor(req);
     let target;
     try {
       target = parseRequestTarget(req.url);

@@ -1,5 +1,5 @@
-/** Everything a route handler may call, built once by app.ts. */
-import type { Db } from './db/open.ts';
+/** Everything a route handler may call, built once by app.ts (backend-agnostic: the database and the object store behind are either kind). */
+import type { Database } from './db/database.ts';
 import type { Clock } from './clock.ts';
 import type { Audit } from './audit.ts';
 import type { Authenticate } from './auth-middleware.ts';
@@ -11,7 +11,7 @@ import type { SnapshotStore } from './store/snapshots.ts';
 import type { VaultStore } from './store/vault.ts';
 
 export interface Services {
-  db: Db;
+  db: Database;
   clock: Clock;
   audit: Audit;
   authenticate: Authenticate;

@@ -3,7 +3,7 @@
  * Names are 1–64 chars of [A-Za-z0-9._-] (they appear in share requests).
  */
 import { randomUUID } from 'node:crypto';
-import type { Db } from './db/open.ts';
+import type { Database } from './db/database.ts';
 import type { Clock } from './clock.ts';
 import { ApiError, BadRequestError } from './errors.ts';
 import { burnVerify, hashPassword, verifyPassword } from './passwords.ts';
@@ -22,33 +22,38 @@ export function validateUserName(name: string): void {
   if (!NAME.test(name)) throw new BadRequestError('invalid_user_name', 'user name must be 1-64 characters of A-Z a-z 0-9 . _ -');
 }
 
-export async function addUser(db: Db, clock: Clock, name: string, password: string): Promise<User> {
+export async function addUser(db: Database, clock: Clock, name: string, password: string): Promise<User> {
   validateUserName(name);
   if (password.length < 8) throw new BadRequestError('weak_password', 'password must have at least 8 characters');
-  if (findUserByName(db, name)) throw new ApiError(409, 'user_exists', `user '${name}' already exists`);
+  const exists = () => new ApiError('user_exists', `user '${name}' already exists`);
+  if (await findUserByName(db, name)) throw exists();
   const hash = await hashPassword(password);
   const user: User = { id: randomUUID(), name, created_at: clock.now(), erase_after: null };
-  db.prepare('INSERT INTO users (id, name, password_hash, created_at) VALUES (?, ?, ?, ?)').run(user.id, name, hash, user.created_at);
+  // another process may have added the same name meanwhile: the unique name decides
+  const added = await db.run('INSERT INTO users (id, name, password_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING', [user.id, name, hash, user.created_at]);
+  if (!added) throw exists();
   return user;
 }
 
-export function listUsers(db: Db): User[] {
-  return db.prepare('SELECT id, name, created_at, erase_after FROM users ORDER BY name').all() as User[];
+const COLUMNS = 'id, name, created_at, erase_after';
+
+export async function listUsers(db: Database): Promise<User[]> {
+  const users = await db.all<User>(`SELECT ${COLUMNS} FROM users`);
+  return users.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function findUser(db: Db, id: string): User | undefined {
-  return db.prepare('SELECT id, name, created_at, erase_after FROM users WHERE id = ?').get(id) as User | undefined;
+export function findUser(db: Database, id: string): Promise<User | undefined> {
+  return db.get<User>(`SELECT ${COLUMNS} FROM users WHERE id = ?`, [id]);
 }
 
-export function findUserByName(db: Db, name: string): User | undefined {
-  return db.prepare('SELECT id, name, created_at, erase_after FROM users WHERE name = ?').get(name) as User | undefined;
+export async function findUserByName(db: Database, name: string): Promise<User | undefined> {
+  if (!NAME.test(name)) return undefined; // no such name can exist
+  return db.get<User>(`SELECT ${COLUMNS} FROM users WHERE name = ?`, [name]);
 }
 
 /** The user, if name and password match; same cost whether or not the name exists. */
-export async function checkPassword(db: Db, name: string, password: string): Promise<User | undefined> {
-  const row = db.prepare('SELECT id, password_hash FROM users WHERE name = ?').get(name) as
-    | { id: string; password_hash: string }
-    | undefined;
+export async function checkPassword(db: Database, name: string, password: string): Promise<User | undefined> {
+  const row = NAME.test(name) ? await db.get<{ id: string; password_hash: string }>('SELECT id, password_hash FROM users WHERE name = ?', [name]) : undefined;
   if (!row) return (await burnVerify(password)) || undefined;
   return (await verifyPassword(row.password_hash, password)) ? findUser(db, row.id) : undefined;
 }

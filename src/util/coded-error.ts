@@ -96,6 +96,8 @@ export const ERROR_CODES = {
   has_children: { exit: 1, http: 409 },
   /** A pack rewrite (prune) that would remove a pack a shared snapshot references. */
   pack_shared: { exit: 1, http: 409 },
+  /** A request body that came too slowly (src/server/http/timeouts.ts); worth trying again. */
+  request_timeout: { exit: 1, http: 408 },
   precondition_failed: { exit: 1, http: 412 },
   body_too_large: { exit: 1, http: 413 },
   vault_too_large: { exit: 1, http: 413 },
@@ -109,6 +111,8 @@ export const ERROR_CODES = {
   invalid_path: { exit: 1, http: 400 },
   invalid_rewrite: { exit: 1, http: 400 },
   invalid_share: { exit: 1, http: 400 },
+  /** A text parameter with U+0000 (PostgreSQL's TEXT cannot hold it; refused the same way on SQLite). */
+  invalid_text: { exit: 1, http: 400 },
   invalid_user_name: { exit: 1, http: 400 },
   length_mismatch: { exit: 1, http: 400 },
   manifest_missing: { exit: 1, http: 400 },
@@ -130,6 +134,15 @@ export const ERROR_CODES = {
   signature_not_a_delta_root: { exit: 1, http: 422 },
   /** The server failed (500). */
   internal: { exit: 1, http: 500 },
+
+  // ── answers of the restore daemon's local API (src/daemon/http.ts; the wizard reads them) ──
+  /** A Host header that is not the daemon's own (DNS rebinding). */
+  bad_host: { exit: 1, http: 421 },
+  /** A state-changing request from another origin. */
+  bad_origin: { exit: 1, http: 403 },
+  invalid_event: { exit: 1, http: 400 },
+  invalid_defaults: { exit: 1, http: 400 },
+  invalid_apply: { exit: 1, http: 400 },
 
   // ── capture (src/capture) ─────────────────────────────────────────────
   /** config.toml is not valid TOML or has a wrong key/value (ConfigError names file and key). */
@@ -192,6 +205,14 @@ export const ERROR_CODES = {
   // ── the CLI (src/cli) ─────────────────────────────────────────────────
   /** Wrong arguments: printed with the command's usage. */
   usage: { exit: 2 },
+
+  // ── the server's storage (src/server/db, src/server/objects, serve migrate / check) ──
+  /** A --db or --blobs URL that names no backend we have, or carries credentials on the command line. */
+  backend_url: { exit: 2 },
+  /** A blob row names an object the object store does not have. */
+  object_missing: { exit: 1, http: 500 },
+  /** `serve migrate`: what was copied differs from the source (counts, rows or blob hashes). */
+  migrate_mismatch: { exit: 1 },
 
   // ── the Backup app (src/daemon/app) ───────────────────────────────────
   /** The app needs a signed-in Koder ID for this. */

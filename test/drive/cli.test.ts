@@ -111,7 +111,7 @@ describe('CLI', () => {
 
     // share with hank, who can then read the chain
     const tHank = await loginAs(srv, 'hank');
-    expect((await run(share, [child.id.slice(0, 8), 'hank'])).code).toBe(0);
+    expect((await run(share, [child.id.slice(0, 8), 'hank', '--identity', join(home, 'id')])).code).toBe(0);
     const hank = new DriveClient({ server: srv.url, tokens: tHank.access_token });
     expect((await hank.sharedWithMe()).map((s) => s.id)).toEqual([child.id]);
 

@@ -5,7 +5,11 @@
  */
 export class Browser {
   private jar = new Map<string, { name: string; value: string; path: string }>();
-  constructor(private acceptLanguage = 'en') {}
+  /** `via`: send every request (redirects too) to this origin instead, keeping path and query (one process behind a balancer). */
+  constructor(
+    private acceptLanguage = 'en',
+    private via?: string,
+  ) {}
 
   private cookieHeader(url: URL): string {
     return [...this.jar.values()]
@@ -45,6 +49,7 @@ export class Browser {
       const cookie = this.cookieHeader(url);
       if (cookie) headers.cookie = cookie;
       if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+      if (this.via) url = new URL(url.pathname + url.search, this.via);
       const res = await fetch(url, { method, headers, body, redirect: 'manual' });
       this.store(url, res);
       const loc = res.headers.get('location');
@@ -85,6 +90,8 @@ export interface ApproveOptions {
   /** Where the person says no: on the code confirmation page, on the login page, or on the consent page. */
   denyAt?: 'confirm' | 'login' | 'consent';
   acceptLanguage?: string;
+  /** Send every request to this origin (see Browser). */
+  via?: string;
   /** Called with each page's HTML (for accessibility/language checks). */
   onPage?: (step: 'confirm' | 'login' | 'consent' | 'done', html: string) => void;
 }
@@ -112,7 +119,7 @@ export async function openLoginPage(verificationUriComplete: string, acceptLangu
  * final page's HTML.
  */
 export async function approveDevice(verificationUriComplete: string, username: string, password: string, o: ApproveOptions = {}): Promise<string> {
-  const b = new Browser(o.acceptLanguage);
+  const b = new Browser(o.acceptLanguage, o.via);
   let page = await openConfirmPage(b, verificationUriComplete);
   // 2. "is this your device?"
   o.onPage?.('confirm', page.html);

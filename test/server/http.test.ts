@@ -107,15 +107,28 @@ describe('small helpers', () => {
 });
 
 import { LoginThrottle } from '../../src/server/oidc/interactions.ts';
+import { SqliteDatabase } from '../../src/server/db/sqlite.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 describe('login throttle', () => {
-  it('blocks a name after 5 failures within the window, and forgets after it', () => {
-    const t = new LoginThrottle(5, 1000);
-    for (let i = 0; i < 5; i++) {
-      expect(t.blocked('Ana', '10.0.0.1', i)).toBe(false);
-      t.fail('ana', `10.0.0.${i}`, i);
+  it('blocks a name after 5 failures within the window, and forgets after it; the failures are rows another process sees', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'koder-throttle-'));
+    const db = new SqliteDatabase(join(dir, 'koder.sqlite'));
+    try {
+      const t = new LoginThrottle(db, 5, 1000);
+      for (let i = 0; i < 5; i++) {
+        expect(await t.blocked('Ana', '10.0.0.1', i)).toBe(false);
+        await t.fail('ana', `10.0.0.${i}`, i);
+      }
+      expect(await t.blocked('ANA', '10.0.0.9', 10)).toBe(true);
+      expect(await new LoginThrottle(db, 5, 1000).blocked('ana', '10.0.0.9', 10)).toBe(true);
+      expect(await t.blocked('bia', '10.0.0.9', 10)).toBe(false);
+      expect(await t.blocked('ana', '10.0.0.9', 2000)).toBe(false);
+      expect(await t.sweep(2000)).toBe(10);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
     }
-    expect(t.blocked('ANA', '10.0.0.9', 10)).toBe(true);
-    expect(t.blocked('bia', '10.0.0.9', 10)).toBe(false);
-    expect(t.blocked('ana', '10.0.0.9', 2000)).toBe(false);
   });
 });

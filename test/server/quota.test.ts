@@ -1,37 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginAs, testServer, type TestServer } from './fixture.ts';
-import { blob } from './manifests.ts';
+/** Quotas (quota.suite.ts) on the embedded backend: SQLite + files. */
+import { sqliteBackend } from '../helpers/backends.ts';
+import { quotaSuite } from './quota.suite.ts';
 
-let srv: TestServer;
-let token: string;
-let userId: string;
-beforeAll(async () => {
-  srv = await testServer({ quotaBytes: 10_000 });
-  token = (await loginAs(srv, 'erin')).access_token;
-  userId = ((await (await fetch(`${srv.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } })).json()) as { id: string }).id;
-});
-afterAll(() => srv.cleanup());
-
-const files = () => readdirSync(join(srv.dataDir, 'blobs', userId), { recursive: true }).map(String).filter((f) => /[0-9a-f]{64}$/.test(f));
-
-describe('quota', () => {
-  it('answers 413 past the limit, with or without Content-Length, storing nothing', async () => {
-    const a = blob(6000), b = blob(6000);
-    const put = (hex: string, body: BodyInit, chunked = false) =>
-      fetch(`${srv.url}/v1/me/blobs/${hex}`, { method: 'PUT', headers: { authorization: `Bearer ${token}` }, body, ...(chunked ? { duplex: 'half' } : {}) } as RequestInit);
-    expect((await put(a.hex, a.bytes)).status).toBe(201);
-    const r = await put(b.hex, b.bytes);
-    expect(r.status).toBe(413);
-    expect(await r.json()).toMatchObject({ error: { code: 'quota_exceeded', used: 6000, limit: 10_000 } });
-    const chunked = Readable.toWeb(Readable.from([b.bytes.subarray(0, 3000), b.bytes.subarray(3000)])) as unknown as BodyInit;
-    const r2 = await put(b.hex, chunked, true).catch((e: Error) => e);
-    if (r2 instanceof Response) expect(r2.status).toBe(413);
-    expect(files()).toEqual([join(a.hex.slice(0, 2), a.hex)]);
-    expect(readdirSync(join(srv.dataDir, 'tmp'))).toEqual([]);
-    const me = (await (await fetch(`${srv.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } })).json()) as { usage: unknown };
-    expect(me.usage).toEqual({ used: 6000, limit: 10_000 });
-  });
-});
+quotaSuite(() => sqliteBackend);

@@ -43,7 +43,7 @@ function child(script: string, env: Record<string, string>) {
 }
 
 const serverBlobs = async () => (await client.listBlobs()).blobs;
-const blobReads = () => (srv.db.prepare("SELECT COUNT(*) AS n FROM audit WHERE action = 'blob.read'").get() as { n: number }).n;
+const blobReads = async () => (await srv.db.get<{ n: number }>("SELECT COUNT(*) AS n FROM audit WHERE action = 'blob.read'"))!.n;
 const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 60_000) => {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -115,9 +115,9 @@ describe('data v2 killed and run again', () => {
     };
     // From scratch, for the count of range GETs.
     const clean = setupRoot('target-clean');
-    let reads = blobReads();
+    let reads = await blobReads();
     expect((await restoreHere(clean)).out.status).toBe('done');
-    const fullReads = blobReads() - reads;
+    const fullReads = (await blobReads()) - reads;
     expect(byteTree(join(clean, 'home/ana/Documentos'))).toEqual(byteTree(docs()));
 
     // Killed once a sixth of the files are finished (well before the commit into place).
@@ -138,11 +138,11 @@ describe('data v2 killed and run again', () => {
     expect(finishedBefore).toBeLessThan(1200);
     expect(existsSync(join(root, 'home/ana/Documentos'))).toBe(false); // nothing moved into place yet
 
-    reads = blobReads();
+    reads = await blobReads();
     const again = await restoreHere(root);
     expect(again.out.status).toBe('done');
     expect(again.logs.join('\n')).toMatch(new RegExp(`${finishedBefore}|\\d+ finished by an earlier run`));
-    const resumedReads = blobReads() - reads;
+    const resumedReads = (await blobReads()) - reads;
     expect(resumedReads).toBeLessThan(fullReads);
     expect(byteTree(join(root, 'home/ana/Documentos'))).toEqual(byteTree(docs()));
     expect(existsSync(staging())).toBe(false);

@@ -15,7 +15,8 @@ import { ManifestParseError, VerificationError } from '../../src/manifest/index.
 import { catalogueCode, toMachineError } from '../../src/restore-machine/machine-error.ts';
 import { DetailsError } from '../../src/ui/details.ts';
 import { ApiCallError } from '../../src/app/api-error.ts';
-import { CodedError, ERROR_CODES, hasCode, isErrorCode, isVerificationError, type ErrorCode } from '../../src/util/coded-error.ts';
+import { ApiError, BadRequestError, ConflictError, NotFoundError, QuotaExceededError, RangeNotSatisfiableError, SIGNATURE_CODES, UnauthorizedError, UnprocessableError } from '../../src/server/errors.ts';
+import { CodedError, ERROR_CODES, codeInfo, hasCode, isErrorCode, isVerificationError, type ErrorCode } from '../../src/util/coded-error.ts';
 
 describe('the catalogue', () => {
   it('spells every code lower_snake, with an exit status of the README (1, 2, 3)', () => {
@@ -58,6 +59,30 @@ describe('the catalogue', () => {
     expect([chroot.command, chroot.exitCode, chroot.stderrTail]).toEqual([['apt-get', 'update'], 100, 'E: failed']);
     // A look-alike with the same `code` property is not one of ours.
     expect(isVerificationError(Object.assign(new Error('x'), { code: 'hash_mismatch' }))).toBe(false);
+  });
+});
+
+describe('the server\'s errors are CodedErrors answered with the catalogue\'s status', () => {
+  it('gives each class of the ApiError family its code, the status of its class, and the details on the wire', () => {
+    const cases: Array<[ApiError, ErrorCode, number]> = [
+      [new NotFoundError('snapshot'), 'not_found', 404],
+      [new BadRequestError('invalid_rewrite', 'nothing to remove'), 'invalid_rewrite', 400],
+      [new UnprocessableError('missing_blobs', 'x', { missing: [] }), 'missing_blobs', 422],
+      [new ConflictError('pack_shared', 'x'), 'pack_shared', 409],
+      [new QuotaExceededError(6000, 10_000, 6000), 'quota_exceeded', 413],
+      [new UnauthorizedError(), 'unauthorized', 401],
+      [new RangeNotSatisfiableError(10), 'range_not_satisfiable', 416],
+      [new ApiError('method_not_allowed', 'x'), 'method_not_allowed', 405],
+      [new ApiError('bad_host', 'x'), 'bad_host', 421],
+    ];
+    for (const [e, code, status] of cases) {
+      expect(e, e.name).toBeInstanceOf(CodedError);
+      expect([e.code, e.status, e.info.http], e.name).toEqual([code, status, status]);
+    }
+    expect(cases[0]![0].details).toEqual({ what: 'snapshot' });
+    expect(cases[4]![0].details).toEqual({ used: 6000, limit: 10_000, adding: 6000 });
+    // every refusal of a manifest's signature has its code, a 422
+    for (const code of Object.values(SIGNATURE_CODES)) expect(codeInfo(code).http).toBe(422);
   });
 });
 

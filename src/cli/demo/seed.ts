@@ -36,9 +36,9 @@ export async function seedDemo(srv: RunningServer, workDir: string, log: (l: str
   const user = await srv.addUser(DEMO_USER, DEMO_PASSWORD);
   const identity = await generateIdentity();
   const { services } = srv;
-  services.keys.replace(user.id, [publicIdentity(identity)]);
+  await services.keys.replace(user.id, [publicIdentity(identity)]);
   const { vault } = await createVault(identity, { passphrase: DEMO_PASSPHRASE, kdf: 'interactive' });
-  services.vault.put(user.id, JSON.stringify(vault));
+  await services.vault.put(user.id, JSON.stringify(vault));
 
   const fixture = makeFixture(join(workDir, 'fixture'));
   const config: CaptureConfig = defaultConfig({ HOME: fixture.home });
@@ -65,7 +65,7 @@ export async function seedDemo(srv: RunningServer, workDir: string, log: (l: str
       const v1 = join(config.cache.dir, 'blobs', hex);
       await services.blobs.put(user.id, hex, createReadStream(existsSync(v1) ? v1 : join(config.cache.dir, 'v2', 'packs', hex)));
     }
-    const created = services.snapshots.create(user.id, serialize(signed));
+    const created = await services.snapshots.create(user.id, serialize(signed));
     if (created.id !== snapshotId(signed)) throw new Error('demo seed: the server computed another id');
     fulls.push(full);
     ids.push(created.id);

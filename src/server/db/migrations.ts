@@ -1,11 +1,14 @@
 /**
- * Versioned schema. Each migration runs once, in order, inside one
+ * The SQLite schema, versioned (PostgreSQL's is pg-migrations.ts: the same
+ * tables and columns). Each migration runs once, in order, inside one
  * transaction together with the `user_version` bump, so a crash mid-way leaves
  * the previous version intact. Never edit a released migration: append one.
  *
  * Every table that holds a tenant's data carries `user_id` (or names the user
  * in a column erasure knows about: shares.grantee_id, audit.other_user_id,
- * oidc.account_id), which is what `erasure.ts` relies on.
+ * oidc.account_id), which is what `erasure.ts` relies on. A change here needs
+ * its twin in pg-migrations.ts, and `serve migrate` (ops/migrate.ts) copies
+ * the columns both have.
  */
 import type { Database } from 'better-sqlite3';
 
@@ -115,6 +118,29 @@ export const migrations: Migration[] = [
     version: 2,
     name: 'share keys (data v2)',
     sql: `ALTER TABLE shares ADD COLUMN keys TEXT;`,
+  },
+  {
+    // The server at scale (issue 15): a blob row names its object (NULL: the
+    // first layout, <user>/<aa>/<hex>); login failures and the bytes of
+    // uploads in flight live in the database, shared by every process.
+    version: 3,
+    name: 'object keys, login failures, upload reservations',
+    sql: `
+      ALTER TABLE blobs ADD COLUMN object TEXT;
+      CREATE INDEX blobs_created ON blobs(created_at);
+      CREATE TABLE login_failures (
+        key TEXT NOT NULL,
+        at  INTEGER NOT NULL
+      );
+      CREATE INDEX login_failures_key ON login_failures(key, at);
+      CREATE TABLE upload_reservations (
+        id         TEXT PRIMARY KEY,
+        user_id    TEXT NOT NULL,
+        bytes      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX upload_reservations_user ON upload_reservations(user_id);
+    `,
   },
 ];
 

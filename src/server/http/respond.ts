@@ -1,6 +1,7 @@
 /** Small helpers for node:http handlers: JSON replies, typed-error mapping, bounded bodies. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError, BadRequestError, UnauthorizedError } from '../errors.ts';
+import type { ErrorCode } from '../../util/coded-error.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -23,11 +24,11 @@ export function sendError(res: ServerResponse, e: unknown, log?: (e: unknown) =>
     if (e instanceof UnauthorizedError) {
       headers['WWW-Authenticate'] = e.bearerError ? `Bearer error="${e.bearerError}", error_description="${e.message.replace(/"/g, "'")}"` : 'Bearer';
     }
-    sendJson(res, e.status, { error: { code: e.code, message: e.message, ...(e.details ?? {}) } }, headers);
+    sendJson(res, e.status, { error: { code: e.code, message: e.message, ...e.details } }, headers);
     return;
   }
   log?.(e);
-  sendJson(res, 500, { error: { code: 'internal', message: 'internal server error' } });
+  sendJson(res, 500, { error: { code: 'internal' satisfies ErrorCode, message: 'internal server error' } });
 }
 
 /** Reads the whole body as text, refusing more than `limit` bytes (413). */
@@ -38,12 +39,12 @@ export async function readText(req: IncomingMessage, limit: number): Promise<str
 /** Reads the whole body, refusing more than `limit` bytes (413). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new ApiError(413, 'body_too_large', `body limited to ${limit} bytes`);
+  if (Number.isFinite(declared) && declared > limit) throw new ApiError('body_too_large', `body limited to ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > limit) throw new ApiError(413, 'body_too_large', `body limited to ${limit} bytes`);
+    if (size > limit) throw new ApiError('body_too_large', `body limited to ${limit} bytes`);
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
@@ -62,8 +63,23 @@ export async function readForm(req: IncomingMessage, limit = 64 * 1024): Promise
   return new URLSearchParams(await readText(req, limit));
 }
 
+const forwardedFor = new WeakMap<IncomingMessage, string>();
+
+/**
+ * Behind one trusted reverse proxy (`--trust-proxy`): the client's address
+ * is the last one in X-Forwarded-For — the one our proxy appended; anything
+ * before it the client may have written itself. dispatch.ts calls this once
+ * per request.
+ */
+export function trustForwardedFor(req: IncomingMessage): void {
+  const h = req.headers['x-forwarded-for'];
+  const last = (Array.isArray(h) ? h.join(',') : (h ?? '')).split(',').pop()?.trim();
+  if (last && /^[0-9A-Fa-f.:]{2,45}$/.test(last)) forwardedFor.set(req, last);
+}
+
+/** The client's address: the socket's peer, or what the trusted proxy said (trustForwardedFor). */
 export function clientIp(req: IncomingMessage): string | null {
-  return req.socket.remoteAddress ?? null;
+  return forwardedFor.get(req) ?? req.socket.remoteAddress ?? null;
 }
 
 /**

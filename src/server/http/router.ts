@@ -47,7 +47,7 @@ export class Router {
       pathMatched = true;
       if (r.method === method || (method === 'HEAD' && r.method === 'GET' && !this.hasExact('HEAD', segs))) return { handler: r.handler, params };
     }
-    if (pathMatched) throw new ApiError(405, 'method_not_allowed', `${method} is not allowed here`);
+    if (pathMatched) throw new ApiError('method_not_allowed', `${method} is not allowed here`);
     throw new NotFoundError('route', `no route ${method} ${pathname}`);
   }
 

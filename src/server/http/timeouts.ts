@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ErrorCode } from '../../util/coded-error.ts';
 
 export interface Timeouts {
   /** The request line and headers must arrive within this. */
@@ -107,7 +108,7 @@ function timeOut({ req, res, socket }: Watched): void {
     abort();
     return;
   }
-  const body = JSON.stringify({ error: { code: 'request_timeout', message: 'the request body came too slowly' } });
+  const body = JSON.stringify({ error: { code: 'request_timeout' satisfies ErrorCode, message: 'the request body came too slowly' } });
   res.writeHead(408, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
   res.end(body, abort);
   // a client that does not read its answer does not keep the socket either

@@ -13,7 +13,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors, type default as Provider } from 'oidc-provider';
-import type { Db } from '../db/open.ts';
+import type { Database } from '../db/database.ts';
+import type { LoginThrottle } from './throttle.ts';
 import type { Audit } from '../audit.ts';
 import { checkPassword, findUser } from '../users.ts';
 import { clientIp, readForm, settleBody } from '../http/respond.ts';
@@ -35,38 +36,12 @@ function sendPage(res: ServerResponse, status: number, html: string) {
 
 export interface InteractionDeps {
   provider: Provider;
-  db: Db;
+  db: Database;
   audit: Audit;
   throttle: LoginThrottle;
 }
 
-/**
- * Password guessing brake: after 5 failures for one user name (from any
- * address) or one address within 15 minutes, further attempts are refused
- * without checking the password until the window passes.
- */
-export class LoginThrottle {
-  private failures = new Map<string, number[]>();
-  constructor(
-    private max = 5,
-    private windowMs = 15 * 60_000,
-  ) {}
-  private recent(key: string, now: number): number[] {
-    const list = (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs);
-    if (list.length) this.failures.set(key, list);
-    else this.failures.delete(key);
-    return list;
-  }
-  blocked(user: string, ip: string | null, now = Date.now()): boolean {
-    return this.recent(`u:${user.toLowerCase()}`, now).length >= this.max || this.recent(`ip:${ip}`, now).length >= this.max * 4;
-  }
-  fail(user: string, ip: string | null, now = Date.now()): void {
-    for (const key of [`u:${user.toLowerCase()}`, `ip:${ip}`]) this.failures.set(key, [...this.recent(key, now), now]);
-  }
-  succeed(user: string): void {
-    this.failures.delete(`u:${user.toLowerCase()}`);
-  }
-}
+export { LoginThrottle } from './throttle.ts';
 
 /**
  * Answers a request under /interaction/ (`path`: its raw path). A refusal the
@@ -117,7 +92,7 @@ async function interaction(req: IncomingMessage, res: ServerResponse, deps: Inte
     if (prompt === 'login') {
       sendPage(res, 200, loginPage({ lang, uid: uid!, clientName, selfUrl: url.pathname + url.search }));
     } else if (prompt === 'consent') {
-      const user = details.session?.accountId ? findUser(deps.db, details.session.accountId) : undefined;
+      const user = details.session?.accountId ? await findUser(deps.db, details.session.accountId) : undefined;
       sendPage(res, 200, consentPage({ lang, uid: uid!, clientName, userName: user?.name ?? '', scopes: requestedScopes(details), selfUrl: url.pathname + url.search }));
     } else {
       sendPage(res, 400, messagePage(lang, 'errorTitle', 'interactionGone', true));
@@ -149,18 +124,18 @@ async function interaction(req: IncomingMessage, res: ServerResponse, deps: Inte
       return;
     }
     const ip = clientIp(req);
-    if (deps.throttle.blocked(username, ip)) {
+    if (await deps.throttle.blocked(username, ip)) {
       sendPage(res, 429, loginPage({ lang, uid: uid!, clientName, problem: 'throttled', username }));
       return;
     }
     const user = await checkPassword(deps.db, username, password);
     if (!user) {
-      deps.throttle.fail(username, ip);
+      await deps.throttle.fail(username, ip);
       sendPage(res, 200, loginPage({ lang, uid: uid!, clientName, problem: 'failed', username }));
       return;
     }
-    deps.throttle.succeed(username);
-    deps.audit.record(user.id, 'login', `client:${String(details.params.client_id)}`, clientIp(req));
+    await deps.throttle.succeed(username);
+    await deps.audit.record(user.id, 'login', `client:${String(details.params.client_id)}`, clientIp(req));
     await provider.interactionFinished(req, res, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
     return;
   }

@@ -3,14 +3,15 @@
  * (RFC 8628) for the public client `koder-installer`, refresh tokens
  * (offline_access), and JWT access tokens for one resource server, the
  * snapshot API (RFC 8707 resource indicator `<issuer>/v1`), signed EdDSA and
- * verified by the API against this provider's JWKS. Storage: SQLite.
+ * verified by the API against this provider's JWKS. Storage: the server's
+ * database (adapter.ts), shared by every process.
  * The device-code pages (enter code, confirm, success) are ours (pages.ts);
  * login and consent are served by interactions.ts under /interaction/<uid>.
  */
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import type { Db } from '../db/open.ts';
+import type { Database } from '../db/database.ts';
 import { findUser } from '../users.ts';
-import { sqliteAdapterFactory } from './adapter.ts';
+import { dbAdapterFactory } from './adapter.ts';
 import type { ProviderSecrets } from './keys.ts';
 import { deviceConfirmPage, deviceInputPage, messagePage, errorPage, PAGE_CSP, type CodeProblem } from './pages.ts';
 import { langOf } from './lang.ts';
@@ -23,7 +24,7 @@ export interface ProviderOptions {
   issuer: string;
   /** The resource indicator of the snapshot API (audience of its access tokens). */
   resource: string;
-  db: Db;
+  db: Database;
   secrets: ProviderSecrets;
   /** Seconds a device code lives (default 600). */
   deviceCodeTtl?: number;
@@ -67,7 +68,7 @@ export function createProvider(o: ProviderOptions): Provider {
   const refreshTokenTtl = o.refreshTokenTtl ?? 30 * 24 * 3600;
 
   const configuration: Configuration = {
-    adapter: sqliteAdapterFactory(o.db) as unknown as Configuration['adapter'],
+    adapter: dbAdapterFactory(o.db) as unknown as Configuration['adapter'],
     jwks: o.secrets.jwks as Configuration['jwks'],
     cookies: { keys: o.secrets.cookieKeys, long: { ...SESSION_COOKIE } },
     clients: [
@@ -86,7 +87,7 @@ export function createProvider(o: ProviderOptions): Provider {
     scopes: ['openid', 'offline_access', 'profile'],
     claims: { openid: ['sub'], profile: ['preferred_username', 'name'] },
     async findAccount(_ctx, sub) {
-      const user = findUser(o.db, sub);
+      const user = await findUser(o.db, sub);
       if (!user) return undefined;
       return { accountId: user.id, claims: async () => ({ sub: user.id, preferred_username: user.name, name: user.name }) };
     },

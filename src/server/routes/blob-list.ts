@@ -20,7 +20,7 @@ export function blobListRoutes(r: Router, s: Services): void {
     const limitText = url.searchParams.get('limit') ?? String(MAX_LIMIT);
     const limit = /^[1-9][0-9]{0,5}$/.test(limitText) ? Math.min(Number(limitText), MAX_LIMIT) : undefined;
     if (limit === undefined) throw new BadRequestError('invalid_limit', `limit must be 1…${MAX_LIMIT}`);
-    const rows = s.blobs.list(u.id, after, limit + 1);
+    const rows = await s.blobs.list(u.id, after, limit + 1);
     const page = rows.slice(0, limit);
     sendJson(res, 200, { blobs: page, ...(rows.length > limit ? { next: page[page.length - 1]!.hash } : {}) });
   });

@@ -19,8 +19,7 @@ export function blobRoutes(r: Router, s: Services): void {
     const hex = params.hex!;
     assertBlobHex(hex);
     const owner = ownerParam === undefined || ownerParam === 'me' ? u.id : ownerParam;
-    if (!s.snapshots.canReadBlob(u.id, owner, hex)) throw new NotFoundError('blob');
-    const info = s.blobs.info(owner, hex);
+    const info = await s.snapshots.readableBlob(u.id, owner, hex);
     if (!info) throw new NotFoundError('blob');
     const base = {
       'Content-Type': 'application/octet-stream',
@@ -38,13 +37,13 @@ export function blobRoutes(r: Router, s: Services): void {
       res.setHeader('Content-Range', `bytes */${info.size}`);
       throw new RangeNotSatisfiableError(info.size);
     }
-    s.audit.record(u.id, 'blob.read', `blob:${hex}`, clientIp(req), owner === u.id ? null : owner);
+    await s.audit.record(u.id, 'blob.read', `blob:${hex}`, clientIp(req), owner === u.id ? null : owner);
     if (range.kind === 'range') {
-      const { stream } = s.blobs.read(owner, hex, range.start, range.end);
+      const stream = await s.blobs.open(owner, info, { start: range.start, end: range.end });
       res.writeHead(206, { ...base, 'Content-Length': range.end - range.start + 1, 'Content-Range': `bytes ${range.start}-${range.end}/${info.size}` });
       await pipe(stream, res);
     } else {
-      const { stream } = s.blobs.read(owner, hex);
+      const stream = await s.blobs.open(owner, info);
       res.writeHead(200, { ...base, 'Content-Length': info.size });
       await pipe(stream, res);
     }
@@ -61,7 +60,7 @@ export function blobRoutes(r: Router, s: Services): void {
     const declared = cl === undefined ? undefined : Number(cl);
     if (declared !== undefined && !Number.isSafeInteger(declared)) throw new BadRequestError('invalid_length', 'bad Content-Length');
     const { created, size } = await s.blobs.put(u.id, hex, req, declared);
-    if (created) s.audit.record(u.id, 'blob.create', `blob:${hex}`, clientIp(req));
+    if (created) await s.audit.record(u.id, 'blob.create', `blob:${hex}`, clientIp(req));
     sendJson(res, created ? 201 : 200, { address: `sha256:${hex}`, size, created });
   });
 }

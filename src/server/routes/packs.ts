@@ -9,7 +9,7 @@ export function packRoutes(r: Router, s: Services): void {
     const u = await s.authenticate(req);
     const rw = parseRewrite(await readJson(req, 2 * 1024 * 1024));
     const out = await rewritePacks(s.db, s.blobs, u.id, rw);
-    s.audit.record(u.id, 'packs.rewrite', `packs:${rw.remove.length}->${rw.add.length}`, clientIp(req));
+    await s.audit.record(u.id, 'packs.rewrite', `packs:${rw.remove.length}->${rw.add.length}`, clientIp(req));
     sendJson(res, 200, out);
   });
 }

@@ -24,38 +24,38 @@ export function shareRoutes(r: Router, s: Services): void {
     if (body.keys !== undefined && (typeof body.keys !== 'string' || !BASE64.test(body.keys) || body.keys.length < 64)) {
       throw new BadRequestError('invalid_share', 'keys must be base64 (the snapshot\'s tree keys sealed to the user)');
     }
-    const { grantee_id, created } = s.snapshots.share(u.id, params.id!, body.user, body.keys as string | undefined);
-    s.audit.record(u.id, 'snapshot.share', `snapshot:${params.id}`, clientIp(req), grantee_id);
+    const { grantee_id, created } = await s.snapshots.share(u.id, params.id!, body.user, body.keys as string | undefined);
+    await s.audit.record(u.id, 'snapshot.share', `snapshot:${params.id}`, clientIp(req), grantee_id);
     sendJson(res, created ? 201 : 200, { snapshot: params.id, user: body.user, created });
   });
 
   r.on('DELETE', '/v1/snapshots/:id/share/:user', async ({ req, res, params }) => {
     const u = await s.authenticate(req);
-    s.snapshots.unshare(u.id, params.id!, params.user!);
+    await s.snapshots.unshare(u.id, params.id!, params.user!);
     sendEmpty(res, 204);
   });
 
   r.on('GET', '/v1/me/snapshots/:id/shares', async ({ req, res, params }) => {
     const u = await s.authenticate(req);
-    sendJson(res, 200, { shares: s.snapshots.sharesOf(u.id, params.id!) });
+    sendJson(res, 200, { shares: await s.snapshots.sharesOf(u.id, params.id!) });
   });
 
   r.on('GET', '/v1/users/:owner/snapshots/:id/share-keys', async ({ req, res, params }) => {
     const u = await s.authenticate(req);
-    const keys = s.snapshots.shareKeys(u.id, params.owner!, params.id!);
+    const keys = await s.snapshots.shareKeys(u.id, params.owner!, params.id!);
     if (keys === undefined) throw new NotFoundError('share_keys', 'this share carries no data v2 keys');
     sendJson(res, 200, { keys });
   });
 
   r.on('GET', '/v1/directory/:name', async ({ req, res, params }) => {
     await s.authenticate(req);
-    const user = findUserByName(s.db, params.name!);
+    const user = await findUserByName(s.db, params.name!);
     if (!user) throw new NotFoundError('user', `user '${params.name}' not found`);
-    sendJson(res, 200, { user_id: user.id, name: params.name, keys: s.keys.list(user.id) });
+    sendJson(res, 200, { user_id: user.id, name: params.name, keys: await s.keys.list(user.id) });
   });
 
   r.on('GET', '/v1/me/shared', async ({ req, res }) => {
     const u = await s.authenticate(req);
-    sendJson(res, 200, { shared: s.snapshots.sharedWith(u.id) });
+    sendJson(res, 200, { shared: await s.snapshots.sharedWith(u.id) });
   });
 }

@@ -30,7 +30,7 @@ function manifestText(bytes: Uint8Array): string {
 export function snapshotRoutes(r: Router, s: Services): void {
   r.on('GET', '/v1/me/snapshots', async ({ req, res }) => {
     const u = await s.authenticate(req);
-    sendJson(res, 200, { snapshots: s.snapshots.list(u.id) });
+    sendJson(res, 200, { snapshots: await s.snapshots.list(u.id) });
   });
 
   r.on('POST', '/v1/me/snapshots', async ({ req, res }) => {
@@ -52,7 +52,7 @@ export function snapshotRoutes(r: Router, s: Services): void {
           text = manifestText(Buffer.concat(chunks));
         } else if (part.name === 'blob' || part.name === 'blobs') {
           const b = await s.blobs.putUnaddressed(u.id, Readable.from(part.body));
-          if (b.created) s.audit.record(u.id, 'blob.create', `blob:${b.hash}`, ip);
+          if (b.created) await s.audit.record(u.id, 'blob.create', `blob:${b.hash}`, ip);
           stored.push({ address: `sha256:${b.hash}`, size: b.size, created: b.created });
         }
       }
@@ -60,17 +60,17 @@ export function snapshotRoutes(r: Router, s: Services): void {
     } else {
       text = manifestText(await readBody(req, MAX_MANIFEST_BYTES));
     }
-    const { id, created } = s.snapshots.create(u.id, text);
-    if (created) s.audit.record(u.id, 'snapshot.create', `snapshot:${id}`, ip);
-    sendJson(res, created ? 201 : 200, { ...s.snapshots.summary(u.id, id), created, ...(boundary ? { blobs: stored } : {}) }, { Location: `/v1/me/snapshots/${id}` });
+    const { id, created } = await s.snapshots.create(u.id, text);
+    if (created) await s.audit.record(u.id, 'snapshot.create', `snapshot:${id}`, ip);
+    sendJson(res, created ? 201 : 200, { ...(await s.snapshots.summary(u.id, id)), created, ...(boundary ? { blobs: stored } : {}) }, { Location: `/v1/me/snapshots/${id}` });
   });
 
   const getText = (ownerFrom: (me: string, p: Record<string, string>) => string) =>
     async ({ req, res, params }: Parameters<Parameters<Router['on']>[2]>[0]) => {
       const u = await s.authenticate(req);
       const owner = ownerFrom(u.id, params);
-      const text = s.snapshots.text(u.id, owner, params.id!);
-      s.audit.record(u.id, 'snapshot.read', `snapshot:${params.id}`, clientIp(req), owner === u.id ? null : owner);
+      const text = await s.snapshots.text(u.id, owner, params.id!);
+      await s.audit.record(u.id, 'snapshot.read', `snapshot:${params.id}`, clientIp(req), owner === u.id ? null : owner);
       res.writeHead(200, { 'Content-Type': KVG_TYPE, 'Content-Length': Buffer.byteLength(text), ETag: `"${params.id}"`, 'Cache-Control': 'private, no-cache' });
       res.end(req.method === 'HEAD' ? undefined : text);
     };
@@ -81,7 +81,7 @@ export function snapshotRoutes(r: Router, s: Services): void {
   r.on('DELETE', '/v1/me/snapshots/:id', async ({ req, res, params, url }) => {
     const u = await s.authenticate(req);
     const deleted = await s.snapshots.delete(u.id, params.id!, url.searchParams.get('cascade') === 'true');
-    for (const id of deleted) s.audit.record(u.id, 'snapshot.delete', `snapshot:${id}`, clientIp(req));
+    for (const id of deleted) await s.audit.record(u.id, 'snapshot.delete', `snapshot:${id}`, clientIp(req));
     sendJson(res, 200, { deleted });
   });
 }

@@ -1,29 +1,34 @@
 /**
- * Content-addressed blob files, one tree per user:
- *   DATA/blobs/<userId>/<aa>/<hex>      (aa = first two hex digits)
+ * Content-addressed blobs of each user: a row in `blobs` (user, sha256,
+ * size, upload time, object key) and the bytes in the object store
+ * (objects/: files or an S3 bucket).
  *
  * put: if the blob is already stored, the body is only hashed (nothing is
  * written) and refused like any other when its sha256 is not the address.
- * Otherwise the temp file DATA/tmp/<random> is opened first, then the body
- * streams into it while being hashed and counted against the quota; only when
- * the sha256 matches the address is the file fsync'ed, closed, renamed into
- * place (atomic on one filesystem), its folder fsync'ed, and the row
- * inserted. Any failure or mismatch closes, then unlinks the temp file — it
- * exists from the start, so no late open can create it again after the
- * unlink: an interrupted upload leaves no blob, no row and no temp file.
- * Files left in DATA/tmp by a crash are removed at the next start.
+ * Otherwise the body streams into a NEW object — each upload its own key,
+ * `<user>/<aa>/<nonce>.<hex>` — hashed and counted against the quota on
+ * the way; only when the sha256 matches the address is the row inserted
+ * (`ON CONFLICT DO NOTHING`). Two processes storing one blob at once: one
+ * row wins, the other deletes its own object and answers "had it" (200).
+ * A mismatch or any failure deletes the object (or the store never made it
+ * visible): no blob, no row. Objects are never overwritten, so a collector
+ * deleting an old object can never take a newer upload's bytes with it.
+ *
+ * delete / collect: the row goes first, in one statement that also checks
+ * nothing references it (and, for orphans, its age), then the object it
+ * named. On PostgreSQL a reference committed meanwhile by another process
+ * makes that statement fail (foreign key): the blob stays.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync, readdirSync, type ReadStream } from 'node:fs';
-import { open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Transform, Writable, type Readable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline as pipelineCb } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Db } from '../db/open.ts';
+import type { Database, Sql } from '../db/database.ts';
+import type { ObjectStore, ByteRange } from '../objects/object-store.ts';
 import type { Clock } from '../clock.ts';
 import type { Quota } from '../quota.ts';
-import { BadRequestError, NotFoundError, UnprocessableError } from '../errors.ts';
-import { fsyncDir } from '../../util/fs.ts';
+import { BadRequestError, UnprocessableError } from '../errors.ts';
+import { discard, Meter } from './meter.ts';
 
 export const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -35,48 +40,44 @@ export interface BlobInfo {
   hash: string;
   size: number;
   created_at: number;
+  /** The object's key; null for blobs stored before keys were recorded (see `objectKey`). */
+  object: string | null;
 }
 
-export class BlobStore {
-  readonly root: string;
-  readonly tmp: string;
+/** Where a blob's bytes are: its recorded key, or the first layout's `<user>/<aa>/<hex>`. */
+export function objectKey(userId: string, b: { hash: string; object: string | null }): string {
+  return b.object ?? `${userId}/${b.hash.slice(0, 2)}/${b.hash}`;
+}
 
+const nonce = () => randomBytes(8).toString('hex');
+
+export class BlobStore {
   constructor(
-    private db: Db,
-    dataDir: string,
+    private db: Database,
+    readonly objects: ObjectStore,
     private clock: Clock,
     private quota: Quota,
-  ) {
-    this.root = join(dataDir, 'blobs');
-    this.tmp = join(dataDir, 'tmp');
-    mkdirSync(this.root, { recursive: true, mode: 0o700 });
-    mkdirSync(this.tmp, { recursive: true, mode: 0o700 });
-    for (const f of readdirSync(this.tmp)) rmSync(join(this.tmp, f), { force: true, recursive: true });
-  }
+  ) {}
 
-  userDir(userId: string): string {
-    return join(this.root, userId);
-  }
-
-  path(userId: string, hex: string): string {
-    return join(this.root, userId, hex.slice(0, 2), hex);
-  }
-
-  info(userId: string, hex: string): BlobInfo | undefined {
-    return this.db.prepare('SELECT hash, size, created_at FROM blobs WHERE user_id = ? AND hash = ?').get(userId, hex) as
-      | BlobInfo
-      | undefined;
+  info(userId: string, hex: string): Promise<BlobInfo | undefined> {
+    return this.db.get<BlobInfo>('SELECT hash, size, created_at, object FROM blobs WHERE user_id = ? AND hash = ?', [userId, hex]);
   }
 
   /** The user's blobs after `after` (address order), at most `limit`. */
-  list(userId: string, after: string, limit: number): { hash: string; size: number }[] {
-    return this.db.prepare('SELECT hash, size FROM blobs WHERE user_id = ? AND hash > ? ORDER BY hash LIMIT ?').all(userId, after, limit) as { hash: string; size: number }[];
+  list(userId: string, after: string, limit: number): Promise<{ hash: string; size: number }[]> {
+    return this.db.all('SELECT hash, size FROM blobs WHERE user_id = ? AND hash > ? ORDER BY hash LIMIT ?', [userId, after, limit]);
   }
 
   /** Which of `hexes` are missing for this user. */
-  missing(userId: string, hexes: string[]): string[] {
-    const stmt = this.db.prepare('SELECT 1 FROM blobs WHERE user_id = ? AND hash = ?');
-    return hexes.filter((h) => !stmt.get(userId, h));
+  async missing(userId: string, hexes: string[], q: Sql = this.db): Promise<string[]> {
+    const have = new Set<string>();
+    const unique = [...new Set(hexes)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const part = unique.slice(i, i + 500);
+      const rows = await q.all<{ hash: string }>(`SELECT hash FROM blobs WHERE user_id = ? AND hash IN (${part.map(() => '?').join(', ')})`, [userId, ...part]);
+      for (const r of rows) have.add(r.hash);
+    }
+    return hexes.filter((h) => !have.has(h));
   }
 
   /**
@@ -86,7 +87,15 @@ export class BlobStore {
    */
   async put(userId: string, hex: string, body: Readable, declaredLength?: number): Promise<{ created: boolean; size: number }> {
     assertBlobHex(hex);
-    const existing = this.info(userId, hex);
+    // the body may fail while the database answers: the pipeline below still sees that error, nothing else must throw it
+    const later = () => {};
+    body.on('error', later);
+    let existing: BlobInfo | undefined;
+    try {
+      existing = await this.info(userId, hex);
+    } finally {
+      body.off('error', later);
+    }
     if (existing) {
       if (declaredLength !== undefined && declaredLength !== existing.size) {
         throw new UnprocessableError('hash_mismatch', `a body of ${declaredLength} bytes is not the stored blob of ${existing.size} bytes`, { expected: hex, size: existing.size, declared: declaredLength });
@@ -96,190 +105,121 @@ export class BlobStore {
       if (m.digest() !== hex) throw hashMismatch(hex, m.digest());
       return { created: false, size: existing.size };
     }
-    const { digest, size, tmpPath } = await this.receive(userId, body, declaredLength);
-    if (digest !== hex) {
-      await unlink(tmpPath).catch(() => {});
-      throw hashMismatch(hex, digest);
-    }
-    return this.commit(userId, hex, size, tmpPath);
+    const r = await this.store(userId, `${userId}/${hex.slice(0, 2)}/${nonce()}.${hex}`, body, declaredLength, hex);
+    return { created: r.created, size: r.size };
   }
 
   /** Stores a body whose address is whatever its sha256 turns out to be (multipart uploads). */
-  async putUnaddressed(userId: string, body: Readable): Promise<{ hash: string; created: boolean; size: number }> {
-    const { digest, size, tmpPath } = await this.receive(userId, body, undefined);
-    if (this.info(userId, digest)) {
-      await unlink(tmpPath).catch(() => {});
-      return { hash: digest, created: false, size };
-    }
-    return { hash: digest, ...(await this.commit(userId, digest, size, tmpPath)) };
+  putUnaddressed(userId: string, body: Readable): Promise<{ hash: string; created: boolean; size: number }> {
+    return this.store(userId, `${userId}/up/${nonce()}${nonce()}`, body, undefined, undefined);
   }
 
-  /** Streams `body` into a new temp file, hashed and counted; on any failure the file is closed and gone. */
-  private async receive(userId: string, body: Readable, declaredLength: number | undefined) {
+  /** Streams `body` into a new object under `key`, hashed and counted; inserts the row when the hash is right. */
+  private async store(userId: string, key: string, body: Readable, declaredLength: number | undefined, hex: string | undefined) {
     const reservation = this.quota.begin(userId);
-    let fh: FileHandle | undefined;
-    const tmpPath = join(this.tmp, randomBytes(12).toString('hex'));
+    const later = () => {};
+    body.on('error', later);
     try {
-      if (declaredLength !== undefined) reservation.add(declaredLength);
-      // the body may fail while the file opens: pipeline() below still sees that error, nothing else must throw it
-      const later = () => {};
-      body.on('error', later);
       try {
-        fh = await open(tmpPath, 'wx', 0o600);
+        if (declaredLength !== undefined) await reservation.add(declaredLength, true);
       } finally {
         body.off('error', later);
       }
-      const m = new Meter(declaredLength, declaredLength === undefined ? (n) => reservation.add(n) : undefined);
-      await pipeline(body, m, fileSink(fh));
-      await fh.sync();
-      await fh.close();
-      return { digest: m.digest(), size: m.size, tmpPath };
-    } catch (e) {
-      if (fh) {
-        await fh.close().catch(() => {});
-        await unlink(tmpPath).catch(() => {});
+      const meter = new Meter(declaredLength, declaredLength === undefined ? (n) => reservation.add(n) : undefined);
+      // body → meter → the store; an error anywhere destroys both ends
+      pipelineCb(body, meter, () => {});
+      await this.objects.put(key, meter, declaredLength);
+      const hash = meter.digest();
+      if (hex !== undefined && hash !== hex) {
+        await this.objects.delete([key]);
+        throw hashMismatch(hex, hash);
       }
-      throw e;
+      let added: number;
+      try {
+        added = await this.db.run('INSERT INTO blobs (user_id, hash, size, created_at, object) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, hash) DO NOTHING', [
+          userId,
+          hash,
+          meter.size,
+          this.clock.now(),
+          key,
+        ]);
+      } catch (e) {
+        // the user was erased while this upload streamed: leave no object behind
+        await this.objects.delete([key]);
+        throw e;
+      }
+      // stored meanwhile (by another request or process): theirs stays, ours goes
+      if (!added) await this.objects.delete([key]);
+      return { hash, created: added > 0, size: meter.size };
     } finally {
-      reservation.release();
+      await reservation.release();
     }
   }
 
-  private async commit(userId: string, hex: string, size: number, tmpPath: string) {
-    const dir = join(this.root, userId, hex.slice(0, 2));
+  /** A stream over [start, end] (inclusive) of a stored blob whose row is `info`. */
+  open(userId: string, info: BlobInfo, range?: ByteRange): Promise<Readable> {
+    return this.objects.get(objectKey(userId, info), range);
+  }
+
+  /** Deletes the row, when `where` (SQL over the row) still holds, then the object it named. */
+  private async removeOne(userId: string, hex: string, where: string, params: (string | number)[]): Promise<boolean> {
+    let row: { hash: string; object: string | null } | undefined;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      await rename(tmpPath, join(dir, hex));
-      await fsyncDir(dir);
+      row = await this.db.get(`DELETE FROM blobs WHERE user_id = ? AND hash = ?${where} RETURNING hash, object`, [userId, hex, ...params]);
     } catch (e) {
-      await unlink(tmpPath).catch(() => {});
+      // PostgreSQL: a manifest naming it was committed meanwhile (foreign key): it stays
+      if ((e as { code?: string }).code === '23503') return false;
       throw e;
     }
-    try {
-      const r = this.db
-        .prepare('INSERT OR IGNORE INTO blobs (user_id, hash, size, created_at) VALUES (?, ?, ?, ?)')
-        .run(userId, hex, size, this.clock.now());
-      return { created: r.changes > 0, size };
-    } catch (e) {
-      // the user was erased while this upload streamed: leave no file behind
-      await rm(join(dir, hex), { force: true });
-      throw e;
-    }
+    if (!row) return false;
+    await this.objects.delete([objectKey(userId, row)]);
+    return true;
   }
 
-  /** A read stream over [start, end] (inclusive) of a stored blob. */
-  read(userId: string, hex: string, start?: number, end?: number): { stream: ReadStream; size: number } {
-    assertBlobHex(hex);
-    const info = this.info(userId, hex);
-    if (!info) throw new NotFoundError('blob');
-    const opts = start === undefined ? {} : { start, end };
-    return { stream: createReadStream(this.path(userId, hex), opts), size: info.size };
-  }
-
-  /** Deletes the given blobs of a user (row, then file). */
+  /** Deletes the given blobs of a user (row, then object). */
   async remove(userId: string, hexes: string[]): Promise<void> {
-    const del = this.db.prepare('DELETE FROM blobs WHERE user_id = ? AND hash = ?');
-    for (const h of hexes) {
-      del.run(userId, h);
-      await rm(this.path(userId, h), { force: true });
-    }
+    for (const h of hexes) await this.removeOne(userId, h, '', []);
   }
 
   /**
-   * Garbage collection: deletes the user's blobs that no snapshot references,
-   * among `candidates` (any age), and any unreferenced blob older than
+   * Garbage collection of one user: deletes, among `candidates` (any age),
+   * the blobs no snapshot references, and any unreferenced blob older than
    * `orphanAgeMs` (uploads whose manifest never came).
    */
   async collect(userId: string, candidates: string[], orphanAgeMs: number): Promise<string[]> {
-    const referenced = this.db.prepare('SELECT 1 FROM snapshot_blobs WHERE user_id = ? AND hash = ? LIMIT 1');
-    const gone = candidates.filter((h) => !referenced.get(userId, h));
-    const old = this.db
-      .prepare(
-        `SELECT hash FROM blobs b WHERE user_id = ? AND created_at < ?
-           AND NOT EXISTS (SELECT 1 FROM snapshot_blobs s WHERE s.user_id = b.user_id AND s.hash = b.hash)`,
-      )
-      .all(userId, this.clock.now() - orphanAgeMs) as { hash: string }[];
-    const all = [...new Set([...gone, ...old.map((r) => r.hash)])];
-    await this.remove(userId, all);
-    return all;
+    const gone: string[] = [];
+    for (const h of new Set(candidates)) if (await this.removeOne(userId, h, UNREFERENCED, [])) gone.push(h);
+    const cutoff = this.clock.now() - orphanAgeMs;
+    const old = await this.db.all<{ hash: string }>(`SELECT hash FROM blobs WHERE user_id = ? AND created_at < ?${UNREFERENCED}`, [userId, cutoff]);
+    for (const { hash } of old) if (await this.removeOne(userId, hash, ` AND created_at < ?${UNREFERENCED}`, [cutoff])) gone.push(hash);
+    return gone;
   }
 
-  /** Removes every blob file of a user (erasure). */
+  /**
+   * Maintenance across users: unreferenced blobs older than `orphanAgeMs`,
+   * `batch` at a time, and writes the store never finished (a killed
+   * process's temp files or multipart uploads) once they are stale.
+   */
+  async sweep(orphanAgeMs: number, batch = 1000): Promise<{ blobs: number; unfinished: number }> {
+    const cutoff = this.clock.now() - orphanAgeMs;
+    const old = await this.db.all<{ user_id: string; hash: string }>(`SELECT user_id, hash FROM blobs WHERE created_at < ?${UNREFERENCED} LIMIT ?`, [cutoff, batch]);
+    let blobs = 0;
+    for (const { user_id, hash } of old) if (await this.removeOne(user_id, hash, ` AND created_at < ?${UNREFERENCED}`, [cutoff])) blobs++;
+    const now = Date.now();
+    const stale = (await this.objects.unfinished()).filter((u) => now - u.at > this.objects.staleAfterMs);
+    await this.objects.discard(stale.map((u) => u.id));
+    return { blobs, unfinished: stale.length };
+  }
+
+  /** Removes every object of a user (erasure). */
   async removeUserTree(userId: string): Promise<void> {
-    await rm(this.userDir(userId), { recursive: true, force: true });
+    await this.objects.deletePrefix(`${userId}/`);
   }
 }
 
-/**
- * Hashes and counts the bytes passing through; refuses more than the declared
- * length (400), and asks `reserve` for each chunk's bytes (the quota: throws 413).
- */
-class Meter extends Transform {
-  size = 0;
-  private hash = createHash('sha256');
-  private hex?: string;
-
-  constructor(
-    private declaredLength?: number,
-    private reserve?: (bytes: number) => void,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null, data?: Buffer) => void): void {
-    this.size += chunk.length;
-    try {
-      if (this.declaredLength !== undefined && this.size > this.declaredLength) throw new BadRequestError('length_mismatch', 'body longer than Content-Length');
-      this.reserve?.(chunk.length);
-    } catch (e) {
-      cb(e as Error);
-      return;
-    }
-    this.hash.update(chunk);
-    cb(null, chunk);
-  }
-
-  digest(): string {
-    return (this.hex ??= this.hash.digest('hex'));
-  }
-}
-
-/**
- * Writes into an open FileHandle and leaves it open (the caller syncs and
- * closes it). Not fh.createWriteStream({ autoClose: false }): on Node 20 that
- * stream keeps a reference on the handle, and fh.close() then never settles.
- */
-function fileSink(fh: FileHandle): Writable {
-  const writeAll = async (chunks: Buffer[]) => {
-    let left = chunks;
-    while (left.length) {
-      const { bytesWritten } = await fh.writev(left);
-      left = skipBytes(left, bytesWritten);
-    }
-  };
-  return new Writable({
-    writev(chunks, cb) {
-      writeAll(chunks.map((c) => c.chunk as Buffer)).then(() => cb(), cb);
-    },
-  });
-}
-
-function skipBytes(chunks: Buffer[], n: number): Buffer[] {
-  const out: Buffer[] = [];
-  for (const c of chunks) {
-    if (n >= c.length) n -= c.length;
-    else {
-      out.push(n ? c.subarray(n) : c);
-      n = 0;
-    }
-  }
-  return out;
-}
-
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _enc, cb) => cb() });
-}
+const UNREFERENCED = ' AND NOT EXISTS (SELECT 1 FROM snapshot_blobs s WHERE s.user_id = blobs.user_id AND s.hash = blobs.hash)';
 
 function hashMismatch(expected: string, actual: string): UnprocessableError {
   return new UnprocessableError('hash_mismatch', `body sha256 is ${actual}, not ${expected}`, { expected, actual });
 }
+

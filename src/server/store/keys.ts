@@ -4,7 +4,7 @@
  * with strict base64 of raw 32-byte keys and key_id = hex sha256(ed25519).
  * Posted manifests must be signed by one of these Ed25519 keys.
  */
-import type { Db } from '../db/open.ts';
+import type { Database } from '../db/database.ts';
 import type { Clock } from '../clock.ts';
 import { BadRequestError } from '../errors.ts';
 import { fromB64 } from '../../keys/b64.ts';
@@ -37,31 +37,26 @@ export function validateKeys(body: unknown): PublicKeyEntry[] {
 
 export class KeyStore {
   constructor(
-    private db: Db,
+    private db: Database,
     private clock: Clock,
   ) {}
 
-  list(userId: string): PublicKeyEntry[] {
-    return this.db.prepare('SELECT key_id, ed25519, x25519 FROM keys WHERE user_id = ? ORDER BY added_at, key_id').all(userId) as PublicKeyEntry[];
+  list(userId: string): Promise<PublicKeyEntry[]> {
+    return this.db.all<PublicKeyEntry>('SELECT key_id, ed25519, x25519 FROM keys WHERE user_id = ? ORDER BY added_at, key_id', [userId]);
   }
 
   /** Raw Ed25519 public keys, for signature verification. */
-  trusted(userId: string): Uint8Array[] {
-    return this.list(userId).map((k) => fromB64(k.ed25519)!);
+  async trusted(userId: string): Promise<Uint8Array[]> {
+    return (await this.list(userId)).map((k) => fromB64(k.ed25519)!);
   }
 
-  replace(userId: string, keys: PublicKeyEntry[]): void {
+  /** Replaces the set; a key kept keeps the time it was first added. */
+  async replace(userId: string, keys: PublicKeyEntry[]): Promise<void> {
     const now = this.clock.now();
-    const old = new Map(
-      (this.db.prepare('SELECT key_id, added_at FROM keys WHERE user_id = ?').all(userId) as { key_id: string; added_at: number }[]).map((r) => [
-        r.key_id,
-        r.added_at,
-      ]),
-    );
-    this.db.transaction(() => {
-      this.db.prepare('DELETE FROM keys WHERE user_id = ?').run(userId);
-      const ins = this.db.prepare('INSERT INTO keys (user_id, key_id, ed25519, x25519, added_at) VALUES (?, ?, ?, ?, ?)');
-      for (const k of keys) ins.run(userId, k.key_id, k.ed25519, k.x25519, old.get(k.key_id) ?? now);
-    })();
+    await this.db.tx(async (q) => {
+      const old = new Map((await q.all<{ key_id: string; added_at: number }>('SELECT key_id, added_at FROM keys WHERE user_id = ?', [userId])).map((r) => [r.key_id, r.added_at]));
+      await q.run('DELETE FROM keys WHERE user_id = ?', [userId]);
+      for (const k of keys) await q.run('INSERT INTO keys (user_id, key_id, ed25519, x25519, added_at) VALUES (?, ?, ?, ?, ?)', [userId, k.key_id, k.ed25519, k.x25519, old.get(k.key_id) ?? now]);
+    }, `keys:${userId}`);
   }
 }
