@@ -1,9 +1,13 @@
 import { defineConfig } from 'vite';
 
-// Builds the installer wizard (src/wizard) into dist/wizard, served by the daemon.
-export default defineConfig({
-  root: 'src/wizard',
-  base: './',
-  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
-  build: { outDir: '../../dist/wizard', emptyOutDir: true, target: 'es2020' },
+// The daemon's pages: the installer wizard (src/wizard → dist/wizard, `vite build`) and the
+// Backup app (src/app → dist/app, `vite build --mode app`). Both import src/ui.
+export default defineConfig(({ mode }) => {
+  const page = mode === 'app' ? 'app' : 'wizard';
+  return {
+    root: `src/${page}`,
+    base: './',
+    esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+    build: { outDir: `../../dist/${page}`, emptyOutDir: true, target: 'es2020' },
+  };
 });

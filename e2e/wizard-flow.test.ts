@@ -25,12 +25,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_PASSPHRASE, DEMO_PASSWORD, DEMO_USER } from '../src/cli/demo/seed.ts';
 import type { UiState } from '../src/daemon/ui-state.ts';
-import { qrOf } from '../src/util/qr.ts';
 import { CLIENT_ID, sqliteHandleOf } from '../src/server/index.ts';
 import { contentTree as tree } from '../test/helpers/tree-state.ts';
 import { makeScratchRoot, type ScratchRoot } from '../src/cli/demo/scratch-root.ts';
 import { ROOT, buildWizard, flowDaemon, flowServer, holdStep, seedFlow, type FlowDaemon, type FlowServer } from './helpers/stack.ts';
-import { approveOnPhone, daemonState, launchChromium, onScreen, readQrModules, recordScreens, shooter, watchErrors } from './helpers/browser.ts';
+import { approveOnPhone, daemonState, launchChromium, onScreen, qrRows, readQrModules, recordScreens, shooter, watchErrors } from './helpers/browser.ts';
 
 const ARTIFACTS = resolve(ROOT, 'e2e/artifacts/flow');
 /** A private build: other suites build or serve dist/wizard and .cache/wizard-e2e at the same time. */
@@ -62,14 +61,8 @@ async function installerPage(o: { lang: 'en' | 'pt-BR'; width: number; height: n
 
 /** The QR shown by the wizard holds `link`: its modules, read from the rendered pixels, are the symbol of `link`. */
 async function expectQrHolds(page: Page, link: string) {
-  const want = qrOf(link);
-  const rows: string[] = [];
-  for (let y = 0; y < want.size; y++) {
-    let row = '';
-    for (let x = 0; x < want.size; x++) row += want.get(x, y) ? '#' : '.';
-    rows.push(row);
-  }
-  expect(await readQrModules(page, 'img.qr', want.size)).toEqual(rows);
+  const want = qrRows(link);
+  expect(await readQrModules(page, 'img.qr', want.size)).toEqual(want.rows);
 }
 
 /** Waits for `p`, or fails after `ms` saying what was going on. */

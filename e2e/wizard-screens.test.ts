@@ -7,12 +7,12 @@
  * hostname validation; SSE reconnection.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startFixtureServer, type FixtureServer } from './wizard-fixtures/fixture-server.ts';
+import { axeViolations, layoutProblems, texts } from './helpers/page-checks.ts';
 import { FIXTURES, NEWEST, REFUSED, REFUSED_REASON, SNAPSHOTS, detailsOf, type FixtureName } from './wizard-fixtures/fixtures.ts';
 import { checkHostname } from '../src/wizard/hostname.ts';
 import { aboutMinutes } from '../src/daemon/eta.ts';
@@ -22,8 +22,6 @@ const ARTIFACTS = resolve(ROOT, 'e2e/artifacts/wizard');
 /** A private build: other suites (the daemon's) may build or serve dist/wizard at the same time. */
 const BUILD = resolve(ROOT, '.cache/wizard-e2e');
 const CHROMIUM = '/usr/bin/chromium';
-/** Evaluated through the devtools protocol: the page's CSP (the daemon's) forbids injected scripts, rightly. */
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 type Lang = 'en' | 'pt-BR';
@@ -206,62 +204,6 @@ const SCREENS: ScreenSpec[] = [
   { name: '07-report-failed', fixture: 'report-failed', screen: 'report' },
   { name: '08-skipped', fixture: 'skipped', screen: 'skipped' },
 ];
-
-/** Layout problems: page overflow, a screen body that scrolls, anything sticking out or clipped sideways. */
-function layoutProblems(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const out: string[] = [];
-    const d = document.documentElement;
-    const name = (el: Element) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.classList.length ? `.${Array.from(el.classList).join('.')}` : ''} “${(el.textContent ?? '').trim().slice(0, 40)}”`;
-    if (d.scrollWidth > d.clientWidth || d.scrollHeight > d.clientHeight) out.push(`document ${d.scrollWidth}×${d.scrollHeight} overflows ${d.clientWidth}×${d.clientHeight}`);
-    if (document.body.scrollWidth > document.body.clientWidth || document.body.scrollHeight > document.body.clientHeight) out.push('body overflows');
-    for (const el of Array.from(document.querySelectorAll('.content'))) {
-      if (el.scrollHeight > el.clientHeight + 1) out.push(`screen body scrolls (${el.scrollHeight} > ${el.clientHeight}): long content belongs in a .scroll region`);
-    }
-    for (const el of Array.from(document.querySelectorAll('body *'))) {
-      if (el.closest('.visually-hidden') || el.tagName === 'INPUT') continue;
-      const r = el.getBoundingClientRect();
-      if (r.width === 0 && r.height === 0) continue;
-      if (r.right > innerWidth + 0.5 || r.left < -0.5) out.push(`${name(el)} sticks out sideways (${Math.round(r.left)}..${Math.round(r.right)})`);
-      const ox = getComputedStyle(el).overflowX;
-      if (ox !== 'visible' && el.scrollWidth > el.clientWidth + 1) out.push(`${name(el)} is cut or scrolls sideways (${el.scrollWidth} > ${el.clientWidth})`);
-    }
-    return out;
-  });
-}
-
-async function axeViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: { id: string; impact?: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id}: ${v.help} @ ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
-
-/** Every string a person sees or hears, outside data (`translate="no"`). */
-function texts(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const out = new Set<string>([document.title]);
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      const el = n.parentElement;
-      if (!el || el.closest('[translate="no"], script, style')) continue;
-      const t = (n.textContent ?? '').replace(/\s+/g, ' ').trim();
-      if (/\p{L}{2,}/u.test(t)) out.add(t);
-    }
-    for (const el of Array.from(document.querySelectorAll('[aria-label], [alt], [title], [placeholder]'))) {
-      if (el.closest('[translate="no"]')) continue;
-      for (const a of ['aria-label', 'alt', 'title', 'placeholder']) {
-        const v = el.getAttribute(a);
-        if (v && /\p{L}{2,}/u.test(v)) out.add(v);
-      }
-    }
-    return [...out];
-  });
-}
 
 describe('wizard screens', () => {
   for (const spec of SCREENS) {

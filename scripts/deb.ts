@@ -9,7 +9,10 @@
  *     package.json                   name, version (read by --version)
  *     node_modules/zstd-napi/        the one native addon: its JS + binding.node
  *     dist/wizard -> /usr/share/koder-snapshot/wizard
+ *     dist/app -> /usr/share/koder-snapshot/app
  *   /usr/share/koder-snapshot/wizard/    the wizard (vite build)
+ *   /usr/share/koder-snapshot/app/       the Backup app (vite build --mode app)
+ *   /usr/share/applications/koder-snapshot-backup.desktop   "Backup": `koder-snapshot app`
  *   /usr/share/koder-snapshot/calamares/ the "Restore" page QML
  *   /usr/lib/calamares/modules/koderrestore/        the exec job
  *   /usr/share/calamares/modules/koderrestore{,view}.conf
@@ -34,7 +37,7 @@
  *    exists in bookworm or bookworm-backports; the .deb test runs the CLI on
  *    that Node. Node 20 (the development requirement) works as well.
  *
- * Options: --out DIR (default dist), --skip-wizard-build (reuse dist/wizard).
+ * Options: --out DIR (default dist), --skip-wizard-build (reuse dist/wizard and dist/app).
  */
 import { build, type Plugin } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -197,6 +200,16 @@ function wizard() {
   symlinkSync('../../../share/koder-snapshot/wizard', at('usr/lib/koder-snapshot/dist/wizard'));
 }
 
+/** The Backup app's page, and its desktop entry ("Backup" in the menu: `koder-snapshot app`). */
+function backupApp() {
+  const dest = at('usr/share/koder-snapshot/app');
+  if (args.includes('--skip-wizard-build') && existsSync(join(repo, 'dist/app/index.html'))) cpSync(join(repo, 'dist/app'), dest, { recursive: true });
+  else sh('npx', ['vite', 'build', '--mode', 'app', '--outDir', dest, '--emptyOutDir', '--logLevel', 'warn']);
+  if (!existsSync(join(dest, 'index.html'))) throw new Error('the app build has no index.html');
+  symlinkSync('../../../share/koder-snapshot/app', at('usr/lib/koder-snapshot/dist/app'));
+  put('packaging/desktop/koder-snapshot-backup.desktop', 'usr/share/applications/koder-snapshot-backup.desktop');
+}
+
 function calamares() {
   put('calamares-module/koderrestore/module.desc', 'usr/lib/calamares/modules/koderrestore/module.desc');
   put('calamares-module/koderrestore/main.py', 'usr/lib/calamares/modules/koderrestore/main.py');
@@ -254,6 +267,7 @@ async function main() {
   symlinkSync('../lib/koder-snapshot/lib/cli/koder-snapshot.mjs', at('usr/bin/koder-snapshot'));
   zstdNapi();
   wizard();
+  backupApp();
   calamares();
   put('packaging/systemd/koder-snapshot-daemon.service', 'lib/systemd/system/koder-snapshot-daemon.service');
   put('packaging/default/koder-snapshot', 'etc/default/koder-snapshot');

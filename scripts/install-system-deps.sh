@@ -7,6 +7,7 @@ PKGS=(
   mmdebstrap                     # real Debian minbase roots for chroot tests (cached in .cache/)
   util-linux mount               # unshare, mount
   chromium                       # wizard e2e (driven by playwright-core)
+  desktop-file-utils             # desktop-file-validate: the Backup app's .desktop entry (deb test)
   jq                             # scripts
   xz-utils                       # the peer corpora (../shared/peer-corpora/*.tar.xz)
   # Installer integration (test/installer/, issue 7):

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, devices, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { qrOf } from '../../src/util/qr.ts';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -116,6 +117,18 @@ export async function readQrModules(page: Page, selector: string, modules: numbe
     },
     [modules, quiet] as const,
   );
+}
+
+/** The modules a QR code of `text` must have, as rows of '#'/'.' (what readQrModules reads back), and its size. */
+export function qrRows(text: string): { size: number; rows: string[] } {
+  const want = qrOf(text);
+  const rows: string[] = [];
+  for (let y = 0; y < want.size; y++) {
+    let row = '';
+    for (let x = 0; x < want.size; x++) row += want.get(x, y) ? '#' : '.';
+    rows.push(row);
+  }
+  return { size: want.size, rows };
 }
 
 export interface PhoneOptions {

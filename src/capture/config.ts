@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { ConfigError } from './errors.ts';
 import { configFile, defaultCacheDir, defaultIdentityDir } from './paths.ts';
+import { CATEGORIES, type Category } from '../restore-machine/plan.ts';
 
 export type GsettingsMethod = 'auto' | 'gsettings' | 'dconf' | 'none';
 
@@ -24,6 +25,8 @@ export interface CaptureConfig {
     identity: string;
     /** A delta whose parent chain is this deep or deeper becomes a full snapshot instead. */
     max_chain: number;
+    /** What a snapshot holds (the Backup app's "what to include"); a category left out is not in it, not even carried over. */
+    categories: Category[];
   };
   system: {
     gsettings: GsettingsMethod;
@@ -123,7 +126,7 @@ export const DEFAULT_SNAP_EXCLUDE = ['snapd', 'bare', 'core', 'core[0-9]*', 'gtk
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): CaptureConfig {
   return {
-    snapshot: { hostname: '', identity: defaultIdentityDir(env), max_chain: 50 },
+    snapshot: { hostname: '', identity: defaultIdentityDir(env), max_chain: 50, categories: [...CATEGORIES] },
     system: { gsettings: 'auto', gsettings_exclude: [...DEFAULT_GSETTINGS_EXCLUDE] },
     apps: { apt_base_list: '', distro_hosts: [...DEFAULT_DISTRO_HOSTS], snap_exclude: [...DEFAULT_SNAP_EXCLUDE], kpkg_command: ['kpkg', 'list', '--installed'] },
     repos: { roots: ['~/dev', '~/src', '~/projects', '~/code'], max_depth: 4 },
@@ -144,9 +147,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): CaptureConf
   };
 }
 
-type Kind = 'string' | 'string[]' | 'int' | 'bool' | GsettingsMethod[];
+type Kind = 'string' | 'string[]' | 'int' | 'bool' | 'categories' | GsettingsMethod[];
 const SCHEMA: { [S in keyof CaptureConfig]: { [K in keyof CaptureConfig[S]]: Kind } } = {
-  snapshot: { hostname: 'string', identity: 'string', max_chain: 'int' },
+  snapshot: { hostname: 'string', identity: 'string', max_chain: 'int', categories: 'categories' },
   system: { gsettings: ['auto', 'gsettings', 'dconf', 'none'], gsettings_exclude: 'string[]' },
   apps: { apt_base_list: 'string', distro_hosts: 'string[]', snap_exclude: 'string[]', kpkg_command: 'string[]' },
   repos: { roots: 'string[]', max_depth: 'int' },
@@ -181,6 +184,10 @@ function checkValue(file: string, path: string, kind: Kind, v: unknown): void {
     if (typeof v !== 'number' || !Number.isSafeInteger(v)) bad(`expected an integer, got ${JSON.stringify(v)}`);
     const b = BOUNDS[path];
     if (b && ((v as number) < b[0] || (v as number) > b[1])) bad(`expected ${b[0]} to ${b[1]}, got ${v}`);
+  } else if (kind === 'categories') {
+    if (!Array.isArray(v) || v.some((x) => !(CATEGORIES as readonly unknown[]).includes(x))) bad(`expected an array of ${CATEGORIES.map((c) => JSON.stringify(c)).join(', ')}`);
+    if ((v as unknown[]).length === 0) bad('expected at least one category (a snapshot of nothing is not a backup)');
+    if (new Set(v as unknown[]).size !== (v as unknown[]).length) bad('a category is listed twice');
   } else if (kind === 'bool') {
     if (typeof v !== 'boolean') bad(`expected true or false, got ${JSON.stringify(v)}`);
   }

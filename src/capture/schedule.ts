@@ -20,12 +20,20 @@
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { runTool, stderrTail, type ToolResult } from './run-tool.ts';
 
 export const SERVICE_NAME = 'koder-snapshot-capture.service';
 export const TIMER_NAME = 'koder-snapshot-capture.timer';
+
+/** The command the service runs: this installed executable, or node + the development entry point. */
+export function selfCommand(): string[] {
+  const argv1 = process.argv[1];
+  if (argv1 && basename(argv1) === 'koder-snapshot') return [argv1];
+  return [process.execPath, fileURLToPath(new URL('../../bin/koder-snapshot.mjs', import.meta.url))];
+}
 
 /** `$XDG_CONFIG_HOME/systemd/user`. */
 export function userUnitDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -34,6 +34,7 @@ import type { CaptureEvent } from './progress.ts';
 import { SkipMatcher } from './skips.ts';
 import { CaptureState } from './state.ts';
 import { openDataV2 } from './data-v2.ts';
+import { saveLastCapture } from './last-result.ts';
 import { zstdWorkers } from './config.ts';
 
 export interface CaptureOptions {
@@ -42,7 +43,11 @@ export interface CaptureOptions {
   home: string;
   /** Root of the system files, default `/`. */
   root?: string;
-  /** Collect only these categories; the others are carried over from the parent. */
+  /**
+   * Collect only these categories; the others are carried over from the
+   * parent. Both are limited to the config's `[snapshot] categories`: a
+   * category left out there is neither collected nor carried.
+   */
   only?: readonly Category[];
   /** A full snapshot even when there is a parent. */
   full?: boolean;
@@ -130,12 +135,12 @@ function sealerFor(id: Identity): Sealer {
   };
 }
 
-/** The sections of the parent for the categories this capture did not collect. */
-function carryOver(parent: Manifest | undefined, only: readonly Category[]): Sections {
+/** The sections of the parent for the categories this capture neither collected nor leaves out. */
+function carryOver(parent: Manifest | undefined, notCarried: readonly Category[]): Sections {
   const out: Sections = {};
   if (!parent) return out;
   for (const c of CATEGORIES) {
-    if (only.includes(c)) continue;
+    if (notCarried.includes(c)) continue;
     const v = (parent as unknown as Record<string, unknown>)[c];
     if (v !== undefined) (out as Record<string, unknown>)[c] = structuredClone(v);
   }
@@ -145,7 +150,10 @@ function carryOver(parent: Manifest | undefined, only: readonly Category[]): Sec
 export async function capture(o: CaptureOptions): Promise<CaptureResult> {
   const cfg = o.config;
   const root = o.root ?? '/';
-  const only = o.only?.length ? [...o.only] : [...CATEGORIES];
+  const wanted = cfg.snapshot.categories;
+  const only = (o.only?.length ? [...o.only] : [...CATEGORIES]).filter((c) => wanted.includes(c));
+  /** Categories neither collected nor carried over: the config leaves them out. */
+  const leftOut = CATEGORIES.filter((c) => !wanted.includes(c));
   const now = o.now ?? (() => new Date());
   const warnings: string[] = [];
   const emit = (e: CaptureEvent) => o.onEvent?.(e);
@@ -236,7 +244,7 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
 
       const header = { version, hostname: host, created_at: now().toISOString(), koder_user_id: userId };
       // Folders and bundles of a parent of the other data version cannot be carried into this one.
-      const carried = otherVersion ? [...only, 'files' as const, 'repos' as const] : only;
+      const carried = [...only, ...leftOut, ...(otherVersion ? (['files', 'repos'] as const) : [])];
       if (otherVersion && (!only.includes('files') || !only.includes('repos'))) warn(`the latest snapshot is data version ${parent!.folded.snapshot.version}: its folders and repositories are not carried into this version ${version} snapshot`);
       const full = normalize({ snapshot: header, ...carryOver(parent?.folded, carried), ...sections } as Manifest);
       let manifest = asDelta ? diff(parent!.folded, full, parent!.id) : full;
@@ -305,6 +313,8 @@ export async function capture(o: CaptureOptions): Promise<CaptureResult> {
       if (posted.id !== id) throw new CaptureError('upload_failed', `the server stored the snapshot as ${posted.id}, expected ${id}`);
       result.posted = true;
       emit({ type: 'posted', id: posted.id, created: posted.created });
+      await saveLastCapture(cacheDir, { id, at: now().toISOString(), kind: result.kind, uploadedBytes: result.uploadedBytes, warnings })
+        .catch((e) => warn(`could not record this capture's outcome in ${cacheDir}: ${errMessage(e)}`));
       if (!cfg.cache.keep_blobs) for (const hex of await store.list()) await store.remove(hex);
       return result;
     } catch (e) {

@@ -96,6 +96,8 @@ export interface StepOutcome {
   status: StepStatus;
   message?: string;
   details?: string[];
+  /** files.restore: the files already there and different, kept as NAME.pre-restore (paths inside the target root). */
+  preRestored?: string[];
 }
 
 /**

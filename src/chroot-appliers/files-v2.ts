@@ -135,7 +135,7 @@ export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: str
 
     const kept = commit.preRestored.map((p) => `kept ${p} (was different)`);
     ctx.log(`files ${step.label}: ${r.files} files, ${r.dirs} folders into ${dest} (${commit.placed} placed, ${commit.identical} identical, ${kept.length} kept as .pre-restore${r.resumed ? `, ${r.resumed} finished by an earlier run` : ''})`);
-    return { status: 'done', message: `${r.files} files restored into ${dest}`, ...(kept.length ? { details: kept } : {}) };
+    return { status: 'done', message: `${r.files} files restored into ${dest}`, ...(kept.length ? { details: kept, preRestored: commit.preRestored } : {}) };
   } catch (e) {
     return { status: 'failed', message: `${entry.local_path}: ${errMessage(e)}` };
   }

@@ -117,7 +117,7 @@ export const applyFiles: StepApplier = async (step: PlanStep, ctx: ApplyContext,
     return {
       status: 'done',
       message: `${r.entries} entries restored into ${dest}`,
-      ...(kept.length ? { details: kept } : {}),
+      ...(kept.length ? { details: kept, preRestored: r.commit.preRestored } : {}),
     };
   } catch (e) {
     if (failure.error !== undefined) throw failure.error;

@@ -1,5 +1,4 @@
 /** The identity the CLI signs and unlocks with: `--identity DIR`, else the config's `snapshot.identity`. */
-import { createHash } from 'node:crypto';
 import { expandHome, loadConfig } from '../capture/index.ts';
 import { loadIdentity, type Identity } from '../keys/identity.ts';
 import { CodedError } from '../util/coded-error.ts';
@@ -28,7 +27,4 @@ export async function loadMyIdentity(o: { identity?: string; config?: string } =
   }
 }
 
-/** A key's fingerprint to read aloud: the first 16 bytes of its sha256, in groups of 4 hex digits. */
-export function fingerprint(publicKey: Uint8Array): string {
-  return (createHash('sha256').update(publicKey).digest('hex').slice(0, 32).match(/.{4}/g) ?? []).join(' ');
-}
+export { fingerprint } from '../keys/fingerprint.ts';

@@ -1,9 +1,11 @@
 /**
- * The daemon's HTTP face, on 127.0.0.1 only: the built wizard, the UI API
- * (SSE state + events) and the installer API (apply with JSON-lines
- * progress). Guarded by a random session token (given once in the URL, then
- * an HttpOnly SameSite=Strict cookie, or as a Bearer header for the installer
- * job and page), a Host check (DNS rebinding: only 127.0.0.1:PORT / localhost:PORT)
+ * The daemon's HTTP face, on 127.0.0.1 only, for either surface: the
+ * installer wizard (a RestoreSession: wizard-routes.ts) or the Backup app
+ * (an AppSession: app/routes.ts). Here: the built page, the state stream
+ * (GET /api/state, Server-Sent Events) and the guards every route is behind
+ * — a random session token (given once in the URL, then an HttpOnly
+ * SameSite=Strict cookie, or as a Bearer header for the installer job and
+ * page), a Host check (DNS rebinding: only 127.0.0.1:PORT / localhost:PORT)
  * and an Origin check on writes; no CORS headers are ever sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,15 +14,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { ApiError, BadRequestError, NotFoundError, UnauthorizedError } from '../server/errors.ts';
-import { readJson, sendError, sendJson } from '../server/http/respond.ts';
+import { ApiError, NotFoundError, UnauthorizedError } from '../server/errors.ts';
+import { sendError, sendJson } from '../server/http/respond.ts';
 import type { RestoreSession } from './restore-session.ts';
-import type { UiEvent, UiState } from './ui-state.ts';
-import { isHostname, ManifestParseError, VerificationError } from '../manifest/index.ts';
+import { wizardSurface } from './wizard-routes.ts';
+import { ManifestParseError, VerificationError } from '../manifest/index.ts';
 import { toMachineError } from '../restore-machine/machine-error.ts';
 
 const COOKIE = 'ks_session';
-const EVENT_TYPES = new Set(['START', 'START_EXPORT', 'SKIP', 'NEW_CODE', 'CHOOSE', 'BACK', 'RETRY', 'CONFIRM', 'RETRY_FAILED']);
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2', '.json': 'application/json' };
 /** The headers every page and stream carries (exported for the wizard's fixture server). */
 export const SECURITY_HEADERS = {
@@ -30,19 +31,50 @@ export const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'self'",
 };
 
-export interface DaemonOptions {
-  session: RestoreSession;
-  /** Folder of the built wizard (index.html + assets). */
-  wizardDir: string;
+/** What a surface (the wizard's daemon, the app's) plugs into the guarded server. */
+export interface DaemonSurface {
+  /** Folder of the built page (index.html + assets). */
+  pageDir: string;
+  /** The state stream's source: calls `l` with the current state at once, then on every change. */
+  subscribe(l: (state: unknown) => void): () => void;
+  /**
+   * A state whose key differs from the last one sent goes out at once and is
+   * never coalesced away (the page acts on transitions); others are sent at
+   * most ten times a second.
+   */
+  urgentKey(state: unknown): string;
+  /** Every /api/ route but the state stream; throws NotFoundError for an unknown one. */
+  route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
+  /** The answer to an error a route threw that is not an ApiError (undefined: a 500). */
+  mapError?(e: unknown): { status: number; code: string; message: string } | undefined;
+}
+
+interface CommonOptions {
   port?: number;
   /** Fixed token (tests, installer integration); random when absent. */
   token?: string;
   log?: (line: string) => void;
 }
 
+export type DaemonOptions = CommonOptions & (
+  | {
+      session: RestoreSession;
+      /** Folder of the built wizard (index.html + assets). */
+      wizardDir: string;
+    }
+  | { surface: DaemonSurface }
+);
+
 export interface RunningDaemon {
-  /** The wizard's URL with the session token: what the installer step opens. */
+  /** The page's URL with the session token: what the installer step (or the browser) opens. */
   url: string;
+  /**
+   * The page's URL with a one-time token instead (valid once, for two
+   * minutes): what goes on a command line (`xdg-open URL`), which other
+   * users of the machine can read in /proc while it runs. Used, it is traded
+   * for the session cookie like the session token, and is then worthless.
+   */
+  launchUrl(): string;
   origin: string;
   token: string;
   port: number;
@@ -64,19 +96,40 @@ function sameSecret(a: string | undefined, b: string): boolean {
 }
 
 export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
+  const surface = 'surface' in o ? o.surface : wizardSurface(o.session, o.wizardDir);
   const token = o.token ?? randomBytes(24).toString('base64url');
   let port = o.port ?? 0;
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
 
+  /** One-time tokens of launchUrl(), with their expiry (epoch ms). */
+  const launches = new Map<string, number>();
+  const launchToken = (given: string | undefined): boolean => {
+    if (!given) return false;
+    const now = Date.now();
+    for (const [t, until] of launches) {
+      if (until < now) launches.delete(t);
+      else if (sameSecret(given, t)) {
+        launches.delete(t);
+        return true;
+      }
+    }
+    return false;
+  };
   const authed = (req: IncomingMessage, url: URL) => {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    return sameSecret(cookieToken(req), token) || sameSecret(bearer, token) || sameSecret(url.searchParams.get('token') ?? undefined, token);
+    const given = url.searchParams.get('token') ?? undefined;
+    return sameSecret(cookieToken(req), token) || sameSecret(bearer, token) || sameSecret(given, token) || (req.method === 'GET' && launchToken(given));
+  };
+  const launchUrl = () => {
+    const t = randomBytes(24).toString('base64url');
+    launches.set(t, Date.now() + 120_000);
+    return `http://127.0.0.1:${port}/?token=${t}`;
   };
 
   const serveStatic = async (res: ServerResponse, path: string) => {
     const rel = normalize(path === '/' ? '/index.html' : path).replace(/^[/\\]+/, '');
-    const file = join(o.wizardDir, rel);
-    if (!file.startsWith(o.wizardDir + sep) || rel.includes('\0')) throw new NotFoundError('file');
+    const file = join(surface.pageDir, rel);
+    if (!file.startsWith(surface.pageDir + sep) || rel.includes('\0')) throw new NotFoundError('file');
     const st = await stat(file).catch(() => undefined);
     if (!st?.isFile()) throw new NotFoundError('file');
     res.writeHead(200, { 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream', 'Content-Length': st.size, 'Cache-Control': rel === 'index.html' ? 'no-store' : 'max-age=3600', ...SECURITY_HEADERS });
@@ -85,27 +138,28 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
 
   const sse = (req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', ...SECURITY_HEADERS });
-    let pending: UiState | undefined;
+    let pending: unknown;
     let timer: NodeJS.Timeout | undefined;
-    let phase: UiState['phase'] | undefined;
-    const write = (ui: UiState) => res.write(`data: ${JSON.stringify(ui)}\n\n`);
+    let key: string | undefined;
+    const write = (state: unknown) => res.write(`data: ${JSON.stringify(state)}\n\n`);
     // Coalesce bursts of progress into at most ten messages a second. A new
-    // phase is sent at once and never coalesced away: the wizard acts on
-    // transitions (focus, which form to show), e.g. configure → preparing →
-    // back at the form with WRONG_SECRET within a few milliseconds.
-    const unsubscribe = o.session.subscribe((ui) => {
-      if (ui.phase !== phase) {
-        phase = ui.phase;
+    // key (the wizard's phase) is sent at once and never coalesced away: the
+    // page acts on transitions (focus, which form to show), e.g. configure →
+    // preparing → back at the form with WRONG_SECRET within a few milliseconds.
+    const unsubscribe = surface.subscribe((state) => {
+      const k = surface.urgentKey(state);
+      if (k !== key) {
+        key = k;
         if (timer) clearTimeout(timer);
         timer = undefined;
         pending = undefined;
-        write(ui);
+        write(state);
         return;
       }
-      pending = ui;
+      pending = state;
       timer ??= setTimeout(() => {
         timer = undefined;
-        if (pending) write(pending);
+        if (pending !== undefined) write(pending);
         pending = undefined;
       }, 100);
     });
@@ -115,39 +169,6 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       clearInterval(keepAlive);
       if (timer) clearTimeout(timer);
     });
-  };
-
-  const applyRoute = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = (await readJson(req, 16 * 1024)) as { root?: unknown; user?: unknown };
-    if (typeof body?.root !== 'string' || typeof body.user !== 'string') throw new BadRequestError('invalid_apply', 'body must be { "root": "/target", "user": "name" }');
-    res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
-    const line = (x: unknown) => res.write(JSON.stringify(x) + '\n');
-    const phase = o.session.ui().phase;
-    if (phase === 'skipped' || phase === 'welcome') {
-      line({ type: 'skipped', message: phase === 'skipped' ? 'the person chose to skip the restore' : 'no restore was chosen' });
-      res.end();
-      return;
-    }
-    let last = '';
-    const unsubscribe = o.session.subscribe((ui) => {
-      if (!ui.progress) return;
-      const p = ui.progress;
-      const msg = JSON.stringify({
-        type: 'progress', phase: ui.phase, current: p.current, label: ui.plan?.steps.find((s) => s.id === p.current)?.label,
-        stepPhase: p.phase, detail: p.detail, fraction: Math.round(p.fraction * 1e4) / 1e4, etaSeconds: p.etaSeconds,
-        doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneItems, totalItems: p.totalItems,
-      });
-      if (msg !== last) res.write((last = msg) + '\n');
-    });
-    try {
-      const report = await o.session.applyTo({ root: body.root, user: body.user });
-      line({ type: 'report', report });
-    } catch (e) {
-      line({ type: 'error', code: (e as { code?: string }).code ?? 'ERROR', message: (e as Error).message });
-    } finally {
-      unsubscribe();
-      res.end();
-    }
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -173,29 +194,10 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       if (method !== 'GET') throw new ApiError('method_not_allowed', 'method not allowed');
       return serveStatic(res, url.pathname);
     }
-    const route = `${method} ${url.pathname}`;
-    if (route === 'GET /api/state') return sse(req, res);
-    if (route === 'GET /api/status') {
-      const ui = o.session.ui();
-      return sendJson(res, 200, { phase: ui.phase, confirmed: ui.confirmed ?? false, mode: ui.mode });
-    }
-    if (route === 'POST /api/events') {
-      const e = (await readJson(req, 64 * 1024)) as UiEvent;
-      if (!e || typeof e !== 'object' || !EVENT_TYPES.has((e as { type?: string }).type ?? '')) throw new BadRequestError('invalid_event', 'unknown event');
-      o.session.send(e);
-      return sendJson(res, 202, { accepted: e.type });
-    }
-    if (route === 'POST /api/apply') return applyRoute(req, res);
-    if (route === 'POST /api/defaults') {
-      // The installer page: the hostname the person gave on the installer's users page (GlobalStorage), offered as the default.
-      const body = (await readJson(req, 4 * 1024)) as { hostname?: unknown };
-      if (typeof body?.hostname !== 'string' || !isHostname(body.hostname)) throw new BadRequestError('invalid_defaults', 'body must be { "hostname": an RFC 1123 hostname }');
-      o.session.setDefaults({ hostname: body.hostname });
-      return sendJson(res, 202, { defaults: o.session.ui().defaults });
-    }
-    const details = /^\/api\/snapshots\/([0-9a-f]{64})\/details$/.exec(url.pathname);
-    if (method === 'GET' && details) return sendJson(res, 200, await o.session.details(details[1]!));
-    throw new NotFoundError('route');
+    if (method === 'GET' && url.pathname === '/api/state') return sse(req, res);
+    // A second `koder-snapshot app` asks the running daemon for a page URL to open (Bearer: the token in its 0600 state file).
+    if (method === 'POST' && url.pathname === '/api/launch') return sendJson(res, 200, { url: launchUrl() });
+    return surface.route(req, res, url);
   };
 
   const server: Server = createServer((req, res) => {
@@ -203,6 +205,8 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
       if (e instanceof ApiError) return sendError(res, e);
       // A chain that does not verify or parse (details): 422 with the UiState's spelling of the code, which the wizard reads.
       if (e instanceof VerificationError || e instanceof ManifestParseError) return sendJson(res, 422, { error: toMachineError(e) });
+      const mapped = surface.mapError?.(e);
+      if (mapped) return sendJson(res, mapped.status, { error: { code: mapped.code, message: mapped.message } });
       o.log?.(`daemon: ${(e as Error).stack ?? e}`);
       sendError(res, e);
     });
@@ -215,6 +219,7 @@ export async function startDaemon(o: DaemonOptions): Promise<RunningDaemon> {
   const origin = `http://127.0.0.1:${port}`;
   return {
     url: `${origin}/?token=${token}`,
+    launchUrl,
     origin,
     token,
     port,

@@ -18,7 +18,8 @@ import { createActor, fromCallback, fromPromise, type Actor, type EventObject } 
 import { restoreMachine, toMachineError, type ApplyInput, type PrepareInput } from '../restore-machine/machine.ts';
 import { planRestore } from '../restore-machine/plan.ts';
 import type { Prepared, RestoreEvent, RestoreReport, SnapshotSummary, TargetInfo } from '../restore-machine/types.ts';
-import { resolveChain, type Manifest } from '../manifest/index.ts';
+import type { Manifest } from '../manifest/index.ts';
+import { snapshotDetails, VerifiedChains } from './verified-chains.ts';
 import { AuthSession } from '../auth/session.ts';
 import { startDeviceLogin } from '../auth/device-flow.ts';
 import { saveTokens, saveConfig, loadConfig } from '../auth/token-store.ts';
@@ -41,7 +42,6 @@ import { writeFileAtomic } from '../util/atomic-write.ts';
 import { projectUi } from './project.ts';
 import { EtaEstimator } from './eta.ts';
 import type { SnapshotDetails, UiEvent, UiState } from './ui-state.ts';
-import { categorySizes } from '../restore-machine/plan.ts';
 
 export interface RestoreSessionConfig {
   server: string;
@@ -85,8 +85,8 @@ export class RestoreSession {
   private persistQueue: Promise<void> = Promise.resolve();
   private lastPersistKey = '';
   private lastPersistAt = 0;
-  /** Verified chains by owner and snapshot id (content-addressed: a verified chain stays valid). */
-  private verified = new Map<string, Promise<{ folded: Manifest; chain: string[] }>>();
+  /** Chains fetched and verified once (details and prepare share them). */
+  private verified = new VerifiedChains(async () => ({ name: this.actor.getSnapshot().context.source?.dir ?? '', source: await this.source() }));
   private reportWaiters = new Set<(r: { report?: RestoreReport; error?: Error }) => void>();
 
   private constructor(readonly cfg: RestoreSessionConfig) {}
@@ -186,26 +186,6 @@ export class RestoreSession {
     return (await this.source()).listSnapshots();
   }
 
-  /**
-   * The chain of `snapshotId` (in `owner`'s storage when shared with me)
-   * resolved and verified against the owner's registered keys, once: the
-   * wizard's details and prepare share it; a failure is not kept.
-   */
-  private verifiedManifest(snapshotId: string, owner: string | undefined): Promise<{ folded: Manifest; chain: string[] }> {
-    const key = `${this.actor.getSnapshot().context.source?.dir ?? ''}/${owner ?? ''}/${snapshotId}`;
-    let p = this.verified.get(key);
-    if (!p) {
-      p = (async () => {
-        const src = await this.source();
-        const { chain, folded } = await resolveChain(snapshotId, (id) => src.manifest(id, owner), await src.verifyingKeys(owner));
-        return { folded, chain: chain.map((l) => l.id) };
-      })();
-      p.catch(() => this.verified.delete(key));
-      this.verified.set(key, p);
-    }
-    return p;
-  }
-
   /** The owner of a listed snapshot that was shared with me (undefined: mine, or not listed). */
   private ownerOf(snapshotId: string): string | undefined {
     const s = this.actor.getSnapshot().context.snapshots?.find((x) => x.id === snapshotId);
@@ -213,20 +193,8 @@ export class RestoreSession {
   }
 
   async details(snapshotId: string): Promise<SnapshotDetails> {
-    const { folded } = await this.verifiedManifest(snapshotId, this.ownerOf(snapshotId));
-    return {
-      id: snapshotId,
-      hostname: folded.snapshot.hostname,
-      byCategory: categorySizes(folded),
-      counts: {
-        apt: folded.apps?.apt?.length ?? 0,
-        snap: folded.apps?.snap?.length ?? 0,
-        flatpak: folded.apps?.flatpak?.length ?? 0,
-        repos: folded.repos?.entry?.length ?? 0,
-        files: folded.files?.entry?.length ?? 0,
-        secrets: Object.keys(folded.secrets ?? {}).length,
-      },
-    };
+    const { folded } = await this.verified.get(snapshotId, this.ownerOf(snapshotId));
+    return snapshotDetails(snapshotId, folded);
   }
 
   /** The data v2 keys a share of `snapshotId` hands me, opened with my vault; undefined without vault or keys. */
@@ -253,7 +221,7 @@ export class RestoreSession {
     if (src.needsSecret && !(input.unlock && this.secret)) {
       throw new CodedError('export_needs_secret', 'a restore from a drive needs the passphrase or recovery key: it is what tells your export from one made to look like it, and what opens your files');
     }
-    const { folded, chain } = await this.verifiedManifest(input.choice.snapshotId, input.choice.owner);
+    const { folded, chain } = await this.verified.get(input.choice.snapshotId, input.choice.owner);
     let vault: Prepared['vault'] = 'locked';
     this.identity = undefined;
     this.treeKeys = undefined;

@@ -41,7 +41,7 @@ export function serverSource(c: DriveClient): RestoreSource {
       const me = (await c.me()).id;
       const all: SnapshotSummary[] = [
         ...mine.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: me, shared: false, chainDepth: s.depth, bytes: s.blobs_size })),
-        ...shared.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: s.owner_id, shared: true, chainDepth: s.depth, bytes: s.blobs_size })),
+        ...shared.map((s) => ({ id: s.id, hostname: s.hostname, createdAt: s.created_at, owner: s.owner_id, ownerName: s.owner_name, shared: true, chainDepth: s.depth, bytes: s.blobs_size })),
       ];
       return all.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
     },

@@ -15,6 +15,8 @@ export interface SnapshotSummary {
   createdAt: string;
   /** Owner's user id; differs from the caller's for a shared snapshot. */
   owner: string;
+  /** Owner's user name, when the listing gave it (snapshots shared with me). */
+  ownerName?: string;
   shared: boolean;
   chainDepth: number;
   /** Stored bytes of this snapshot's own blobs (a delta's, not its chain's: the wizard shows the chain's from the details). */

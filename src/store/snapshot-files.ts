@@ -52,7 +52,7 @@ export class SnapshotFiles {
   constructor(
     readonly folded: Manifest,
     bytes: BlobBytes,
-    private readonly keys: TreeKeys,
+    readonly keys: TreeKeys,
   ) {
     this.reader = new TreeReader(bytes, this.zstd);
   }

@@ -235,6 +235,28 @@ export const ERROR_CODES = {
   object_missing: { exit: 1, http: 500 },
   /** `serve migrate`: what was copied differs from the source (counts, rows or blob hashes). */
   migrate_mismatch: { exit: 1 },
+
+  // ── the Backup app (src/daemon/app) ───────────────────────────────────
+  /** The app needs a signed-in Koder ID for this. */
+  app_not_signed_in: { exit: 1, http: 401 },
+  /** This computer's keys are not set up yet (the app's setup: fetch or create the vault's identity). */
+  app_keys_not_ready: { exit: 1, http: 409 },
+  /** The person cancelled the app's running backup or restore. */
+  app_job_cancelled: { exit: 1 },
+  /** A backup (or a restore) is already running: one at a time. */
+  app_job_running: { exit: 1, http: 409 },
+  /** The app restores only folders of the home (`~/…`) into the home. */
+  app_restore_outside_home: { exit: 2, http: 400 },
+  /** In place, a folder on the way is a symbolic link: the app does not follow it (restore into a new folder instead). */
+  app_restore_through_link: { exit: 1, http: 422 },
+  /** Only the owner shares a snapshot (this one was shared with me). */
+  app_share_not_owner: { exit: 2, http: 400 },
+  /** The person to share with has no public key yet: the share could not hand them the folders' keys. */
+  app_recipient_without_key: { exit: 1, http: 422 },
+  /** The key vault changed meanwhile (its If-Match failed: another computer changed it): try again. */
+  app_vault_changed: { exit: 1, http: 409 },
+  /** A request to the app's API is malformed (the message names the field). */
+  app_bad_request: { exit: 2, http: 400 },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,7 +4,8 @@
  * the screen changes (or to the passphrase after a wrong one).
  */
 import { useEffect } from 'preact/hooks';
-import { LANGS, lang, msgs, setLang, type Lang, type Messages } from './i18n/index.ts';
+import { msgs, setLang, type Messages } from './i18n/index.ts';
+import { LangSwitch } from '../ui/components.tsx';
 import { connection, isWrongSecret, screen, sendFailed, ui, type ScreenKey } from './state.ts';
 import { Choose } from './screens/Choose.tsx';
 import { Configure } from './screens/Configure.tsx';
@@ -67,7 +68,7 @@ export function App() {
           Koder Snapshots
         </span>
         {step ? <span class="step">{m.step_of(step[0], STEPS, step[1])}</span> : <span class="step" />}
-        <LangSwitch />
+        <LangSwitch onPick={setLang} />
       </header>
       {connection.value === 'lost' && ui.value ? (
         <p class="banner" role="status">
@@ -81,20 +82,6 @@ export function App() {
       <main class="screen" key={key}>
         <Body k={key} />
       </main>
-    </div>
-  );
-}
-
-function LangSwitch() {
-  const m = msgs.value;
-  const current = lang.value;
-  return (
-    <div class="langs" role="group" aria-label={m.language_label}>
-      {(Object.keys(LANGS) as Lang[]).map((l) => (
-        <button key={l} type="button" class="lang" lang={l} aria-pressed={current === l} onClick={() => setLang(l)} translate={false}>
-          {LANGS[l].name}
-        </button>
-      ))}
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { render } from 'preact';
 import { connectState } from './api.ts';
 import { App } from './app.tsx';
 import { pickLang, setLang } from './i18n/index.ts';
+import '../ui/base.css';
 import './styles.css';
 
 setLang(pickLang(new URLSearchParams(location.search).get('lang'), navigator.languages?.length ? navigator.languages : [navigator.language]));

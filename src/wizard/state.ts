@@ -4,7 +4,7 @@
  * CHOOSE is sent, connection status, a ticking clock).
  */
 import { computed, signal } from '@preact/signals';
-import type { SnapshotDetails, UiState } from '../daemon/ui-state.ts';
+import type { UiState } from '../daemon/ui-state.ts';
 
 export const ui = signal<UiState | null>(null);
 export const connection = signal<'connecting' | 'open' | 'lost'>('connecting');
@@ -14,17 +14,6 @@ export const sendFailed = signal(false);
 export const configuring = signal<string | null>(null);
 /** Epoch ms, updated every second (ETA) and whenever a state arrives. */
 export const now = signal(Date.now());
-
-/**
- * What the daemon said about each snapshot's contents (GET …/details: its
- * verified, folded chain): the cards and the configure screen share it, so a
- * snapshot is verified once and one that fails verification is known before
- * anyone configures it.
- */
-export type DetailsState = SnapshotDetails | 'loading' | { failed: 'refused' | 'error'; message: string };
-export const details = signal<Record<string, DetailsState>>({});
-export const isRefused = (d: DetailsState | undefined): d is { failed: 'refused'; message: string } => typeof d === 'object' && 'failed' in d && d.failed === 'refused';
-export const loadedDetails = (d: DetailsState | undefined): SnapshotDetails | null => (typeof d === 'object' && !('failed' in d) ? d : null);
 
 /** Takes in a state from the daemon; entering 'choose' decides list vs configure. */
 export function receiveState(next: UiState): void {

@@ -126,6 +126,7 @@ describe('files.restore', () => {
     const out = await restore(m, '/home/ana');
     expect(out.status).toBe('done');
     expect(out.details).toEqual(['kept /home/ana/.bashrc.pre-restore (was different)']);
+    expect(out.preRestored).toEqual(['/home/ana/.bashrc.pre-restore']);
     expect(readFileSync(join(home, '.bashrc'), 'utf8')).toBe('alias ll="ls -la"\nexport EDITOR=vim\n');
     expect(readFileSync(join(home, '.bashrc.pre-restore'), 'utf8')).toBe('# fresh bashrc from /etc/skel\n');
     expect(lstatSync(join(home, '.profile')).ino).toBe(profileIno);

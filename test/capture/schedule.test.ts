@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { disableSchedule, enableSchedule, renderService, renderTimer, scheduleStatus, SERVICE_NAME, TIMER_NAME, userUnitDir } from '../../src/capture/schedule.ts';
-import { systemdQuote, type Systemctl } from '../../src/capture/schedule.ts';
+import { selfCommand, systemdQuote, type Systemctl } from '../../src/capture/schedule.ts';
 import type { ToolResult } from '../../src/capture/run-tool.ts';
-import { schedule, selfCommand } from '../../src/cli/commands/schedule.ts';
+import { schedule } from '../../src/cli/commands/schedule.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'koder-sched-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));

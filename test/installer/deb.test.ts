@@ -122,6 +122,37 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
     expect(r.stdout.trim().split('\n').pop()).toBe('600');
   }, 60_000);
 
+  it('the Backup app: its desktop entry, and `koder-snapshot app` as a user serves the packaged page (never as root)', async () => {
+    const desktop = readFileSync(join(target.root, 'usr/share/applications/koder-snapshot-backup.desktop'), 'utf8');
+    expect(desktop).toMatch(/^\[Desktop Entry\]$/m);
+    expect(desktop).toMatch(/^Name=Backup$/m);
+    expect(desktop).toMatch(/^Exec=koder-snapshot app$/m);
+    expect(desktop).toMatch(/^Type=Application$/m);
+    // The freedesktop validator, where it is installed (desktop-file-utils).
+    if (existsSync('/usr/bin/desktop-file-validate')) {
+      const v = spawnSync('desktop-file-validate', [join(target.root, 'usr/share/applications/koder-snapshot-backup.desktop')], { encoding: 'utf8' });
+      expect(v.status, v.stdout + v.stderr).toBe(0);
+    }
+    const script = [
+      'set -e',
+      'id appuser >/dev/null 2>&1 || useradd -m appuser',
+      'runuser -u appuser -- env HOME=/home/appuser koder-snapshot app --no-open --server http://127.0.0.1:9 >/tmp/app.log 2>&1 &',
+      'pid=$!',
+      'for i in $(seq 50); do grep -q "^http" /tmp/app.log && break; sleep 0.2; done',
+      'url=$(grep "^http" /tmp/app.log)',
+      `node -e 'const u=new URL(process.argv[1]); const h={Authorization:"Bearer "+u.searchParams.get("token")}; (async()=>{const i=await fetch(u.origin+"/",{headers:h}); const o=await fetch(u.origin+"/api/app/overview",{headers:h}); console.log(i.status, (await i.text()).includes("<div id=\\"app\\">"), o.status, (await o.json()).error.code)})()' "$url"`,
+      'stat -c %a /home/appuser/.local/state/koder-snapshot/app/app.json',
+      'kill $pid; wait $pid || true',
+      'koder-snapshot app --no-open --server http://127.0.0.1:9 && echo "root: ran" || echo "root: refused $?"',
+    ].join('\n');
+    const r = await inRoot(['sh', '-c', script]);
+    expect(r.code, r.stderr + readFileSync(join(target.root, 'tmp/app.log'), 'utf8')).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContain('200 true 401 app_not_signed_in');
+    expect(lines).toContain('600');
+    expect(lines.pop()).toBe('root: refused 2');
+  }, 60_000);
+
   it('restores for real with the packaged CLI on Node 18 (login, verify, files, secrets into a nested minbase)', async () => {
     world = await installerWorld();
     // The target: a second minbase root inside the installed one, with its user.
@@ -180,6 +211,9 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
       'usr/share/koder-snapshot/calamares/koderrestoreview.qml',
       'usr/share/koder-snapshot/calamares/KoderWebView.qml',
       'usr/share/koder-snapshot/wizard/index.html',
+      'usr/share/koder-snapshot/app/index.html',
+      'usr/lib/koder-snapshot/dist/app/index.html',
+      'usr/share/applications/koder-snapshot-backup.desktop',
       'usr/lib/koder-snapshot/lib/cli/zstd-worker.mjs', // the files restore above ran it
       'usr/lib/koder-snapshot/lib/cli/capture-worker.mjs', // the v2 dry run above ran it
       'usr/lib/koder-snapshot/lib/cli/restore-worker.mjs', // the v2 restore above ran it

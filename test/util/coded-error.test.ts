@@ -13,6 +13,8 @@ import { DriveError, errorFromBody } from '../../src/drive/errors.ts';
 import { KeyError } from '../../src/keys/errors.ts';
 import { ManifestParseError, VerificationError } from '../../src/manifest/index.ts';
 import { catalogueCode, toMachineError } from '../../src/restore-machine/machine-error.ts';
+import { DetailsError } from '../../src/ui/details.ts';
+import { ApiCallError } from '../../src/app/api-error.ts';
 import { ApiError, BadRequestError, ConflictError, NotFoundError, QuotaExceededError, RangeNotSatisfiableError, SIGNATURE_CODES, UnauthorizedError, UnprocessableError } from '../../src/server/errors.ts';
 import { CodedError, ERROR_CODES, codeInfo, hasCode, isErrorCode, isVerificationError, type ErrorCode } from '../../src/util/coded-error.ts';
 
@@ -112,5 +114,30 @@ describe('the UiState keeps its spelling (the wizard, the installer job and the 
       expect(m).toEqual({ code: ui, message: (e as Error).message });
       expect(catalogueCode(m)).toBe(code);
     }
+  });
+});
+
+describe('the pages read the daemon\'s details answers into the catalogue (src/ui/details.ts)', () => {
+  it('a refused chain is manifest_verify from the wire\'s MANIFEST_VERIFY (kept as wireCode); a known code stays; another is http_error', () => {
+    // The body the daemon answers a chain that does not verify with (daemon/http.ts): the UiState's spelling.
+    const wire = toMachineError(new VerificationError('bad-signature', 'the signature does not verify'));
+    const refused = new DetailsError(422, wire.code, wire.message);
+    expect(refused).toBeInstanceOf(CodedError);
+    expect(refused).toMatchObject({ name: 'DetailsError', code: 'manifest_verify', wireCode: 'MANIFEST_VERIFY', status: 422, message: 'the signature does not verify' });
+    expect(isVerificationError(refused)).toBe(true);
+    expect(new DetailsError(404, 'not_found', 'snapshot not found')).toMatchObject({ code: 'not_found', wireCode: 'not_found' });
+    expect(new DetailsError(500, 'ERROR', 'boom')).toMatchObject({ code: 'http_error', wireCode: 'ERROR', status: 500 });
+    expect(new DetailsError(502, undefined, 'details: HTTP 502')).toMatchObject({ code: 'http_error', wireCode: undefined });
+  });
+});
+
+describe('the Backup app\'s client reads the daemon\'s answers into the catalogue (src/app/api.ts)', () => {
+  it('keeps a catalogue code, reads the UiState\'s spelling, http_error for another, network when no answer came', () => {
+    expect(new ApiCallError(422, 'wrong_secret', 'no')).toMatchObject({ name: 'ApiCallError', code: 'wrong_secret', wireCode: 'wrong_secret', status: 422 });
+    expect(new ApiCallError(409, 'app_vault_changed', 'again')).toMatchObject({ code: 'app_vault_changed' });
+    expect(new ApiCallError(422, 'MANIFEST_VERIFY', 'refused')).toMatchObject({ code: 'manifest_verify', wireCode: 'MANIFEST_VERIFY' });
+    expect(new ApiCallError(403, 'forbidden_origin', 'x')).toMatchObject({ code: 'http_error', wireCode: 'forbidden_origin', status: 403 });
+    expect(new ApiCallError(0, undefined, 'fetch failed', 'network')).toMatchObject({ code: 'network', status: 0 });
+    expect(new ApiCallError(500, undefined, 'x')).toBeInstanceOf(CodedError);
   });
 });

@@ -6,7 +6,7 @@ import { startDaemon } from '../../daemon/http.ts';
 import { defaultAppliers } from '../../chroot-appliers/index.ts';
 import { detectGpuVendors } from '../../chroot-appliers/gpu.ts';
 import { loadConfig } from '../../auth/token-store.ts';
-import { wizardDir } from '../../daemon/wizard-dir.ts';
+import { wizardDir } from '../../daemon/page-dir.ts';
 import { MOUNT_ROOTS } from '../../export/find.ts';
 
 const usage = `Usage: koder-snapshot daemon [options]

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
 import { RestoreSession } from '../../daemon/restore-session.ts';
 import { startDaemon } from '../../daemon/http.ts';
-import { wizardDir } from '../../daemon/wizard-dir.ts';
+import { wizardDir } from '../../daemon/page-dir.ts';
 import { defaultAppliers } from '../../chroot-appliers/index.ts';
 import { DEMO_PASSPHRASE, DEMO_PASSWORD, DEMO_USER, seedDemo } from '../demo/seed.ts';
 import { makeScratchRoot } from '../demo/scratch-root.ts';

@@ -21,6 +21,7 @@ import { daemon } from './daemon.ts';
 import { whoami } from './whoami.ts';
 import { ls } from './ls.ts';
 import { exportCmd } from './export.ts';
+import { app } from './app.ts';
 import { prune } from './prune.ts';
 
-export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, prune, exportCmd, restore, daemon, demo];
+export const commands: Command[] = [init, capture, schedule, config, keygen, sign, verify, serve, login, logout, whoami, list, ls, push, pull, share, del, prune, exportCmd, restore, daemon, app, demo];

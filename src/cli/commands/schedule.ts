@@ -1,8 +1,6 @@
 /** `koder-snapshot schedule enable|disable|status`: the weekly capture as a systemd user timer. */
-import { fileURLToPath } from 'node:url';
-import { basename } from 'node:path';
 import { EXIT_FAILED, EXIT_OK, UsageError, parseCommandArgs, type Command } from '../command.ts';
-import { disableSchedule, enableSchedule, scheduleStatus, SERVICE_NAME, TIMER_NAME } from '../../capture/index.ts';
+import { disableSchedule, enableSchedule, scheduleStatus, selfCommand, SERVICE_NAME, TIMER_NAME } from '../../capture/index.ts';
 
 const usage = `Usage: koder-snapshot schedule enable|disable|status
 
@@ -19,13 +17,6 @@ runs at the next start) and service (${SERVICE_NAME}), written in
 
 Exit status: 0 done; 1 the units are written but systemctl --user could not
 enable them (no user session bus: the message says how to finish); 2 usage.`;
-
-/** The command the service runs: this installed executable, or node + the development entry point. */
-export function selfCommand(): string[] {
-  const argv1 = process.argv[1];
-  if (argv1 && basename(argv1) === 'koder-snapshot') return [argv1];
-  return [process.execPath, fileURLToPath(new URL('../../../bin/koder-snapshot.mjs', import.meta.url))];
-}
 
 export const schedule: Command = {
   name: 'schedule',

@@ -3,12 +3,14 @@
  * is its type, so a locale that misses (or adds) a key does not compile.
  * Values that take numbers are functions; each locale formats its own numbers.
  */
+import { uiEn } from '../../ui/i18n/en.ts';
+
 const n = (x: number) => x.toLocaleString('en');
 const plural = (x: number, one: string, other: string) => `${n(x)} ${x === 1 ? one : other}`;
 
 export const en = {
+  ...uiEn,
   doc_title: 'Restore from Koder ID',
-  language_label: 'Language',
   step_of: (i: number, total: number, name: string) => `Step ${i} of ${total}: ${name}`,
   step_welcome: 'Start',
   step_login: 'Sign in',
@@ -22,9 +24,6 @@ export const en = {
   connecting: 'Connecting to the restore service…',
   connection_lost: 'Lost the connection to the restore service. Reconnecting…',
   send_failed: 'The restore service did not answer. Try again.',
-  error_detail: 'What happened:',
-  back: 'Back',
-  retry: 'Try again',
 
   welcome_title: 'Bring your setup back',
   welcome_lead: 'Restore this computer from a snapshot saved in your Koder ID:',
@@ -50,13 +49,6 @@ export const en = {
 
   login_title: 'Sign in with your phone',
   login_getting: 'Getting a sign-in code…',
-  login_scan: 'Scan the QR code with your phone’s camera,',
-  login_or_open: 'or open this address on any device',
-  login_enter_code: 'and enter this code:',
-  login_qr_alt: 'QR code that opens the Koder ID sign-in page on your phone',
-  login_time_left: (clock: string) => `The code expires in ${clock}`,
-  login_time_over: 'This code has expired.',
-  login_waiting: 'Waiting for you to approve the sign-in…',
   login_expired_title: 'The code expired',
   login_expired_text: 'Sign-in codes last a few minutes. Get a new one and scan it again.',
   login_new_code: 'Get a new code',
@@ -75,15 +67,6 @@ export const en = {
   choose_shared: 'Shared with you',
   choose_skip: 'Skip the restore',
   choose_skip_hint: 'The new system starts fresh.',
-  shared_by: 'Shared by',
-  chain_full: 'Full snapshot',
-  chain_depth: (d: number) => `Chain of ${n(d)} snapshots`,
-  count_packages: (x: number) => plural(x, 'package', 'packages'),
-  count_repos: (x: number) => plural(x, 'repository', 'repositories'),
-  count_folders: (x: number) => plural(x, 'folder', 'folders'),
-  card_reading: 'Reading what it holds…',
-  card_unreadable: 'Could not read what it holds',
-  card_refused: 'Failed verification: cannot be restored',
 
   configure_title: 'Choose what to restore',
   configure_from: 'Snapshot of',
@@ -102,11 +85,6 @@ export const en = {
   user_error: 'Start with a lowercase letter; then lowercase letters, digits, “-” or “_” (at most 32).',
   categories_legend: 'What to restore',
   categories_none: 'Choose at least one thing to restore.',
-  cat_system: 'System settings',
-  cat_apps: 'Apps',
-  cat_repos: 'Git repositories',
-  cat_secrets: 'Secrets',
-  cat_files: 'Documents and files',
   cat_firstboot: 'At first boot',
   desc_system: (x: number) => plural(x, 'setting', 'settings'),
   desc_apps: (apt: number, flatpak: number, snap: number) => `${plural(apt, 'apt package', 'apt packages')}, ${n(flatpak)} Flatpak, ${n(snap)} snap`,
@@ -120,7 +98,6 @@ export const en = {
   passphrase_hint: 'Opens your Koder ID key vault, which holds the keys of your documents, repositories and secrets. Kept only in memory.',
   recovery_key_label: 'Recovery key',
   recovery_key_hint: 'The recovery key you printed, with or without dashes.',
-  show_secret: 'Show',
   use_recovery_key: 'Use the recovery key instead',
   use_passphrase: 'Use the passphrase instead',
   skip_secrets: 'Skip: system and apps only',
@@ -180,25 +157,15 @@ export const en = {
   progress_now: 'Now:',
   progress_starting: 'Starting…',
   progress_overall: 'Overall',
-  bytes_of: (done: string, total: string) => `${done} of ${total}`,
-  eta_minutes: (x: number) => (x === 1 ? 'About 1 minute left' : `About ${n(x)} minutes left`),
-  eta_hours: (h: number, min: number) => `About ${n(h)} h ${String(min).padStart(2, '0')} min left`,
-  eta_under_minute: 'Less than a minute left',
   phase_update: 'updating the package lists',
   phase_resolve: 'working out what to install',
   phase_download: 'downloading packages',
   phase_install: (pkg: string) => `installing ${pkg}`,
   phase_install_any: 'installing',
-  eta_unknown: 'Estimating the time left…',
   categories_progress: 'By category',
   apply_failed_title: 'The restore stopped',
   apply_failed_text: 'Finished steps are kept: trying again goes on where it stopped.',
 
-  status_pending: 'Waiting',
-  status_running: 'In progress',
-  status_done: 'Done',
-  status_skipped: 'Skipped',
-  status_failed: 'Failed',
   status_with_failures: 'With failures',
 
   report_done_title: 'Your setup is restored',

@@ -1,12 +1,13 @@
 /** Strings do assistente em português do Brasil: o tipo `Messages` exige todas as chaves. */
 import type { Messages } from './en.ts';
+import { uiPtBR } from '../../ui/i18n/pt-BR.ts';
 
 const n = (x: number) => x.toLocaleString('pt-BR');
 const plural = (x: number, one: string, other: string) => `${n(x)} ${x === 1 ? one : other}`;
 
 export const ptBR: Messages = {
+  ...uiPtBR,
   doc_title: 'Restaurar do Koder ID',
-  language_label: 'Idioma',
   step_of: (i: number, total: number, name: string) => `Etapa ${i} de ${total}: ${name}`,
   step_welcome: 'Início',
   step_login: 'Entrar',
@@ -20,9 +21,6 @@ export const ptBR: Messages = {
   connecting: 'Conectando ao serviço de restauração…',
   connection_lost: 'A conexão com o serviço de restauração caiu. Reconectando…',
   send_failed: 'O serviço de restauração não respondeu. Tente novamente.',
-  error_detail: 'O que aconteceu:',
-  back: 'Voltar',
-  retry: 'Tentar novamente',
 
   welcome_title: 'Traga seu ambiente de volta',
   welcome_lead: 'Restaure este computador a partir de um snapshot salvo no seu Koder ID:',
@@ -48,13 +46,6 @@ export const ptBR: Messages = {
 
   login_title: 'Entre com seu celular',
   login_getting: 'Obtendo um código de acesso…',
-  login_scan: 'Aponte a câmera do celular para o código QR,',
-  login_or_open: 'ou abra este endereço em qualquer aparelho',
-  login_enter_code: 'e digite este código:',
-  login_qr_alt: 'Código QR que abre no celular a página de acesso do Koder ID',
-  login_time_left: (clock: string) => `O código expira em ${clock}`,
-  login_time_over: 'Este código expirou.',
-  login_waiting: 'Aguardando você aprovar o acesso…',
   login_expired_title: 'O código expirou',
   login_expired_text: 'Os códigos de acesso valem por poucos minutos. Gere um novo e escaneie de novo.',
   login_new_code: 'Gerar um novo código',
@@ -73,15 +64,6 @@ export const ptBR: Messages = {
   choose_shared: 'Compartilhados com você',
   choose_skip: 'Pular a restauração',
   choose_skip_hint: 'O novo sistema começa limpo.',
-  shared_by: 'Compartilhado por',
-  chain_full: 'Snapshot completo',
-  chain_depth: (d: number) => `Cadeia de ${n(d)} snapshots`,
-  count_packages: (x: number) => plural(x, 'pacote', 'pacotes'),
-  count_repos: (x: number) => plural(x, 'repositório', 'repositórios'),
-  count_folders: (x: number) => plural(x, 'pasta', 'pastas'),
-  card_reading: 'Lendo o que ele contém…',
-  card_unreadable: 'Não foi possível ler o que ele contém',
-  card_refused: 'Não passou na verificação: não pode ser restaurado',
 
   configure_title: 'Escolha o que restaurar',
   configure_from: 'Snapshot de',
@@ -100,11 +82,6 @@ export const ptBR: Messages = {
   user_error: 'Comece com uma letra minúscula; depois letras minúsculas, números, “-” ou “_” (no máximo 32).',
   categories_legend: 'O que restaurar',
   categories_none: 'Escolha pelo menos um item para restaurar.',
-  cat_system: 'Configurações do sistema',
-  cat_apps: 'Aplicativos',
-  cat_repos: 'Repositórios Git',
-  cat_secrets: 'Segredos',
-  cat_files: 'Documentos e arquivos',
   cat_firstboot: 'Na primeira inicialização',
   desc_system: (x: number) => plural(x, 'configuração', 'configurações'),
   desc_apps: (apt: number, flatpak: number, snap: number) => `${plural(apt, 'pacote apt', 'pacotes apt')}, ${n(flatpak)} Flatpak, ${n(snap)} snap`,
@@ -118,7 +95,6 @@ export const ptBR: Messages = {
   passphrase_hint: 'Abre o cofre de chaves do seu Koder ID, que guarda as chaves dos seus documentos, repositórios e segredos. Fica só na memória.',
   recovery_key_label: 'Chave de recuperação',
   recovery_key_hint: 'A chave de recuperação que você imprimiu, com ou sem hífens.',
-  show_secret: 'Mostrar',
   use_recovery_key: 'Usar a chave de recuperação',
   use_passphrase: 'Usar a frase-senha',
   skip_secrets: 'Pular: só sistema e aplicativos',
@@ -178,25 +154,15 @@ export const ptBR: Messages = {
   progress_now: 'Agora:',
   progress_starting: 'Iniciando…',
   progress_overall: 'Total',
-  bytes_of: (done: string, total: string) => `${done} de ${total}`,
-  eta_minutes: (x: number) => (x === 1 ? 'Falta cerca de 1 minuto' : `Faltam cerca de ${n(x)} minutos`),
-  eta_hours: (h: number, min: number) => `Faltam cerca de ${n(h)} h ${String(min).padStart(2, '0')} min`,
-  eta_under_minute: 'Falta menos de um minuto',
   phase_update: 'atualizando as listas de pacotes',
   phase_resolve: 'calculando o que instalar',
   phase_download: 'baixando pacotes',
   phase_install: (pkg: string) => `instalando ${pkg}`,
   phase_install_any: 'instalando',
-  eta_unknown: 'Calculando o tempo restante…',
   categories_progress: 'Por categoria',
   apply_failed_title: 'A restauração parou',
   apply_failed_text: 'As etapas concluídas são mantidas: tentar novamente continua de onde parou.',
 
-  status_pending: 'Aguardando',
-  status_running: 'Em andamento',
-  status_done: 'Concluído',
-  status_skipped: 'Pulado',
-  status_failed: 'Falhou',
   status_with_failures: 'Com falhas',
 
   report_done_title: 'Seu ambiente foi restaurado',

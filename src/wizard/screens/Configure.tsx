@@ -8,12 +8,13 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import type { SnapshotDetails } from '../../daemon/ui-state.ts';
 import { CATEGORIES, type Category } from '../../restore-machine/plan.ts';
-import { loadDetails, send } from '../api.ts';
+import { send } from '../api.ts';
+import { details, isRefused, loadDetails, loadedDetails } from '../../ui/details.ts';
 import { RefusedScreen, Screen, Size, Status, groupName } from '../components.tsx';
-import { formatDate } from '../format.ts';
+import { formatDate } from '../../ui/format.ts';
 import { checkHostname, checkUserName, type HostnameProblem } from '../hostname.ts';
 import { lang, msgs, type Messages } from '../i18n/index.ts';
-import { configuring, details, isRefused, isWrongSecret, loadedDetails, ui } from '../state.ts';
+import { configuring, isWrongSecret, ui } from '../state.ts';
 
 function hostnameMessage(m: Messages, p: HostnameProblem): string {
   return {

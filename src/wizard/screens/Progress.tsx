@@ -1,9 +1,9 @@
 /** Screen 6: per-category bars, the current item (the package apt is installing), bytes, "about N minutes left"; apply-failed → retry. */
 import type { ProgressView, StepView } from '../../daemon/ui-state.ts';
-import { aboutMinutes } from '../../daemon/eta.ts';
+import { etaSeconds, etaText } from '../../ui/components.tsx';
 import { send } from '../api.ts';
 import { Callout, ErrorDetail, GROUPS, Label, Screen, groupName, stepLabel, type Group } from '../components.tsx';
-import { formatBytes, percent } from '../format.ts';
+import { formatBytes, percent } from '../../ui/format.ts';
 import { lang, msgs, type Messages } from '../i18n/index.ts';
 import { now, ui } from '../state.ts';
 
@@ -32,18 +32,6 @@ function groupStatus(m: Messages, steps: StepView[]): string {
   if (steps.every(finished)) return m.status_done;
   if (steps.some((x) => x.status === 'running' || finished(x) || x.doneBytes > 0)) return m.status_running;
   return m.status_pending;
-}
-
-/** Seconds left now: the daemon's estimate, counted down since it was made (never below zero). */
-export function etaSeconds(p: ProgressView, at: number): number | undefined {
-  if (p.etaSeconds === undefined) return undefined;
-  return Math.max(0, p.etaSeconds - (p.etaAt ? Math.max(0, at - p.etaAt) / 1000 : 0));
-}
-
-/** "About 3 minutes left", "Less than a minute left", "About 1 h 25 min left". */
-export function etaText(m: Messages, seconds: number): string {
-  const mins = aboutMinutes(seconds);
-  return mins === 0 ? m.eta_under_minute : mins < 60 ? m.eta_minutes(mins) : m.eta_hours(Math.floor(mins / 60), mins % 60);
 }
 
 /** What the current step does now, in words: "installing python3.11", "downloading packages". */

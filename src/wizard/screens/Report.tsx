@@ -7,7 +7,7 @@ import type { StepResult } from '../../restore-machine/types.ts';
 import type { StepView } from '../../daemon/ui-state.ts';
 import { send } from '../api.ts';
 import { Badge, Callout, GROUPS, Label, Screen, deferredLabel, groupName, statusText, stepLabel, type Group } from '../components.tsx';
-import { formatDuration } from '../format.ts';
+import { formatDuration } from '../../ui/format.ts';
 import { msgs } from '../i18n/index.ts';
 import { ui } from '../state.ts';
 

@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { send } from '../api.ts';
 import { Callout, Screen } from '../components.tsx';
-import { formatDate } from '../format.ts';
+import { formatDate } from '../../ui/format.ts';
 import { lang, msgs } from '../i18n/index.ts';
 import { ui } from '../state.ts';
 
