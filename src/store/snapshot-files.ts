@@ -9,6 +9,7 @@ import { isV2Files, type FileEntry, type Manifest } from '../manifest/types.ts';
 import { CodedError } from '../util/coded-error.ts';
 import type { Zstd } from './chunk-crypto.ts';
 import { treeKey, deriveDataKeys } from './keys.ts';
+import { Relocator, type BlobLister } from './relocate.ts';
 import type { TreeRoot } from './root-blob.ts';
 import { TreeReader, type BlobBytes } from './tree-reader.ts';
 import type { ObjectRef, TreeNode } from './tree-object.ts';
@@ -49,12 +50,15 @@ export class SnapshotFiles {
   private readonly reader: TreeReader;
   private readonly roots = new Map<string, TreeRoot>();
 
+  /** `account`: my account's blobs — with my own keys (`keys.seed`), tree objects a prune moved are found through my packs' TOCs. */
   constructor(
     readonly folded: Manifest,
     bytes: BlobBytes,
     readonly keys: TreeKeys,
+    account?: BlobLister,
   ) {
-    this.reader = new TreeReader(bytes, this.zstd);
+    const relocator = account && keys.seed ? new Relocator(account, bytes, deriveDataKeys(keys.seed).tocKey) : undefined;
+    this.reader = new TreeReader(bytes, this.zstd, undefined, relocator);
   }
 
   private keyOf(tree: string, nonce: string): Uint8Array {

@@ -24,6 +24,8 @@ import type { BlobSource } from '../../src/chroot-appliers/applier.ts';
 import { blobHex, blobRefs, resolveChain } from '../../src/manifest/index.ts';
 import { prune } from '../../src/store/prune.ts';
 import { assertShareable } from '../../src/store/share-keys.ts';
+import { SnapshotFiles } from '../../src/store/snapshot-files.ts';
+import { driveBytes } from '../../src/store/store-writer.ts';
 import { hasCode } from '../../src/util/coded-error.ts';
 import { applyContext } from '../helpers/apply-context.ts';
 import { byteTree } from '../helpers/byte-tree.ts';
@@ -140,5 +142,18 @@ describe('prune', () => {
     expect(hasCode(refused, 'share_pruned'), String(refused)).toBe(true);
     const s3Chain = await chain(s3.id);
     expect(() => assertShareable(s3.id, s3Chain, live)).not.toThrow();
+  }, 60_000);
+
+  it('a prune that repacks every pack moves the tree objects too: browsing (ls, the Backup app) finds them as a restore does', async () => {
+    const r = await prune({ client, identity, userId, cacheDir: join(base, 'cache'), threshold: 1.01 });
+    expect(r.rewritten).toBeGreaterThan(0);
+    const { folded } = await resolveChain(s2.id, (id) => client.getManifest(id), [identity.signing.publicKey]);
+    const unmoved = new SnapshotFiles(folded, driveBytes(client), { seed: identity.signing.seed });
+    await expect(unmoved.list('~/Documentos')).rejects.toThrow(); // its tree objects' pack is gone
+    const listed = await new SnapshotFiles(folded, driveBytes(client), { seed: identity.signing.seed }, { list: () => client.listAllBlobs() }).list('~/Documentos');
+    expect(listed.map((e) => e.text).sort()).toEqual(readdirSync(docs()).sort());
+    const { r: out, dir } = await restoreS2('target-after-full-prune');
+    expect(out.status, out.message).toBe('done');
+    expect(byteTree(dir)).toEqual(byteTree(docs()));
   }, 60_000);
 });

@@ -47,7 +47,7 @@ export const ls: Command = {
     const { folded } = await resolveChain(id, (x) => client.getManifest(x, owner), trusted);
     // path_not_in_snapshot ends with exit 2, the others with theirs (main.ts).
     const keys = path ? await treeKeysFor(client, id, owner, parsed.values, io) : {};
-    const files = new SnapshotFiles(folded, driveBytes(client, owner), keys);
+    const files = new SnapshotFiles(folded, driveBytes(client, owner), keys, owner ? undefined : { list: () => client.listAllBlobs() });
     const entries = await files.list(path);
     for (const e of entries) {
       if (parsed.values.json) {

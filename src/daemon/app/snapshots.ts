@@ -124,7 +124,7 @@ async function readerOf(s: AppSession, id: string, owner: { id: string } | undef
   if (r) kept.delete(id);
   else {
     const bytes: BlobBytes = { read: async (hex, start, end) => driveBytes(await s.client()).read(hex, start, end) };
-    r = treeKeys(s, id, undefined).then((keys) => new SnapshotFiles(m, bytes, keys));
+    r = treeKeys(s, id, undefined).then((keys) => new SnapshotFiles(m, bytes, keys, { list: async () => (await s.client()).listAllBlobs() }));
     const mine = kept;
     r.catch(() => mine.delete(id));
   }
