@@ -12,6 +12,7 @@
  *                      download them from the host's Debian mirror)
  *   KODER_BENCH_PACKAGES  only the first N of the 40 packages (a quick try of the bench itself)
  *   KODER_BENCH_SEQ=1  a third side: ours without the fetch-ahead (KODER_FETCH_AHEAD=0)
+ *   KODER_BENCH_PROF   a folder for CPU profiles of ours (node --cpu-prof)
  *   KODER_BENCH_DIR    work dir (default: a mkdtemp dir in the OS tmpdir, removed at the end)
  *
  * Set-up (not timed): the reference server on 127.0.0.1 (in this process);
@@ -108,7 +109,9 @@ interface Timed {
 function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(process.execPath, [BIN, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // As the CLI starts (its shebang's V8 flag); KODER_BENCH_PROF=DIR: CPU profiles of ours' main thread and workers.
+    const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KODER_BENCH_PROF}`] : [];
+    const p = spawn(process.execPath, ['--max-semi-space-size=4', ...prof, BIN, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     p.stdin.end(`${V2_PASSPHRASE}\n`);
     let buf = '';
     let err = '';
