@@ -11,7 +11,8 @@
  *                      target's apt cache, downloaded once before) or cold (both
  *                      download them from the host's Debian mirror)
  *   KODER_BENCH_PACKAGES  only the first N of the 40 packages (a quick try of the bench itself)
- *   KODER_BENCH_SEQ=1  a third side: ours without the fetch-ahead (KODER_FETCH_AHEAD=0)
+ *   KODER_BENCH_SEQ=1  another side: ours without the fetch-ahead (KODER_FETCH_AHEAD=0)
+ *   KODER_BENCH_FSYNC=1  another side: ours with dpkg's own fsyncs (KODER_APT_SAFE_IO=1)
  *   KODER_BENCH_PROF   a folder for CPU profiles of ours (node --cpu-prof)
  *   KODER_BENCH_DIR    work dir (default: a mkdtemp dir in the OS tmpdir, removed at the end)
  *
@@ -197,6 +198,7 @@ async function main(): Promise<void> {
   const runs = Number(process.env.KODER_BENCH_RUNS ?? 2);
   const warm = (process.env.KODER_BENCH_APT ?? 'warm') === 'warm';
   const seq = process.env.KODER_BENCH_SEQ === '1';
+  const fsync = process.env.KODER_BENCH_FSYNC === '1';
   const packages = PACKAGES.slice(0, Number(process.env.KODER_BENCH_PACKAGES ?? PACKAGES.length));
   const work = process.env.KODER_BENCH_DIR ?? (await mkdtemp(join(tmpdir(), 'koder-bench-install-')));
   const ownWork = !process.env.KODER_BENCH_DIR;
@@ -261,7 +263,8 @@ async function main(): Promise<void> {
     console.log(`page cache dropped before each run: ${dropCaches() ? 'yes' : 'no (not permitted)'}`);
 
     // ── the runs ──
-    const sides = seq ? ['script', 'ours', 'ours-seq'] : ['script', 'ours'];
+    const sides = ['script', 'ours', ...(seq ? ['ours-seq'] : []), ...(fsync ? ['ours-fsync'] : [])];
+    const sideEnv: Record<string, NodeJS.ProcessEnv> = { 'ours-seq': { KODER_FETCH_AHEAD: '0' }, 'ours-fsync': { KODER_APT_SAFE_IO: '1' } };
     const results = new Map<string, Timed[]>(sides.map((s) => [s, []]));
     for (let i = 0; i < runs; i++) {
       const order = i % 2 === 0 ? sides : [...sides].reverse();
@@ -276,7 +279,7 @@ async function main(): Promise<void> {
           const token = (await loginAs(srv, 'ana')).access_token;
           r = await runScript(root, srv.url, token, { PACKAGES: packages.join(' '), FOLDERS: folderBlobs.join(' '), REPOS: repoBlobs.join(' ') });
         } else {
-          r = await runOurs(root, env, join(work, `state-${side}-${i}`), join(work, `log-${side}-${i + 1}`), side === 'ours-seq' ? { KODER_FETCH_AHEAD: '0' } : {});
+          r = await runOurs(root, env, join(work, `state-${side}-${i}`), join(work, `log-${side}-${i + 1}`), sideEnv[side] ?? {});
         }
         results.get(side)!.push(r);
         console.log(`  run ${i + 1} ${side.padEnd(8)} ${(r.ms / 1000).toFixed(1)} s (${r.detail}), load before ${load}`);
@@ -298,9 +301,9 @@ async function main(): Promise<void> {
       console.log(`${side.padEnd(8)} median ${(median(r.map((x) => x.ms)) / 1000).toFixed(1)} s, apt ${(median(r.map((x) => x.aptMs)) / 1000).toFixed(1)} s`);
     }
     console.log(`ours / script: ${(median(ours.map((x) => x.ms)) / median(script.map((x) => x.ms))).toFixed(3)} of the medians; per pair ${pairs.map((x) => x.toFixed(3)).join(' ')} (goal <= 0.90)`);
-    if (seq) {
-      const s = results.get('ours-seq')!;
-      console.log(`ours without fetch-ahead / script: ${(median(s.map((x) => x.ms)) / median(script.map((x) => x.ms))).toFixed(3)} of the medians`);
+    for (const [side, what] of [['ours-seq', 'without fetch-ahead'], ['ours-fsync', "with dpkg's fsyncs"]] as const) {
+      const s = results.get(side);
+      if (s) console.log(`ours ${what} / script: ${(median(s.map((x) => x.ms)) / median(script.map((x) => x.ms))).toFixed(3)} of the medians; per pair ${s.map((o, k) => (o.ms / script[k]!.ms).toFixed(3)).join(' ')}`);
     }
     console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
