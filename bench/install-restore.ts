@@ -30,10 +30,12 @@
  *   (a) ours:   koder-snapshot restore --target R --user ana --only apps,files,repos
  *               --json --passphrase-stdin (log in saved; chain verified, vault
  *               opened, apt, files, repositories; the fetch-ahead beside apt);
- *   (b) script: unshare -m; mount proc, /dev, /sys in R; chroot apt-get update;
- *               chroot apt-get install -y PKGS; per folder curl | zstd -d | tar -x
- *               into R/home/ana/F; per repository curl > bundle; git clone bundle;
- *               chown -R ana.
+ *   (b) script: in a private mount + PID namespace, R's own /dev (tmpfs, nodes,
+ *               new devpts), proc, read-only sysfs, /run, resolv.conf bound
+ *               read-only, policy-rc.d (the product's chroot rules): chroot
+ *               apt-get update; apt-get install -y PKGS; then per folder
+ *               curl | zstd -d | tar -x into R/home/ana/F; per repository
+ *               curl > bundle; git clone bundle; chown -R ana.
  * The first pair's trees are compared (diff -r of the folders, git log and
  * status of the repositories, the installed package set). Printed: wall
  * times, apt's part of each, the ratio ours / script per pair and of the
