@@ -10,7 +10,9 @@
  *   KODER_BENCH_APT    warm (default: both sides start with the same .debs in the
  *                      target's apt cache, downloaded once before) or cold (both
  *                      download them from the host's Debian mirror)
- *   KODER_BENCH_SEQ=1  a third side: ours without the fetch-ahead (KODER_FETCH_AHEAD=0)
+ *   KODER_BENCH_PACKAGES  only the first N of the 40 packages (a quick try of the bench itself)
+ *   KODER_BENCH_SEQ=1  another side: ours without the fetch-ahead (KODER_FETCH_AHEAD=0)
+ *   KODER_BENCH_PROF   a folder for CPU profiles of ours (node --cpu-prof)
  *   KODER_BENCH_DIR    work dir (default: a mkdtemp dir in the OS tmpdir, removed at the end)
  *
  * Set-up (not timed): the reference server on 127.0.0.1 (in this process);
@@ -28,10 +30,12 @@
  *   (a) ours:   koder-snapshot restore --target R --user ana --only apps,files,repos
  *               --json --passphrase-stdin (log in saved; chain verified, vault
  *               opened, apt, files, repositories; the fetch-ahead beside apt);
- *   (b) script: unshare -m; mount proc, /dev, /sys in R; chroot apt-get update;
- *               chroot apt-get install -y PKGS; per folder curl | zstd -d | tar -x
- *               into R/home/ana/F; per repository curl > bundle; git clone bundle;
- *               chown -R ana.
+ *   (b) script: in a private mount + PID namespace, R's own /dev (tmpfs, nodes,
+ *               new devpts), proc, read-only sysfs, /run, resolv.conf bound
+ *               read-only, policy-rc.d (the product's chroot rules): chroot
+ *               apt-get update; apt-get install -y PKGS; then per folder
+ *               curl | zstd -d | tar -x into R/home/ana/F; per repository
+ *               curl > bundle; git clone bundle; chown -R ana.
  * The first pair's trees are compared (diff -r of the folders, git log and
  * status of the repositories, the installed package set). Printed: wall
  * times, apt's part of each, the ratio ours / script per pair and of the
@@ -103,13 +107,17 @@ interface Timed {
   detail: string;
 }
 
-function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Timed> {
+/** Ours' run; its JSON lines (each after its elapsed ms) and stderr are kept in `log` + .jsonl / .err. */
+function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(process.execPath, [BIN, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // As the CLI starts (its shebang's V8 flag); KODER_BENCH_PROF=DIR: CPU profiles of ours' main thread and workers.
+    const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KODER_BENCH_PROF}`] : [];
+    const p = spawn(process.execPath, ['--max-semi-space-size=4', ...prof, BIN, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     p.stdin.end(`${V2_PASSPHRASE}\n`);
     let buf = '';
     let err = '';
+    const timeline: string[] = [];
     const steps = new Map<string, [number, number]>();
     let report: { status: string; results: { stepId: string; status: string; message?: string }[] } | undefined;
     p.stdout.on('data', (d: Buffer) => {
@@ -117,6 +125,7 @@ function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, extraEnv: 
       buf = lines.pop()!;
       const now = performance.now() - t0;
       for (const l of lines) {
+        timeline.push(`${now.toFixed(0)} ${l}`);
         if (!l.startsWith('{')) continue;
         const x = JSON.parse(l) as { type: string; current?: string; report?: typeof report };
         if (x.type === 'progress' && x.current) {
@@ -126,9 +135,15 @@ function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, extraEnv: 
         if (x.type === 'report') report = x.report;
       }
     });
-    p.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
+    let errAll = '';
+    p.stderr.on('data', (d: Buffer) => {
+      errAll += `${(performance.now() - t0).toFixed(0)} ${d.toString()}`;
+      err = (err + d.toString()).slice(-8000);
+    });
     p.on('close', (code) => {
       const ms = performance.now() - t0;
+      writeFileSync(`${log}.jsonl`, timeline.join('\n') + '\n');
+      writeFileSync(`${log}.err`, errAll);
       if (!report) return reject(new Error(`ours exited ${code} without a report:\n${err}`));
       const bad = report.results.filter((r) => r.status !== 'done');
       if (bad.length) console.log(`    not done: ${bad.map((r) => `${r.stepId} ${r.status} ${r.message ?? ''}`).join('; ')}`);
@@ -184,6 +199,7 @@ async function main(): Promise<void> {
   const runs = Number(process.env.KODER_BENCH_RUNS ?? 2);
   const warm = (process.env.KODER_BENCH_APT ?? 'warm') === 'warm';
   const seq = process.env.KODER_BENCH_SEQ === '1';
+  const packages = PACKAGES.slice(0, Number(process.env.KODER_BENCH_PACKAGES ?? PACKAGES.length));
   const work = process.env.KODER_BENCH_DIR ?? (await mkdtemp(join(tmpdir(), 'koder-bench-install-')));
   const ownWork = !process.env.KODER_BENCH_DIR;
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -203,7 +219,7 @@ async function main(): Promise<void> {
     const client = new DriveClient({ server: srv.url, tokens: tokens.access_token });
     const account = await v2Account(client, { kdf: 'moderate' });
     t = performance.now();
-    await captureV2(client, account, work, home, { apt: PACKAGES, folders: folders.map((f) => `~/${f}`), packMib: 32 });
+    await captureV2(client, account, work, home, { apt: packages, folders: folders.map((f) => `~/${f}`), packMib: 32 });
     console.log(`captured as data v2 in ${((performance.now() - t) / 1000).toFixed(0)} s`);
     const v1 = (file: string) => {
       const hex = sh('sha256sum < "$1"', file).split(' ')[0]!;
@@ -237,7 +253,7 @@ async function main(): Promise<void> {
       const scratch = join(work, 'scratch-root');
       await freshRoot(scratch, undefined);
       await runInChroot(scratch, ['apt-get', 'update']);
-      await runInChroot(scratch, ['apt-get', 'install', '-y', '--download-only', ...PACKAGES]);
+      await runInChroot(scratch, ['apt-get', 'install', '-y', '--download-only', ...packages]);
       debs = join(work, 'debs');
       mkdirSync(debs, { recursive: true });
       for (const f of readdirSync(join(scratch, 'var/cache/apt/archives')).filter((f) => f.endsWith('.deb'))) copyFileSync(join(scratch, 'var/cache/apt/archives', f), join(debs, f));
@@ -247,7 +263,8 @@ async function main(): Promise<void> {
     console.log(`page cache dropped before each run: ${dropCaches() ? 'yes' : 'no (not permitted)'}`);
 
     // ── the runs ──
-    const sides = seq ? ['script', 'ours', 'ours-seq'] : ['script', 'ours'];
+    const sides = ['script', 'ours', ...(seq ? ['ours-seq'] : [])];
+    const sideEnv: Record<string, NodeJS.ProcessEnv> = { 'ours-seq': { KODER_FETCH_AHEAD: '0' } };
     const results = new Map<string, Timed[]>(sides.map((s) => [s, []]));
     for (let i = 0; i < runs; i++) {
       const order = i % 2 === 0 ? sides : [...sides].reverse();
@@ -260,9 +277,9 @@ async function main(): Promise<void> {
         let r: Timed;
         if (side === 'script') {
           const token = (await loginAs(srv, 'ana')).access_token;
-          r = await runScript(root, srv.url, token, { PACKAGES: PACKAGES.join(' '), FOLDERS: folderBlobs.join(' '), REPOS: repoBlobs.join(' ') });
+          r = await runScript(root, srv.url, token, { PACKAGES: packages.join(' '), FOLDERS: folderBlobs.join(' '), REPOS: repoBlobs.join(' ') });
         } else {
-          r = await runOurs(root, env, join(work, `state-${side}-${i}`), side === 'ours-seq' ? { KODER_FETCH_AHEAD: '0' } : {});
+          r = await runOurs(root, env, join(work, `state-${side}-${i}`), join(work, `log-${side}-${i + 1}`), sideEnv[side] ?? {});
         }
         results.get(side)!.push(r);
         console.log(`  run ${i + 1} ${side.padEnd(8)} ${(r.ms / 1000).toFixed(1)} s (${r.detail}), load before ${load}`);
@@ -284,9 +301,9 @@ async function main(): Promise<void> {
       console.log(`${side.padEnd(8)} median ${(median(r.map((x) => x.ms)) / 1000).toFixed(1)} s, apt ${(median(r.map((x) => x.aptMs)) / 1000).toFixed(1)} s`);
     }
     console.log(`ours / script: ${(median(ours.map((x) => x.ms)) / median(script.map((x) => x.ms))).toFixed(3)} of the medians; per pair ${pairs.map((x) => x.toFixed(3)).join(' ')} (goal <= 0.90)`);
-    if (seq) {
-      const s = results.get('ours-seq')!;
-      console.log(`ours without fetch-ahead / script: ${(median(s.map((x) => x.ms)) / median(script.map((x) => x.ms))).toFixed(3)} of the medians`);
+    for (const [side, what] of [['ours-seq', 'without fetch-ahead']] as const) {
+      const s = results.get(side);
+      if (s) console.log(`ours ${what} / script: ${(median(s.map((x) => x.ms)) / median(script.map((x) => x.ms))).toFixed(3)} of the medians; per pair ${s.map((o, k) => (o.ms / script[k]!.ms).toFixed(3)).join(' ')}`);
     }
     console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {

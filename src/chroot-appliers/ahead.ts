@@ -6,6 +6,8 @@
  * into a folder on the target's disk, each verified (its sha256 is its
  * address) before it gets its name, within a disk budget. Those steps then
  * read them from there (local-blobs.ts `withLocal`) and fetch only the rest.
+ * Once a step's blobs are here, its stager (index.ts defaultStagers) does
+ * what it can ahead: a data v2 folder staged, a repository built.
  *
  *   start(steps)   the steps not finished yet that have a step before them; their blobs, each once
  *   sizes          HEAD of every blob (the budget and the progress need them)

@@ -115,8 +115,9 @@ export type ApplierTable = Partial<Record<StepKind, StepApplier>>;
 /**
  * What can be done for a step before its turn, beside the steps before it
  * (ahead.ts): staging its data where the step will find it (a data v2
- * folder into its staging folder and journal). Never throws for the step:
- * a failure is the step's to meet again and report.
+ * folder into its staging folder and journal, a repository built in its
+ * own). A failure is logged by the fetch-ahead and the step's to meet
+ * again and report.
  */
 export type StepStager = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<void>;
 

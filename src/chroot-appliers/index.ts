@@ -10,7 +10,7 @@ import { applyFirstboot } from './firstboot.ts';
 import { applyFlatpakSystem } from './flatpak.ts';
 import { applyGpu } from './gpu.ts';
 import { applyKpkg } from './kpkg.ts';
-import { applyRepo } from './repos.ts';
+import { applyRepo, stageRepoAhead } from './repos.ts';
 import { applySecrets } from './secrets.ts';
 import { applyHostname, applyKeyboard, applyLocale, applyTimezone } from './system.ts';
 
@@ -33,6 +33,7 @@ export const defaultAppliers: ApplierTable = {
 /** What is staged ahead of its step while earlier steps run (ahead.ts). */
 export const defaultStagers: StagerTable = {
   'files.restore': stageFilesAhead,
+  'repo.restore': stageRepoAhead,
 };
 
 export { runPlan, reportText, REPORT_DIR } from './run-plan.ts';

@@ -1,8 +1,8 @@
 import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { applyRepo, WIP_REF } from '../../src/chroot-appliers/repos.ts';
+import { applyRepo, stageRepoAhead, WIP_REF } from '../../src/chroot-appliers/repos.ts';
 import type { Manifest, RepoEntry } from '../../src/manifest/types.ts';
 import { snapshotForCompare } from '../chroot/tree.ts';
 import { BlobHashMismatchError } from '../helpers/blob-dir.ts';
@@ -312,6 +312,61 @@ describe('repo.restore from a bundle (offline)', () => {
     expect(out.status).toBe('failed');
     expect(out.message).toMatch(/escapes root/);
     expect(existsSync(join(env.base, 'outside'))).toBe(false);
+  });
+});
+
+describe('repo.restore built ahead (stageRepoAhead, beside apt)', () => {
+  const stage = async (m: Manifest, key: string) => {
+    const ctx = makeCtx(env, m);
+    await stageRepoAhead(stepOf(ctx, 'repo.restore', key), ctx, recorder());
+  };
+  const stagingOf = () => join(env.root, '.koder-restore-staging');
+
+  it('the step only moves the staged repo into place: the bundle is not read again (a byte flipped after the staging goes unnoticed), same repo as built by the step', async () => {
+    const { repo, url } = await makeLaptopRepo();
+    saveWip(repo);
+    const blob = await env.blobs.put(bundleOf(repo));
+    const m = manifestWith({ slug: 'proj', url, path: '~/src/proj', branch: 'main', bundle: blob });
+    await stage(m, '~/src/proj');
+    expect(existsSync(destOf('src/proj'))).toBe(false);
+    const staged = readdirSync(stagingOf());
+    expect(staged).toHaveLength(1);
+    expect(staged[0]).toMatch(/^repo-ahead-[0-9a-f]{24}$/);
+    await env.blobs.tamper(blob, (b) => ((b[b.length - 100]! ^= 1), b));
+    const out = await restore(m, '~/src/proj');
+    expect(out.status, out.message).toBe('done');
+    expect(out.message).toMatch(/^proj → ~\/src\/proj: from its bundle \(\d+ refs\), on main$/);
+    expect(facts(destOf('src/proj'))).toEqual(facts(repo));
+    expect(notOwnedBy(destOf('src/proj'), UID, GID)).toEqual([]);
+    expect(existsSync(stagingOf())).toBe(false);
+  });
+
+  it('a build cut short (its .part left by a kill) is removed and the step builds the repo itself', async () => {
+    const { repo, url } = await makeLaptopRepo();
+    const blob = await env.blobs.put(bundleOf(repo));
+    const m = manifestWith({ slug: 'proj', url, path: '~/proj', branch: 'main', bundle: blob });
+    await stage(m, '~/proj');
+    const [name] = readdirSync(stagingOf());
+    const dir = join(stagingOf(), name!);
+    // As a kill before the rename leaves it: the build under .part, no finished folder.
+    await rename(dir, `${dir}.part`);
+    await rm(join(`${dir}.part`, 'built.json'));
+    const out = await restore(m, '~/proj');
+    expect(out.status, out.message).toBe('done');
+    expect(facts(destOf('proj'))).toEqual(facts(repo));
+    expect(existsSync(stagingOf())).toBe(false);
+  });
+
+  it('a tampered bundle: the staging fails and leaves nothing, the step then meets the tampering and throws', async () => {
+    const { repo, url } = await makeLaptopRepo();
+    const blob = await env.blobs.put(bundleOf(repo));
+    await env.blobs.tamper(blob, (b) => ((b[b.length - 100]! ^= 1), b));
+    const m = manifestWith({ slug: 'proj', url, path: '~/proj', branch: 'main', bundle: blob });
+    const before = snapshotForCompare(env.root);
+    await expect(stage(m, '~/proj')).rejects.toBeInstanceOf(BlobHashMismatchError);
+    expect(snapshotForCompare(env.root)).toEqual(before);
+    await expect(restore(m, '~/proj')).rejects.toBeInstanceOf(BlobHashMismatchError);
+    expect(snapshotForCompare(env.root)).toEqual(before);
   });
 });
 

@@ -6,7 +6,8 @@
  * into real bookworm minbase roots whose dpkg is slowed by a hook that
  * sleeps. Checked with the server's audit rows (one per GET):
  * - when apt ends, every blob of the folder and the repository was read
- *   (once, whole) and nothing is read after it; the trees are byte-identical
+ *   (once, whole) and nothing is read after it; the folder was staged and
+ *   the repository built beside apt; the trees are byte-identical
  *   to a restore without fetch-ahead (and to what was captured);
  * - SIGKILLed while fetching ahead (through a slow line), the restore run
  *   again reads none of the blobs it had verified, and ends with the same
@@ -138,6 +139,9 @@ describe('fetch-ahead while apt installs', () => {
     const last = aptLines.at(-1)!.ahead!;
     expect(last.bytes).toBe(last.total);
     expect(last.staged).toContain('files.restore:~/Documentos');
+    // The repository too was built beside apt: its step only moved it into place.
+    expect(last.staged).toContain('repo.restore:~/dev/notas');
+    expect(r.stderr).toMatch(/repo notas → ~\/dev\/notas: from its bundle \(\d+ refs\), on main \(built while the steps before it ran\)/);
     // Every blob read once, whole, before apt ended; nothing after.
     const rows = (await reads(since)).filter((x) => dataBlobs().includes(x.object.slice('blob:'.length)));
     expect(rows.map((x) => x.object.slice(5)).sort()).toEqual(dataBlobs().sort());
