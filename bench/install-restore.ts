@@ -12,6 +12,7 @@
  *                      download them from the host's Debian mirror)
  *   KODER_BENCH_PACKAGES  only the first N of the 40 packages (a quick try of the bench itself)
  *   KODER_BENCH_SEQ=1  another side: ours without the fetch-ahead (KODER_FETCH_AHEAD=0)
+ *   KODER_BENCH_FSYNC=1  another side: ours with dpkg's own fsyncs (KODER_APT_SAFE_IO=1)
  *   KODER_BENCH_PROF   a folder for CPU profiles of ours (node --cpu-prof)
  *   KODER_BENCH_DIR    work dir (default: a mkdtemp dir in the OS tmpdir, removed at the end)
  *
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
   const runs = Number(process.env.KODER_BENCH_RUNS ?? 2);
   const warm = (process.env.KODER_BENCH_APT ?? 'warm') === 'warm';
   const seq = process.env.KODER_BENCH_SEQ === '1';
+  const fsync = process.env.KODER_BENCH_FSYNC === '1';
   const packages = PACKAGES.slice(0, Number(process.env.KODER_BENCH_PACKAGES ?? PACKAGES.length));
   const work = process.env.KODER_BENCH_DIR ?? (await mkdtemp(join(tmpdir(), 'koder-bench-install-')));
   const ownWork = !process.env.KODER_BENCH_DIR;
@@ -263,8 +265,8 @@ async function main(): Promise<void> {
     console.log(`page cache dropped before each run: ${dropCaches() ? 'yes' : 'no (not permitted)'}`);
 
     // ── the runs ──
-    const sides = ['script', 'ours', ...(seq ? ['ours-seq'] : [])];
-    const sideEnv: Record<string, NodeJS.ProcessEnv> = { 'ours-seq': { KODER_FETCH_AHEAD: '0' } };
+    const sides = ['script', 'ours', ...(seq ? ['ours-seq'] : []), ...(fsync ? ['ours-fsync'] : [])];
+    const sideEnv: Record<string, NodeJS.ProcessEnv> = { 'ours-seq': { KODER_FETCH_AHEAD: '0' }, 'ours-fsync': { KODER_APT_SAFE_IO: '1' } };
     const results = new Map<string, Timed[]>(sides.map((s) => [s, []]));
     for (let i = 0; i < runs; i++) {
       const order = i % 2 === 0 ? sides : [...sides].reverse();
@@ -301,7 +303,7 @@ async function main(): Promise<void> {
       console.log(`${side.padEnd(8)} median ${(median(r.map((x) => x.ms)) / 1000).toFixed(1)} s, apt ${(median(r.map((x) => x.aptMs)) / 1000).toFixed(1)} s`);
     }
     console.log(`ours / script: ${(median(ours.map((x) => x.ms)) / median(script.map((x) => x.ms))).toFixed(3)} of the medians; per pair ${pairs.map((x) => x.toFixed(3)).join(' ')} (goal <= 0.90)`);
-    for (const [side, what] of [['ours-seq', 'without fetch-ahead']] as const) {
+    for (const [side, what] of [['ours-seq', 'without fetch-ahead'], ['ours-fsync', "with dpkg's fsyncs"]] as const) {
       const s = results.get(side);
       if (s) console.log(`ours ${what} / script: ${(median(s.map((x) => x.ms)) / median(script.map((x) => x.ms))).toFixed(3)} of the medians; per pair ${s.map((o, k) => (o.ms / script[k]!.ms).toFixed(3)).join(' ')}`);
     }

@@ -8,7 +8,9 @@
  *   2. `apt-get update`, once per restore run (remembered per ApplyContext);
  *   3. ONE `apt-cache policy p1 p2 …`: a name without a block, or with
  *      `Candidate: (none)`, is not in the target's archives → reported, skipped;
- *   4. ONE `apt-get install -y` of the available ones; if it fails, dpkg/apt
+ *   4. ONE `apt-get install -y` of the available ones, dpkg without its
+ *      per-file fsync and one sync after (apt-unsafe-io.ts: a run that died
+ *      has its packages reinstalled first); if it fails, dpkg/apt
  *      are repaired and the ones still missing are installed one by one,
  *      each failure reported;
  *   5. `apt-mark manual` of every requested package that is installed.
@@ -27,6 +29,7 @@ import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier
 import { errorSummary, installedPackages, runInTarget } from './chroot-commands.ts';
 import { STATUS_FD } from './chroot-runner.ts';
 import { AptRunTracker, type AptRun } from './apt-status.ts';
+import { recoverUnsafeIo, unsafeIoBegin, unsafeIoEnd, unsafeIoOptions } from './apt-unsafe-io.ts';
 import type { WorkPart } from '../restore-machine/types.ts';
 
 // ---------------------------------------------------------------------------
@@ -146,6 +149,9 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
     progress({ bytes: run?.downloadDone ?? 0, items: done, phase: run && run.phase !== 'resolve' ? run.phase : phase, ...(run?.current ? { detail: run.current } : {}), ...(work ? { work } : {}) });
   };
 
+  // A run with dpkg's fast I/O that died leaves its packages reinstalled first (apt-unsafe-io.ts).
+  const reinstalled = await recoverUnsafeIo(ctx);
+  if (reinstalled.length > 0) res.details.push(`reinstalled ${reinstalled.length} package${reinstalled.length === 1 ? '' : 's'} an interrupted run had installed with dpkg's fast I/O`);
   const present = await installedPackages(ctx, wanted);
   res.present.push(...wanted.filter((p) => present.has(p)));
   done += res.present.length;
@@ -198,7 +204,8 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
           return r;
         });
       };
-      const base = ['apt-get', ...APT_OPTS, 'install', '-y', '--no-remove', ...(opts.noRecommends ? ['--no-install-recommends'] : [])];
+      const base = ['apt-get', ...APT_OPTS, ...unsafeIoOptions(), 'install', '-y', '--no-remove', ...(opts.noRecommends ? ['--no-install-recommends'] : [])];
+      await unsafeIoBegin(ctx);
       const batch = await install([...base, ...available]);
       let nowInstalled = await installedPackages(ctx, available);
       if (batch.code !== 0) {
@@ -221,6 +228,7 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
         }
         nowInstalled = await installedPackages(ctx, available);
       }
+      await unsafeIoEnd(ctx);
       for (const p of available) {
         if (nowInstalled.has(p)) {
           res.installed.push(p);
