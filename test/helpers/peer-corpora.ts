@@ -21,11 +21,12 @@ export function peerCorpus(name: string): string {
   throw new Error(`peer corpus ${name} not found in shared/peer-corpora beside the repository or above it (or $KODER_PEER_CORPORA)`);
 }
 
-/** Extracts a corpus .tar.xz (GNU tar) into a temp folder; returns the folder. */
-export function extractCorpus(name: string): string {
+/** Extracts a corpus .tar.xz (GNU tar; a name in the peer corpora, or an absolute path) into a temp folder; returns the folder. */
+export function extractCorpus(nameOrPath: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'koder-corpus-'));
-  const r = spawnSync('tar', ['-xJf', peerCorpus(name), '-C', dir], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tar -xJf ${name}: ${r.stderr}`);
+  const file = nameOrPath.startsWith('/') ? nameOrPath : peerCorpus(nameOrPath);
+  const r = spawnSync('tar', ['-xJf', file, '-C', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tar -xJf ${nameOrPath}: ${r.stderr}`);
   return dir;
 }
 

@@ -1,6 +1,7 @@
 /**
- * toml-test's invalid documents for TOML 1.0 (../shared/peer-corpora,
- * toml-invalid-1.0.0.tar.xz): every one is refused at the TOML layer —
+ * toml-test's invalid documents for TOML 1.0 (fixtures/toml-corpus/
+ * toml-invalid-1.0.0.tar.xz, from ../shared/peer-corpora; origin and licence
+ * in its README): every one is refused at the TOML layer —
  * decoding or readToml, never later — with a ManifestParseError that names
  * the line and column.
  */
@@ -12,7 +13,7 @@ import { decodeManifest } from '../../src/manifest/decode.ts';
 import { readToml } from '../../src/manifest/toml.ts';
 import { extractCorpus, filesBelow } from '../helpers/peer-corpora.ts';
 
-const dir = extractCorpus('toml-invalid-1.0.0.tar.xz');
+const dir = extractCorpus(new URL('./fixtures/toml-corpus/toml-invalid-1.0.0.tar.xz', import.meta.url).pathname);
 const files = filesBelow(dir);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
