@@ -49,6 +49,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateDocuments, xorshift } from './home-fixture.ts';
+import { dropCaches } from './restore-files.ts';
 
 const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);
@@ -56,16 +57,6 @@ const SELF = fileURLToPath(import.meta.url);
 import type { ChildCapture, ChildOut, ChildRestore } from './peer-restic-child.ts';
 
 // ── helpers ──────────────────────────────────────────────────────────────────
-
-function dropCaches(): boolean {
-  try {
-    spawnSync('sync');
-    writeFileSync('/proc/sys/vm/drop_caches', '3');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Our child: by default the product's form, an esbuild bundle of the child entry and of the
