@@ -329,17 +329,11 @@ function itemOf(c: ChunkRef): JobItem {
 }
 
 async function relocateChunks(files: PlannedFile[], r: Relocator): Promise<void> {
-  const packs = new Set<string>();
-  for (const f of files) for (const c of f.node.chunks) packs.add(c.pack);
-  const gone = new Set<string>();
-  for (const p of packs) if (!(await r.exists(p))) gone.add(p);
-  if (!gone.size) return;
-  const ids = new Set<string>();
-  for (const f of files) for (const c of f.node.chunks) if (gone.has(c.pack)) ids.add(c.id.toString('hex'));
-  const now = await r.locate(ids);
+  const now = await r.moved(files.flatMap((f) => f.node.chunks.map((c) => ({ id: c.id.toString('hex'), pack: c.pack }))));
+  if (!now.size) return;
   for (const f of files) {
-    if (!f.node.chunks.some((c) => gone.has(c.pack))) continue;
-    f.node = { ...f.node, chunks: f.node.chunks.map((c) => (gone.has(c.pack) ? { ...c, ...now.get(c.id.toString('hex'))! } : c)) };
+    if (!f.node.chunks.some((c) => now.has(c.id.toString('hex')))) continue;
+    f.node = { ...f.node, chunks: f.node.chunks.map((c) => ({ ...c, ...now.get(c.id.toString('hex')) })) };
   }
 }
 

@@ -40,9 +40,15 @@ export class Relocator {
     return this.live;
   }
 
-  /** Whether the account still stores this pack. */
-  async exists(pack: string): Promise<boolean> {
-    return (await this.blobs()).has(pack);
+  /**
+   * Of these (id hex, the pack a tree names), the ones whose pack the account
+   * no longer stores, with where they are now; the rest are not in the map.
+   */
+  async moved(items: Iterable<{ id: string; pack: string }>): Promise<Map<string, Location>> {
+    const live = await this.blobs();
+    const gone = new Set<string>();
+    for (const it of items) if (!live.has(it.pack)) gone.add(it.id);
+    return gone.size ? this.locate(gone) : new Map();
   }
 
   /** Where these chunks are now (by id hex); throws chunk_missing for any not found in any pack. */

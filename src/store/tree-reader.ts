@@ -46,14 +46,8 @@ export class TreeReader {
   /** Where tree objects are now: as their root says, or where a prune moved them. */
   private async where(found: [string, TreeLocation][]): Promise<[string, TreeLocation][]> {
     if (!this.relocator) return found;
-    const moved: string[] = [];
-    const packs = new Map<string, boolean>();
-    for (const [id, l] of found) {
-      if (!packs.has(l.pack)) packs.set(l.pack, await this.relocator.exists(l.pack));
-      if (!packs.get(l.pack)) moved.push(id);
-    }
-    if (!moved.length) return found;
-    const now = await this.relocator.locate(moved);
+    const now = await this.relocator.moved(found.map(([id, l]) => ({ id, pack: l.pack })));
+    if (!now.size) return found;
     return found.map(([id, l]) => [id, now.has(id) ? { ...now.get(id)!, raw: l.raw } : l]);
   }
 
