@@ -55,7 +55,7 @@ import { extractMinbase, minbaseTarball } from '../src/util/minbase.ts';
 import { g } from '../test/helpers/git.ts';
 import { V2_PASSPHRASE, captureV2, v2Account } from '../test/helpers/v2-snapshot.ts';
 import { loginAs, testServer } from '../test/server/fixture.ts';
-import { dropCaches, makeTree, parseSize } from './restore-files.ts';
+import { dropCaches, makeTree, parseSize } from './tree-fixture.ts';
 
 const MiB = 1024 * 1024;
 const BIN = fileURLToPath(new URL('../bin/koder-snapshot.mjs', import.meta.url));

@@ -49,7 +49,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateDocuments, xorshift } from './home-fixture.ts';
-import { dropCaches } from './restore-files.ts';
+import { dropCaches } from './tree-fixture.ts';
 
 const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);

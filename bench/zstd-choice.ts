@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   let input = process.env.KODER_ZSTD_INPUT;
   let work: string | undefined;
   if (!input) {
-    const { makeTree, parseSize } = await import('./restore-files.ts');
+    const { makeTree, parseSize } = await import('./tree-fixture.ts');
     work = await mkdtemp(join(tmpdir(), 'koder-bench-zstd-'));
     makeTree(join(work, 'src'), parseSize(process.env.KODER_BENCH_SIZE ?? '256M'));
     input = join(work, 'input.tar.zst');
