@@ -2,8 +2,9 @@
 import { fchmodSync, fchownSync, ftruncateSync, futimesSync } from 'node:fs';
 import type { Finish } from './restore-protocol.ts';
 
-export function finishFdSync(fd: number, f: Finish): void {
-  ftruncateSync(fd, f.size);
+/** `sized`: the file already has its size (opened with O_TRUNC and written whole), so no ftruncate. */
+export function finishFdSync(fd: number, f: Finish, sized = false): void {
+  if (!sized) ftruncateSync(fd, f.size);
   fchownSync(fd, f.uid, f.gid);
   fchmodSync(fd, f.mode);
   const t = utimeSeconds(BigInt(f.mtimeNs));

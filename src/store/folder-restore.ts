@@ -9,7 +9,8 @@
  *           they are (absolute ones too: never followed), files gathered
  *           into windows of WINDOW_FILES files / WINDOW_CHUNKS chunks
  *   window  per pack, the chunks the window's files need, merged into runs
- *           (jobs) of at most JOB_BYTES, run by worker threads
+ *           (jobs) of at most JOB_BYTES, run by worker threads while the
+ *           walk gathers the next window
  *           (restore-jobs.ts, restore-worker.ts) that fetch, authenticate,
  *           decompress and write in place; a file is finished (size, owner,
  *           mode, times) when its last chunk is written
@@ -20,7 +21,7 @@
  * A per-file journal next to the staging dir lists finished files (by their
  * place in the walk), so a killed restore resumes without fetching them
  * again (the staging dir is kept until the caller commits it). Memory: the
- * folder's directories, one window of files, one job per worker in flight —
+ * folder's directories, two windows of files, two jobs per worker in flight —
  * not the whole file list (bench/README.md: flat at 2 GiB).
  */
 import { appendFileSync, chmodSync, chownSync, closeSync, constants as fsc, existsSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
@@ -258,6 +259,21 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
   try {
     let window: PlannedFile[] = [];
     let windowChunks = 0;
+    // The window handed to the workers before this one: the walk gathers the
+    // next window while it runs, and waits for it only then (two windows at
+    // most), so that the workers never drain at a window's end (restore-jobs.ts).
+    let running: Promise<void> | undefined;
+    const submit = async (w: PlannedFile[]) => {
+      const p = runWindow(w);
+      p.catch(() => undefined); // awaited by the next submit or at the end
+      const before = running;
+      running = p;
+      if (before) {
+        await before;
+        // That window's files lived through its jobs (old generation): collected now, not after the heap has grown.
+        fullGc();
+      }
+    };
     const addFile = async (rel: Buffer, node: FileNode) => {
       window.push({ index: count++, rel, node, remaining: node.chunks.length });
       windowChunks += node.chunks.length;
@@ -265,9 +281,7 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
         const w = window;
         window = [];
         windowChunks = 0;
-        await runWindow(w);
-        // The window's files lived through its jobs (old generation): collected now, not after the heap has grown.
-        fullGc();
+        await submit(w);
       }
     };
     if (start.ref) {
@@ -298,7 +312,8 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
       hardlinks.splice(i, 1);
       if (first?.type === 'file' && !first.link) await addFile(h.rel, { ...h.node, chunks: first.chunks, size: first.size, link: undefined as never });
     }
-    if (window.length) await runWindow(window);
+    if (window.length) await submit(window);
+    await running;
   } finally {
     flushJournal();
     closeSync(journalFd);

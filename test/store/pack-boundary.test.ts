@@ -64,5 +64,22 @@ describe('packs sealed by the chunk that fills them', () => {
     const r = await restoreFolder({ reader, root, packs: { file: (p) => join(packDir, p) }, staging: windowed, uid: process.getuid!(), gid: process.getgid!(), windowFiles: 3 });
     expect(r.files).toBe(23);
     expect(byteTree(windowed)).toEqual(byteTree(src));
+
+    // Windows run while the next is gathered (restore-jobs.ts queues them): a chunk
+    // that does not authenticate in a later window still stops the restore, with its
+    // code, and nothing of that chunk is written.
+    const sub = (await reader.entries(root.root, root)).find((e) => e.name.toString() === 'sub');
+    const victim = sub?.type === 'dir' ? (await reader.entries(sub.tree, root)).find((e) => e.name.toString() === 't17.txt') : undefined;
+    if (victim?.type !== 'file' || victim.chunks.length !== 1) throw new Error('t17.txt: expected one chunk');
+    const badDir = join(work, 'bad-packs');
+    mkdirSync(badDir);
+    for (const p of stored.packs) writeFileSync(join(badDir, p), readFileSync(join(packDir, p)));
+    const c = victim.chunks[0]!;
+    const bytes = readFileSync(join(badDir, c.pack));
+    bytes[c.offset + (c.length >> 1)]! ^= 0x40;
+    writeFileSync(join(badDir, c.pack), bytes);
+    const bad = join(work, 'bad');
+    await expect(restoreFolder({ reader, root, packs: { file: (p) => join(badDir, p) }, staging: bad, uid: process.getuid!(), gid: process.getgid!(), windowFiles: 3 })).rejects.toMatchObject({ code: 'chunk_auth_failed' });
+    expect(existsSync(join(bad, 'sub', 't17.txt')) ? readFileSync(join(bad, 'sub', 't17.txt')).length : 0).toBe(0);
   }, 60_000);
 });
