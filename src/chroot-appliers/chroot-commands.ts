@@ -18,6 +18,8 @@ export interface TargetCommandOptions {
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Each line the command writes to fd STATUS_FD (4); the pipe exists only when this is given. */
   onStatusLine?: (line: string) => void;
+  /** The command's CPU niceness (RunInChrootOptions.nice). */
+  nice?: number;
 }
 
 /** Splits a byte stream into lines (`\n`, `\r\n` or a lone `\r`); `end()` delivers a last unterminated one. */
@@ -54,6 +56,7 @@ export function runInTarget(ctx: ApplyContext, argv: readonly string[], opts: Ta
     env: { LC_ALL: 'C.UTF-8', ...opts.env },
     ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.nice !== undefined ? { nice: opts.nice } : {}),
     ...(out ? { onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => out[stream].push(chunk) } : {}),
     ...(status ? { onStatus: (chunk: Buffer) => status.push(chunk) } : {}),
   }).then((r) => {

@@ -106,6 +106,12 @@ export interface RunInChrootOptions {
   check?: boolean;
   /** Kill the whole namespace when aborted (ChrootError phase 'aborted'). */
   signal?: AbortSignal;
+  /**
+   * CPU niceness of the command and everything it starts (nice(1) around the
+   * runner, so no child is forked before it applies). Negative values need
+   * root; without it nice(1) says so and runs the command unchanged.
+   */
+  nice?: number;
   /** Called with the runner's pid (the `unshare` process) once spawned. */
   onSpawn?: (pid: number) => void;
   /** Keep at most this many bytes of stdout / stderr each (default 32 MiB; the tail is kept). */
@@ -426,6 +432,7 @@ function tail(s: string, max = 4096): string {
 }
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+const NICE = ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p));
 
 function spawnRunner(
   realRoot: string,
@@ -457,7 +464,9 @@ function spawnRunner(
   ];
   // setpriv --pdeathsig: if node itself dies (SIGKILL, crash), the kernel
   // kills `unshare`, whose --kill-child then takes the namespace down too.
-  const [cmd, cmdArgs] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', 'unshare', ...args]] : ['unshare', args];
+  const [runner, runnerArgs] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', 'unshare', ...args]] : ['unshare', args];
+  // nice(1) execs the runner in place: setpriv's parent-death signal still ties it to node.
+  const [cmd, cmdArgs] = opts.nice !== undefined && NICE ? [NICE, ['-n', String(opts.nice), runner, ...runnerArgs]] : [runner, runnerArgs];
   return new Promise<RunResult>((resolvePromise, reject) => {
     const child = spawn(cmd, cmdArgs as string[], {
       stdio: [opts.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe', ...(opts.onStatus ? (['pipe'] as const) : [])],

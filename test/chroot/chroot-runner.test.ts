@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { getPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -211,6 +212,15 @@ describe('runInChroot on a real bookworm minbase root', () => {
     expect(e.stdout.trim()).toBe('x y=z|noninteractive|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|unset');
     const s = await runInChroot(root, ['tr', 'a-z', 'A-Z'], { stdin: 'hello\n' });
     expect(s.stdout).toBe('HELLO\n');
+  });
+
+  it('nice: the command and what it starts run at that niceness; without it, at the caller\'s', async () => {
+    // Field 19 of /proc/PID/stat is the niceness; `sh -c` forks `cat`, so the child's is read.
+    const niceOf = async (o: { nice?: number }) => Number((await runInChroot(root, ['sh', '-c', 'cat /proc/self/stat'], o)).stdout.replace(/^.*\) /, '').split(' ')[16]);
+    const base = await niceOf({});
+    expect(base).toBe(getPriority());
+    expect(await niceOf({ nice: -10 })).toBe(Math.max(-20, base - 10));
+    expect(await niceOf({ nice: 5 })).toBe(Math.min(19, base + 5));
   });
 
   it('onStatus: the command has a status pipe on fd 4, apart from stdout/stderr; without it fd 4 is closed', async () => {
