@@ -34,11 +34,11 @@ import type { WorkPart } from '../restore-machine/types.ts';
 
 // ---------------------------------------------------------------------------
 /**
- * apt-get install runs ahead of everything else of the restore on the CPU:
- * it is the longest step and the one the person waits for, while the
- * fetch-ahead of later steps (files, repositories) only fills the time dpkg
- * leaves (bench/install-restore.ts: at the same priority the fetch-ahead
- * slowed apt by 4.2 s of 34 on two cores).
+ * apt-get (update and install) runs ahead of everything else of the restore
+ * on the CPU: it is the longest step and the one the person waits for,
+ * while the fetch-ahead of later steps (files, repositories) only fills the
+ * time apt and dpkg leave (bench/install-restore.ts: at the same priority
+ * the fetch-ahead slowed apt by 4.2 s of 34 on two cores).
  */
 export const APT_NICE = -10;
 
@@ -65,7 +65,7 @@ function problemLines(text: string): string[] {
 export async function runAptUpdate(ctx: ApplyContext, extra: string[] = []): Promise<AptUpdateResult> {
   // The exported .debs (a drive's), checked and offered as a local source before apt reads its sources.
   const local = (await ctx.localDebs?.enable(ctx)) ?? [];
-  const r = await runInTarget(ctx, ['apt-get', ...APT_OPTS, ...extra, 'update']);
+  const r = await runInTarget(ctx, ['apt-get', ...APT_OPTS, ...extra, 'update'], { nice: APT_NICE });
   const problems = [...local, ...problemLines(`${r.stdout}\n${r.stderr}`)];
   const failed = r.code !== 0 || local.length > 0 || problems.some((l) => /^E: /.test(l) || /^Err:/.test(l) || /^W: (Failed to fetch|GPG error)/.test(l));
   return { ok: !failed, problems };
@@ -251,7 +251,9 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
     }
   }
 
-  const manual = [...res.present, ...res.installed];
+  // apt-get marks what it was asked to install as manual; a package that was
+  // already there may have come as a dependency (auto), and is marked here.
+  const manual = res.present;
   if (manual.length > 0) {
     const mark = await runInTarget(ctx, ['apt-mark', 'manual', ...manual]);
     if (mark.code !== 0) res.details.push(`apt-mark manual failed: ${errorSummary(mark)}`);

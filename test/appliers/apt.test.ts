@@ -150,6 +150,10 @@ describe('apt appliers in a bookworm root', () => {
     expect(logs.filter((l) => / update$/.test(l)).length).toBe(updatesBefore);
     expect(again.present).toEqual(['jq']);
     expect(again.missing).toEqual(['no-such-package-xyz']);
+    // A package the snapshot names that came as a dependency (auto) is marked manual.
+    expect((await chroot(['apt-mark', 'showauto'])).stdout.split('\n')).toContain('libonig5');
+    expect((await aptInstall(ctx, ['libonig5'], undefined)).present).toEqual(['libonig5']);
+    expect((await chroot(['apt-mark', 'showmanual'])).stdout.split('\n')).toContain('libonig5');
     // Names that are not package names never reach apt.
     const odd = await aptInstall(ctx, ['jq.*', '-oAPT::X=1'], undefined);
     expect(odd.missing).toEqual(['jq.*', '-oAPT::X=1']);
