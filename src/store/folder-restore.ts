@@ -20,9 +20,11 @@
  * does not authenticate stops the restore (CodedError 'chunk_auth_failed').
  * A per-file journal next to the staging dir lists finished files (by their
  * place in the walk), so a killed restore resumes without fetching them
- * again (the staging dir is kept until the caller commits it). Memory: the
- * folder's directories, two windows of files, two jobs per worker in flight —
- * not the whole file list (bench/README.md: flat at 2 GiB).
+ * again (the staging dir is kept until the caller commits it); its last
+ * line, once everything is staged, says so, and a later call (the step
+ * after the fetch-ahead staged it) returns without walking the trees again.
+ * Memory: the folder's directories, two windows of files, two jobs per
+ * worker in flight — not the whole file list (bench/README.md: flat at 2 GiB).
  */
 import { appendFileSync, chmodSync, chownSync, closeSync, constants as fsc, existsSync, lchownSync, linkSync, lutimesSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
 import { CodedError } from '../util/coded-error.ts';
@@ -131,20 +133,29 @@ async function walk(o: FolderRestoreOptions, start: Start, visit: (rel: Buffer, 
 }
 
 export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRestoreResult> {
-  await o.reader.prefetch(o.root);
-  const dirs: { rel: Buffer; node?: TreeNode }[] = [];
-  const start = await findStart(o, dirs);
-  let symlinks = 0;
-  const hardlinks: { rel: Buffer; node: FileNode }[] = [];
-
   // ── journal ──
   const journal = o.journal ?? `${o.staging}.journal`;
   const header = `koder-files-journal v2 ${o.root.root.id.toString('hex')} ${o.select?.toString('hex') ?? ''}\n`;
   const done = new Set<number>();
   if (existsSync(journal) && existsSync(o.staging)) {
     const text = readFileSync(journal, 'latin1');
-    if (text.startsWith(header)) for (const l of text.slice(header.length).split('\n')) if (/^[0-9]+$/.test(l)) done.add(Number(l));
+    if (text.startsWith(header)) {
+      // Staged whole by an earlier run (the fetch-ahead, or a run killed before its commit): nothing to walk again.
+      const whole = /\ncomplete (\{.*\})\n/.exec(text);
+      if (whole) {
+        const r = JSON.parse(whole[1]!) as Omit<FolderRestoreResult, 'resumed' | 'fetched'>;
+        o.onProgress?.({ bytes: r.bytes, total: r.bytes, files: r.files });
+        return { ...r, resumed: r.files, fetched: 0 };
+      }
+      for (const l of text.slice(header.length).split('\n')) if (/^[0-9]+$/.test(l)) done.add(Number(l));
+    }
   }
+  await o.reader.prefetch(o.root);
+  const dirs: { rel: Buffer; node?: TreeNode }[] = [];
+  const start = await findStart(o, dirs);
+  let symlinks = 0;
+  const hardlinks: { rel: Buffer; node: FileNode }[] = [];
+
   if (!done.size) {
     rmSync(o.staging, { recursive: true, force: true });
     appendFileSync(journal, header, { flag: 'w' });
@@ -336,7 +347,10 @@ export async function restoreFolder(o: FolderRestoreOptions): Promise<FolderRest
     utimesSync(p, t, t);
   }
   progress();
-  return { files: count, dirs: dirs.length, symlinks, links: hardlinks.length, bytes: total, resumed: done.size, fetched };
+  const result = { files: count, dirs: dirs.length, symlinks, links: hardlinks.length, bytes: total };
+  // The last line: the staging is whole (a later call with this journal returns at once).
+  appendFileSync(journal, `complete ${JSON.stringify(result)}\n`);
+  return { ...result, resumed: done.size, fetched };
 }
 
 function itemOf(c: ChunkRef): JobItem {

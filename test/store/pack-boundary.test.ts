@@ -59,6 +59,12 @@ describe('packs sealed by the chunk that fills them', () => {
     const staging = join(work, 'staging');
     await restoreFolder({ reader, root, packs: { file: (p) => join(packDir, p) }, staging, uid: process.getuid!(), gid: process.getgid!() });
     expect(byteTree(staging)).toEqual(byteTree(src));
+    // Staged whole (its journal says so): a second call, as the step after the
+    // fetch-ahead makes, returns at once, reading no tree object and no pack.
+    const nothing = new TreeReader({ read: () => Promise.reject(new Error('read a blob')) }, zstdContext());
+    const again = await restoreFolder({ reader: nothing, root, packs: { file: () => { throw new Error('read a pack'); } }, staging, uid: process.getuid!(), gid: process.getgid!() });
+    expect(again).toMatchObject({ files: 23, resumed: 23, fetched: 0 });
+    expect(byteTree(staging)).toEqual(byteTree(src));
     // The same in windows of 3 files (a large folder is restored window by window).
     const windowed = join(work, 'windowed');
     const r = await restoreFolder({ reader, root, packs: { file: (p) => join(packDir, p) }, staging: windowed, uid: process.getuid!(), gid: process.getgid!(), windowFiles: 3 });
