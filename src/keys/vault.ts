@@ -13,6 +13,7 @@
  * box, so a slot moved into another vault or with edited parameters fails to
  * open instead of handing out a key for the wrong box.
  */
+import { argon2id } from './argon2.ts';
 import { KeyError } from './errors.ts';
 import { fromB64, toB64 } from './b64.ts';
 import { identityFromParts, type Identity } from './identity.ts';
@@ -127,7 +128,7 @@ export async function createVault(identity: Identity, opts: CreateVaultOptions):
   let recoveryKey: string | undefined;
   try {
     if (opts.passphrase !== undefined) {
-      vault = { ...vault, slots: [...vault.slots, makeSlot(sodium, vault, vaultKey, { kind: 'passphrase', passphrase: opts.passphrase, kdf: opts.kdf })] };
+      vault = { ...vault, slots: [...vault.slots, await makeSlot(sodium, vault, vaultKey, { kind: 'passphrase', passphrase: opts.passphrase, kdf: opts.kdf })] };
     }
     if (opts.recovery) {
       recoveryKey = generateRecoveryKey();
@@ -175,7 +176,7 @@ export async function addSlot(vault: Vault, unlockWith: Unlock, newSlot: NewSlot
     let slot: VaultSlot;
     let recoveryKey: string | undefined;
     if (newSlot.kind === 'passphrase') {
-      slot = makeSlot(sodium, v, vaultKey, newSlot);
+      slot = await makeSlot(sodium, v, vaultKey, newSlot);
     } else {
       recoveryKey = generateRecoveryKey();
       slot = makeRecoverySlot(sodium, v, vaultKey, recoveryKey);
@@ -238,9 +239,9 @@ function passphraseBytes(passphrase: string): Uint8Array {
   return new TextEncoder().encode(passphrase.normalize('NFC'));
 }
 
-function passphraseKek(sodium: Sodium, passphrase: string, kdf: PassphraseKdf): Uint8Array {
+async function passphraseKek(passphrase: string, kdf: PassphraseKdf): Promise<Uint8Array> {
   try {
-    return sodium.crypto_pwhash(KEY_BYTES, passphraseBytes(passphrase), fromB64(kdf.salt)!, kdf.opslimit, kdf.memlimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
+    return await argon2id({ bytes: KEY_BYTES, password: passphraseBytes(passphrase), salt: fromB64(kdf.salt)!, opslimit: kdf.opslimit, memlimit: kdf.memlimit });
   } catch (e) {
     if (e instanceof KeyError) throw e;
     throw new Error(`Argon2id failed (memlimit ${kdf.memlimit} bytes): ${(e as Error).message}`);
@@ -286,16 +287,16 @@ function wrap(sodium: Sodium, v: Vault, vaultKey: Uint8Array, kek: Uint8Array, h
   return { id: head.id, nonce: toB64(nonce), wrapped_key: toB64(ct) };
 }
 
-function makeSlot(
+async function makeSlot(
   sodium: Sodium,
   v: Vault,
   vaultKey: Uint8Array,
   spec: { kind: 'passphrase'; passphrase: string; kdf?: KdfStrength | undefined },
-): PassphraseSlot {
+): Promise<PassphraseSlot> {
   const { opslimit, memlimit } = kdfParams(sodium, spec.kdf);
   const kdf: PassphraseKdf = { alg: 'argon2id13', opslimit, memlimit, salt: toB64(sodium.randombytes_buf(SALT_BYTES)) };
   const head = { id: newSlotId(sodium, v), kind: 'passphrase' as const, kdf };
-  const { id, nonce, wrapped_key } = wrap(sodium, v, vaultKey, passphraseKek(sodium, spec.passphrase, kdf), head);
+  const { id, nonce, wrapped_key } = wrap(sodium, v, vaultKey, await passphraseKek(spec.passphrase, kdf), head);
   return { id, kind: 'passphrase', kdf, nonce, wrapped_key };
 }
 
@@ -317,7 +318,7 @@ async function unwrapVaultKey(sodium: Sodium, v: Vault, unlock: Unlock): Promise
     throw new KeyError('slot_not_found', unlock.slotId !== undefined ? `no ${kind} slot with id ${unlock.slotId} in this vault` : `this vault has no ${kind} slot`);
   }
   for (const s of candidates) {
-    const kek = s.kind === 'passphrase' ? passphraseKek(sodium, (unlock as { passphrase: string }).passphrase, s.kdf) : recoveryKek(sodium, recoverySecret!, s.kdf);
+    const kek = s.kind === 'passphrase' ? await passphraseKek((unlock as { passphrase: string }).passphrase, s.kdf) : recoveryKek(sodium, recoverySecret!, s.kdf);
     try {
       const key = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, fromB64(s.wrapped_key)!, slotAd(sodium, v, s), fromB64(s.nonce)!, kek);
       if (key.length === KEY_BYTES) return key;

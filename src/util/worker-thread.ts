@@ -20,6 +20,7 @@ export const WORKERS = {
   'zstd-worker': 'src/chroot-appliers/zstd-worker.ts',
   'capture-worker': 'src/store/capture-worker.ts',
   'restore-worker': 'src/store/restore-worker.ts',
+  'argon2-worker': 'src/keys/argon2-worker.ts',
 } as const;
 export type WorkerName = keyof typeof WORKERS;
 
