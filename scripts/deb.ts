@@ -122,6 +122,16 @@ const common = {
   logLevel: 'warning',
 } as const;
 
+/**
+ * Node 18 has WebCrypto only as require('node:crypto').webcrypto, not as a
+ * global (libsodium needs it): in the CLI's bundle and in every worker's (a
+ * thread has globals of its own — the Argon2id thread failed without it).
+ */
+const NODE18_WEBCRYPTO = [
+  "import { webcrypto as __koderWebcrypto } from 'node:crypto';",
+  'if (!globalThis.crypto) Object.defineProperty(globalThis, "crypto", { value: __koderWebcrypto, configurable: true, writable: true });',
+];
+
 /** Each worker thread's module, a file of its own beside the CLI's bundle: a worker runs a file (src/util/worker-thread.ts). */
 async function bundleWorker(): Promise<void> {
   for (const [name, source] of Object.entries(WORKERS)) {
@@ -134,6 +144,7 @@ async function bundleWorker(): Promise<void> {
           `// koder-snapshot ${pkg.version}: the ${name} thread, bundled by scripts/deb.ts from ${source}.`,
           "import { createRequire as __koderCreateRequire } from 'node:module';",
           'const require = __koderCreateRequire(import.meta.url);',
+          ...NODE18_WEBCRYPTO,
         ].join('\n'),
       },
     });
@@ -163,9 +174,7 @@ async function bundle(): Promise<string[]> {
         // CommonJS dependencies inside an ESM bundle still call require().
         "import { createRequire as __koderCreateRequire } from 'node:module';",
         'const require = __koderCreateRequire(import.meta.url);',
-        // Node 18 has WebCrypto only as require('node:crypto').webcrypto, not as a global.
-        "import { webcrypto as __koderWebcrypto } from 'node:crypto';",
-        'if (!globalThis.crypto) Object.defineProperty(globalThis, "crypto", { value: __koderWebcrypto, configurable: true, writable: true });',
+        ...NODE18_WEBCRYPTO,
       ].join('\n'),
     },
     minify: false,

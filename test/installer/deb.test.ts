@@ -22,6 +22,7 @@ import { extractMinbase } from '../../src/util/minbase.ts';
 import { installerWorld, type InstallerWorld } from './daemon-fixture.ts';
 import { PASSPHRASE } from '../helpers/seed-chain.ts';
 import { randomBytes } from 'node:crypto';
+import { getSodium } from '../../src/keys/sodium.ts';
 import { capture } from '../../src/capture/index.ts';
 import { testConfig } from '../capture/fixture.ts';
 
@@ -84,6 +85,14 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
     spawnSync('sh', ['-c', 'cat > "$1"', 'sh', join(target.root, 'tmp/vectors/bad.kvg')], { input: bad });
     const refused = await inRoot(['koder-snapshot', 'verify', '--pubkey', pub, '/tmp/vectors/root.kvg', '/tmp/vectors/delta1.kvg', '/tmp/vectors/bad.kvg']);
     expect(refused.code).not.toBe(0);
+    // The packaged Argon2id thread (a vault's default KDF runs there) on Node 18: the key libsodium gives here.
+    const job = { bytes: 32, password: [...Buffer.from('correct horse')], salt: Array(16).fill(7), opslimit: 1, memlimit: 32 * 1024 * 1024 };
+    const script = `const { Worker } = require('node:worker_threads'); const j = ${JSON.stringify(job)};
+new Worker('/usr/lib/koder-snapshot/lib/cli/argon2-worker.mjs', { workerData: { ...j, password: new Uint8Array(j.password), salt: new Uint8Array(j.salt) } })
+  .on('message', (m) => console.log(m.key ? Buffer.from(m.key).toString('hex') : 'error ' + m.error));`;
+    const kdf = await inRoot(['node', '-e', script]);
+    const s = await getSodium();
+    expect(kdf.stdout.trim(), kdf.stderr).toBe(Buffer.from(s.crypto_pwhash(32, Buffer.from('correct horse'), new Uint8Array(16).fill(7), 1, job.memlimit, s.crypto_pwhash_ALG_ARGON2ID13)).toString('hex'));
   }, 60_000);
 
   it('every command answers --help; the server-only ones say they are not packaged', async () => {
