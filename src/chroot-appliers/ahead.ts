@@ -22,11 +22,15 @@
  * is fetched: the staging ahead runs beside apt all the same.
  *
  * Interrupted (SIGKILL): a verified blob keeps its name, a partial one its
- * `.part`; the next run finds them: nothing verified is fetched again, a
- * part is resumed. The fetch-ahead never fails a restore: a blob it could
+ * `.part`; the next run finds them: a named one is hashed again (the copies
+ * are not fsync'ed: forcing them to disk slowed dpkg beside them, and a
+ * crash of the machine may leave other bytes under a name) and not fetched
+ * again when it is whole, a part is resumed. The fetch-ahead never fails a restore: a blob it could
  * not fetch is left to its step, which reads it from the server as it would
  * without fetch-ahead (and stops the restore if the bytes are not authentic).
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BlobRef, Manifest } from '../manifest/types.ts';
@@ -63,6 +67,17 @@ export function aheadBlobs(step: PlanStep, m: Manifest): BlobRef[] {
 /** Where the fetched-ahead blobs live: beside the staging folders, on the target's root filesystem. */
 export function aheadDir(target: Target): Promise<string> {
   return stagingDirFor(target.root, '/', 'ahead', { keep: true });
+}
+
+/** Whether the file's bytes hash to `hex` (sha256). */
+async function hashesTo(path: string, hex: string): Promise<boolean> {
+  const h = createHash('sha256');
+  try {
+    for await (const b of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(b as Buffer);
+  } catch {
+    return false;
+  }
+  return h.digest('hex') === hex;
 }
 
 const GiB = 1024 ** 3;
@@ -230,6 +245,12 @@ export class FetchAhead {
         await rm(path, { force: true });
         continue;
       }
+      // The copies are not fsync'ed: after a crash of the machine one may hold other bytes.
+      if (!name.endsWith('.part') && !(await hashesTo(path, name))) {
+        this.o.log?.(`fetch-ahead: ${name} left by an interrupted run does not hash to its name: fetched again`);
+        await rm(path, { force: true });
+        continue;
+      }
       present.set(name, st.size);
       this.used += st.size;
     }
@@ -258,7 +279,8 @@ export class FetchAhead {
       this.used += it.size! - part;
       it.state = 'fetching';
       try {
-        await fetch.download(it.ref, this.local.path(it.hex), { signal, onBytes: (n) => (this.fetched += n) });
+        // Not fsync'ed: a copy found after a restart is hashed again before it is used (below).
+        await fetch.download(it.ref, this.local.path(it.hex), { signal, durable: false, onBytes: (n) => (this.fetched += n) });
         it.state = 'local';
         it.settle();
       } catch (e) {

@@ -58,7 +58,7 @@ export interface BlobFetch {
    * Downloads the blob to `dest`: `dest` appears only complete and hashing
    * to the address (a `dest.part` left by an interrupted run is resumed).
    */
-  download(ref: BlobRef, dest: string, opts?: { signal?: AbortSignal; onBytes?: (n: number) => void }): Promise<{ size: number }>;
+  download(ref: BlobRef, dest: string, opts?: { signal?: AbortSignal; onBytes?: (n: number) => void; durable?: boolean }): Promise<{ size: number }>;
 }
 
 export interface BlobOpenOptions {

@@ -41,6 +41,7 @@ export function driveBlobSource(c: DriveClient, owner?: string, signal?: AbortSi
         const r = await downloadBlob(c, blobHex(ref), dest, {
           ...(owner ? { owner } : {}),
           ...(s ? { signal: s } : {}),
+          ...(o.durable === false ? { durable: false } : {}),
           ...(o.onBytes ? { onProgress: (have: number) => (o.onBytes!(have - last), (last = have)) } : {}),
         });
         return { size: r.size };

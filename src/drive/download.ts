@@ -5,7 +5,7 @@
  *   connection drops or stalls, the next attempt asks `Range: bytes=<have>-`
  *   and goes on (a server answering 200 instead restarts from zero); after
  *   the last byte the sha256 must equal the address, then DEST.part is
- *   fsync'ed and renamed to DEST. A DEST.part left by an earlier run is
+ *   fsync'ed (unless `durable: false`) and renamed to DEST. A DEST.part left by an earlier run is
  *   hashed and resumed. A mismatch deletes DEST.part and fails with
  *   'hash_mismatch': DEST only ever exists complete and verified (a DEST
  *   already there with the right hash is kept and nothing is fetched).
@@ -28,6 +28,12 @@ export interface DownloadOptions {
   stallMs?: number;
   /** Attempts after the first (default: the client's retry policy). */
   retries?: number;
+  /**
+   * false: DEST.part is not fsync'ed before its rename — for a copy whose
+   * reader hashes it again after a restart (the fetch-ahead's, which runs
+   * beside dpkg: forcing 500 MiB of packs to disk slowed dpkg down).
+   */
+  durable?: boolean;
   /** Internal: set when the part file was discarded once already. */
   restarted?: boolean;
 }
@@ -83,7 +89,7 @@ export async function downloadBlob(c: DriveClient, hex: string, dest: string, o:
         });
       }
     }
-    await fh.sync();
+    if (o.durable !== false) await fh.sync();
   } finally {
     await fh.close();
   }

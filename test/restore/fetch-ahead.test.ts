@@ -13,7 +13,7 @@
  *   again reads none of the blobs it had verified, and ends with the same
  *   trees.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,11 +167,18 @@ describe('fetch-ahead while apt installs', () => {
     expect(verified.length).toBeGreaterThan(0);
     expect(verified.length).toBeLessThan(dataBlobs().length);
 
+    // The copies are not fsync'ed: a crash of the machine could leave other bytes under a
+    // name. One such copy is hashed again at the next run and fetched again, not used.
+    const damaged = verified[0]!;
+    const bytes = readFileSync(join(ahead, damaged));
+    bytes[bytes.length >> 1]! ^= 0xff;
+    writeFileSync(join(ahead, damaged), bytes);
+
     rmSync(join(t.root, 'etc/apt/apt.conf.d/99koder-test-slow'));
     const again = await restore(t.root, stateDir, { only: 'apps,files,repos' });
     expect(again.report?.status, again.stderr).toBe('done');
     const reread = (await reads(killedAt)).map((x) => x.object.slice(5)).filter((h) => verified.includes(h));
-    expect(reread).toEqual([]);
+    expect(new Set(reread)).toEqual(new Set([damaged]));
     expect(byteTree(join(homeOf(t.root), 'Documentos'))).toEqual(byteTree(join(homeOf(sequential), 'Documentos')));
     expect(repoState(join(homeOf(t.root), 'dev/notas'))).toBe(repoState(repo));
     expect(existsSync(ahead)).toBe(false);
