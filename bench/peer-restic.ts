@@ -50,6 +50,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateDocuments, xorshift } from './home-fixture.ts';
 import { dropCaches } from './tree-fixture.ts';
+import { WORKERS } from '../src/util/worker-thread.ts';
 
 const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);
@@ -70,7 +71,7 @@ export async function childEntry(): Promise<string[]> {
     const { build } = await import('esbuild');
     const out = join(dirname(SELF), '..', '.scratch', 'bench-build');
     const common = { bundle: true, platform: 'node' as const, format: 'esm' as const, target: 'node20', external: ['zstd-napi', 'zstd-napi/*'], logLevel: 'warning' as const, define: { KODER_BUNDLED_WORKERS: 'true' }, banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } };
-    await build({ ...common, entryPoints: { 'peer-restic-child': join(dirname(SELF), 'peer-restic-child.ts'), 'capture-worker': join(dirname(SELF), '../src/store/capture-worker.ts'), 'restore-worker': join(dirname(SELF), '../src/store/restore-worker.ts') }, outdir: out, outExtension: { '.js': '.mjs' } });
+    await build({ ...common, entryPoints: { 'peer-restic-child': join(dirname(SELF), 'peer-restic-child.ts'), ...Object.fromEntries(Object.entries(WORKERS).map(([name, file]) => [name, join(dirname(SELF), '..', file)])) }, outdir: out, outExtension: { '.js': '.mjs' } });
     bundled = join(out, 'peer-restic-child.mjs');
   }
   return [bundled];
