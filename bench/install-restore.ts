@@ -56,6 +56,7 @@ import { g } from '../test/helpers/git.ts';
 import { V2_PASSPHRASE, captureV2, v2Account } from '../test/helpers/v2-snapshot.ts';
 import { loginAs, testServer } from '../test/server/fixture.ts';
 import { dropCaches, makeTree, parseSize } from './tree-fixture.ts';
+import { NODE_ENV, NODE_FLAGS } from '../src/util/process-tuning.ts';
 
 const MiB = 1024 * 1024;
 const BIN = fileURLToPath(new URL('../bin/koder-snapshot.mjs', import.meta.url));
@@ -114,7 +115,7 @@ function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log: strin
     const t0 = performance.now();
     // As the CLI starts (its shebang's V8 flag); KODER_BENCH_PROF=DIR: CPU profiles of ours' main thread and workers.
     const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KODER_BENCH_PROF}`] : [];
-    const p = spawn(process.execPath, ['--max-semi-space-size=4', ...prof, BIN, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...NODE_FLAGS, ...prof, BIN, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...NODE_ENV, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     p.stdin.end(`${V2_PASSPHRASE}\n`);
     let buf = '';
     let err = '';

@@ -51,6 +51,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateDocuments, xorshift } from './home-fixture.ts';
 import { dropCaches } from './tree-fixture.ts';
 import { WORKERS } from '../src/util/worker-thread.ts';
+import { NODE_ENV } from '../src/util/process-tuning.ts';
 
 const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);
@@ -83,7 +84,7 @@ export async function runChild(mode: 'capture' | 'restore', arg: object): Promis
   const entry = await childEntry();
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...v8, ...prof, ...entry, mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...v8, ...prof, ...entry, mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...NODE_ENV } });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('close', (code) => (code === 0 ? resolve({ ...(JSON.parse(out.trim().split('\n').pop()!) as ChildOut), wallMs: performance.now() - t0 }) : reject(new Error(`our ${mode} child exited ${code}`))));

@@ -51,6 +51,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { TarZstInput } from '../src/chroot-appliers/tar-source.ts';
 import { makeExport } from './restore-files-export.ts';
 import { dropCaches, makeTree, parseSize } from './tree-fixture.ts';
+import { NODE_ENV } from '../src/util/process-tuning.ts';
 
 const MiB = 1024 * 1024;
 
@@ -112,6 +113,7 @@ function runOurs(blob: string, targetRoot: string, blobSha: string, remote?: Rem
     const v8 = [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`];
     const p = spawn(process.execPath, [...v8, ...prof, '--import', 'tsx', fileURLToPath(import.meta.url), '--child', blob, targetRoot, blobSha, ...(remote ? [remote.server, remote.token] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...NODE_ENV },
     });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));

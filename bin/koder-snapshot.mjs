@@ -1,8 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=4
 // Development entry: runs the TypeScript sources through tsx. The Debian
 // package ships a bundled build instead (see scripts/ and issue "deb").
-// --max-semi-space-size=4: as the bundle (scripts/deb.ts) — a files restore
-// otherwise lets V8 grow the young generation by ≈ 30 MiB (bench/README.md).
+// The shebang starts node as the bundle does: src/util/process-tuning.ts says why.
 import { register } from 'tsx/esm/api';
 register();
 const { main } = await import('../src/cli/main.ts');

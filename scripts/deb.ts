@@ -46,6 +46,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { WORKERS } from '../src/util/worker-thread.ts';
+import { shebang } from '../src/util/process-tuning.ts';
 import { manFromCli } from './man.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -167,9 +168,8 @@ async function bundle(): Promise<string[]> {
     plugins: [devOnlyCommands],
     banner: {
       js: [
-        // A 4 MiB young generation: V8 otherwise grows it to 16 MiB semi-spaces
-        // during a files restore (≈ +30 MiB RSS, same speed; bench/README.md).
-        '#!/usr/bin/node --max-semi-space-size=4',
+        // node's flags and malloc's threshold as the product starts (src/util/process-tuning.ts).
+        shebang(),
         `// koder-snapshot ${pkg.version}: bundled by scripts/deb.ts (esbuild) from the Koder Snapshots sources.`,
         // CommonJS dependencies inside an ESM bundle still call require().
         "import { createRequire as __koderCreateRequire } from 'node:module';",

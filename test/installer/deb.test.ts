@@ -23,6 +23,7 @@ import { installerWorld, type InstallerWorld } from './daemon-fixture.ts';
 import { PASSPHRASE } from '../helpers/seed-chain.ts';
 import { randomBytes } from 'node:crypto';
 import { getSodium } from '../../src/keys/sodium.ts';
+import { shebang } from '../../src/util/process-tuning.ts';
 import { capture } from '../../src/capture/index.ts';
 import { testConfig } from '../capture/fixture.ts';
 
@@ -72,6 +73,8 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
   it('runs on Debian bookworm’s own Node.js: --version, and verify of test/vectors', async () => {
     const node = await inRoot(['node', '--version']);
     expect(node.stdout.trim()).toMatch(/^v18\./);
+    // Started as the product starts (src/util/process-tuning.ts): env -S with malloc's fixed threshold, node's flags.
+    expect(readFileSync(join(target.root, 'usr/lib/koder-snapshot/lib/cli/koder-snapshot.mjs'), 'utf8').split('\n')[0]).toBe(shebang());
     const v = await inRoot(['koder-snapshot', '--version']);
     expect(v.stderr).toBe('');
     expect(v.stdout.trim()).toBe(`koder-snapshot ${version}`);

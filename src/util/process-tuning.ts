@@ -1,0 +1,24 @@
+/**
+ * How the product's node process starts, in one place: the .deb bundle's
+ * shebang (scripts/deb.ts), and the benches' children "as the product
+ * starts". bin/koder-snapshot.mjs (the development entry) spells the same
+ * in its shebang.
+ *
+ * - `--max-semi-space-size=4`: V8 otherwise grows the young generation to
+ *   16 MiB semi-spaces during a files restore (≈ +30 MiB RSS, same speed).
+ * - `MALLOC_MMAP_THRESHOLD_=131072`: glibc raises its mmap threshold each
+ *   time a large block is freed, after which blocks of up to that size come
+ *   from the threads' arenas and stay there, fragmented: the restore
+ *   workers' transient 64 KiB–8 MiB buffers (socket reads, decrypted chunks)
+ *   made a 2 GiB restore's peak RSS grow with the tree (209–225 MiB). A fixed
+ *   threshold gives large blocks back to the kernel when freed: 189–193 MiB
+ *   at the same speed (bench/README.md). Commands in the target never see
+ *   it (the chroot runner gives them an environment of their own).
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=4'] as const;
+export const NODE_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+/** The shebang line of a bundled entry point. */
+export function shebang(node = '/usr/bin/node'): string {
+  return `#!/usr/bin/env -S ${Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} ${node} ${NODE_FLAGS.join(' ')}`;
+}
