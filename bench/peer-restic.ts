@@ -15,6 +15,7 @@
  *   KODER_BENCH_PROF      a dir: our children run with --cpu-prof into it (main thread and workers)
  *   KODER_BENCH_SEMI      our children's --max-semi-space-size (default 4, the product's)
  *   KODER_BENCH_RWORKERS  our restore's worker threads (default the product's, 2)
+ *   KODER_BENCH_MALLOC    0: our children without the product's malloc setting (src/util/process-tuning.ts)
  *
  * Per dataset (a home whose ~/Documents holds it):
  *   first      FIRSTS pairs, page cache dropped before each, order alternating: ours
@@ -84,7 +85,7 @@ export async function runChild(mode: 'capture' | 'restore', arg: object): Promis
   const entry = await childEntry();
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...v8, ...prof, ...entry, mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...NODE_ENV } });
+    const p = spawn(process.execPath, [...v8, ...prof, ...entry, mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(process.env.KODER_BENCH_MALLOC === '0' ? {} : NODE_ENV) } });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('close', (code) => (code === 0 ? resolve({ ...(JSON.parse(out.trim().split('\n').pop()!) as ChildOut), wallMs: performance.now() - t0 }) : reject(new Error(`our ${mode} child exited ${code}`))));
