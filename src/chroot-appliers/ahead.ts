@@ -29,14 +29,13 @@
  * not fetch is left to its step, which reads it from the server as it would
  * without fetch-ahead (and stops the restore if the bytes are not authentic).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BlobRef, Manifest } from '../manifest/types.ts';
 import { blobHex } from '../manifest/index.ts';
 import { isV2Files } from '../manifest/types.ts';
 import { pool } from '../drive/retry.ts';
+import { fileHashesTo } from '../drive/download.ts';
 import type { PlanStep, RestorePlan } from '../restore-machine/plan.ts';
 import type { AheadProgress } from '../restore-machine/types.ts';
 import type { BlobSource, Progress } from './applier.ts';
@@ -67,17 +66,6 @@ export function aheadBlobs(step: PlanStep, m: Manifest): BlobRef[] {
 /** Where the fetched-ahead blobs live: beside the staging folders, on the target's root filesystem. */
 export function aheadDir(target: Target): Promise<string> {
   return stagingDirFor(target.root, '/', 'ahead', { keep: true });
-}
-
-/** Whether the file's bytes hash to `hex` (sha256). */
-async function hashesTo(path: string, hex: string): Promise<boolean> {
-  const h = createHash('sha256');
-  try {
-    for await (const b of createReadStream(path, { highWaterMark: 1024 * 1024 })) h.update(b as Buffer);
-  } catch {
-    return false;
-  }
-  return h.digest('hex') === hex;
 }
 
 const GiB = 1024 ** 3;
@@ -246,7 +234,7 @@ export class FetchAhead {
         continue;
       }
       // The copies are not fsync'ed: after a crash of the machine one may hold other bytes.
-      if (!name.endsWith('.part') && !(await hashesTo(path, name))) {
+      if (!name.endsWith('.part') && !(await fileHashesTo(path, name))) {
         this.o.log?.(`fetch-ahead: ${name} left by an interrupted run does not hash to its name: fetched again`);
         await rm(path, { force: true });
         continue;

@@ -50,11 +50,7 @@ export async function downloadBlob(c: DriveClient, hex: string, dest: string, o:
   checkBlobHex(hex);
   await mkdir(dirname(dest), { recursive: true });
   const existing = await stat(dest).catch(() => undefined);
-  if (existing?.isFile()) {
-    const h = createHash('sha256');
-    await hashExisting(dest, h);
-    if (h.digest('hex') === hex) return { hex, dest, size: existing.size, resumes: 0 };
-  }
+  if (existing?.isFile() && (await fileHashesTo(dest, hex))) return { hex, dest, size: existing.size, resumes: 0 };
   const part = `${dest}.part`;
   const retries = o.retries ?? c.retry.retries;
   const hash = createHash('sha256');
@@ -110,6 +106,17 @@ export async function downloadBlob(c: DriveClient, hex: string, dest: string, o:
 
 /** The server ignored our Range (200): the part file is stale. */
 class RestartFromZero extends Error {}
+
+/** Whether the file's bytes hash to `hex` (sha256): false when it is missing or cannot be read. */
+export async function fileHashesTo(path: string, hex: string): Promise<boolean> {
+  const h = createHash('sha256');
+  try {
+    await hashExisting(path, h);
+  } catch {
+    return false;
+  }
+  return h.digest('hex') === hex;
+}
 
 async function hashExisting(part: string, hash: Hash): Promise<number> {
   try {
