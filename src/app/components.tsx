@@ -112,6 +112,31 @@ export function Dialog(props: { title: string; open: boolean; onClose: () => voi
   );
 }
 
+/** A dialog asking before something that cannot be undone: Cancel, and the danger button that does it. */
+export function ConfirmDialog(props: { id: string; title: string; open: boolean; onClose: () => void; confirm: string; onConfirm: () => void; confirmDisabled?: boolean; children: ComponentChildren }) {
+  const m = msgs.value;
+  return (
+    <Dialog
+      id={props.id}
+      title={props.title}
+      open={props.open}
+      onClose={props.onClose}
+      actions={
+        <>
+          <button type="button" class="btn secondary" onClick={props.onClose}>
+            {m.cancel}
+          </button>
+          <button type="button" class="btn danger" disabled={props.confirmDisabled} onClick={props.onConfirm}>
+            {props.confirm}
+          </button>
+        </>
+      }
+    >
+      {props.children}
+    </Dialog>
+  );
+}
+
 /** A passphrase field with "show"; `error` below it, tied to it for screen readers. */
 export function SecretField(props: { id: string; label: string; value: string; onInput: (v: string) => void; hint?: string; error?: string; autoComplete: 'current-password' | 'new-password' }) {
   const m = msgs.value;

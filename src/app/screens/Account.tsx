@@ -11,7 +11,7 @@ import { Callout, Size, Status, useSecondsLeft } from '../../ui/components.tsx';
 import { formatDate } from '../../ui/format.ts';
 import { lang } from '../../ui/i18n/index.ts';
 import { call, type ApiCallError } from '../api.ts';
-import { Dialog, ErrorCallout, Facts, Screen, useData } from '../components.tsx';
+import { ConfirmDialog, ErrorCallout, Facts, Screen, useData } from '../components.tsx';
 import { msgs, type Messages } from '../i18n/index.ts';
 import { app } from '../state.ts';
 import { signOut } from '../app.tsx';
@@ -126,28 +126,13 @@ function Erasure({ eraseAfter, name }: { eraseAfter: number | null; name: string
         </>
       )}
       <ErrorCallout error={error} />
-      <Dialog
-        id="erase"
-        title={m.erase_confirm_title}
-        open={open}
-        onClose={() => setOpen(false)}
-        actions={
-          <>
-            <button type="button" class="btn secondary" onClick={() => setOpen(false)}>
-              {m.cancel}
-            </button>
-            <button type="button" class="btn danger" disabled={typed !== name} onClick={() => void ask()}>
-              {m.erase_confirm_button}
-            </button>
-          </>
-        }
-      >
+      <ConfirmDialog id="erase" title={m.erase_confirm_title} open={open} onClose={() => setOpen(false)} confirm={m.erase_confirm_button} confirmDisabled={typed !== name} onConfirm={() => void ask()}>
         <p>{m.erase_confirm_text}</p>
         <div class="field">
           <label for="erase-name">{m.erase_type_name(name)}</label>
           <input id="erase-name" type="text" value={typed} autoComplete="off" spellcheck={false} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
         </div>
-      </Dialog>
+      </ConfirmDialog>
     </section>
   );
 }

@@ -12,7 +12,7 @@ import { lang } from '../../ui/i18n/index.ts';
 import { forgetDetails } from '../../ui/details.ts';
 import type { SnapshotFull, UserLookup } from '../../daemon/app/contract.ts';
 import { call, type ApiCallError } from '../api.ts';
-import { Dialog, ErrorCallout, Facts, Screen, useData } from '../components.tsx';
+import { ConfirmDialog, ErrorCallout, Facts, Screen, useData } from '../components.tsx';
 import { msgs } from '../i18n/index.ts';
 import { go, hrefOf } from '../state.ts';
 
@@ -161,21 +161,14 @@ function DeleteButton({ s }: { s: SnapshotFull }) {
       <button type="button" class="btn danger" onClick={() => setOpen(true)}>
         {m.delete_snapshot}
       </button>
-      <Dialog
+      <ConfirmDialog
         id="delete"
         title={m.delete_title}
         open={open}
         onClose={() => setOpen(false)}
-        actions={
-          <>
-            <button type="button" class="btn secondary" onClick={() => setOpen(false)}>
-              {m.cancel}
-            </button>
-            <button type="button" class="btn danger" disabled={!p || busy} onClick={() => void confirm()}>
-              {p && p.deletes.length > 1 ? m.delete_confirm_many(p.deletes.length) : m.delete_confirm}
-            </button>
-          </>
-        }
+        confirm={p && p.deletes.length > 1 ? m.delete_confirm_many(p.deletes.length) : m.delete_confirm}
+        confirmDisabled={!p || busy}
+        onConfirm={() => void confirm()}
       >
         {p ? (
           <>
@@ -189,7 +182,7 @@ function DeleteButton({ s }: { s: SnapshotFull }) {
           <Status busy>{m.delete_working_out}</Status>
         )}
         <ErrorCallout error={error} />
-      </Dialog>
+      </ConfirmDialog>
     </>
   );
 }
