@@ -6,7 +6,7 @@
  * life — a whole restore in the installer, or the daemon. Small ones (the
  * tests' 'min') run here.
  */
-import { startWorker } from '../util/worker-thread.ts';
+import { oneJob } from '../util/worker-thread.ts';
 import { getSodium } from './sodium.ts';
 
 export interface Argon2Job {
@@ -16,7 +16,6 @@ export interface Argon2Job {
   opslimit: number;
   memlimit: number;
 }
-export type Argon2Reply = { key: Uint8Array } | { error: string };
 
 /** Up to this much memory the derivation runs in the calling thread. */
 const INLINE_MAX = 16 * 1024 * 1024;
@@ -26,20 +25,5 @@ export async function argon2id(job: Argon2Job): Promise<Uint8Array> {
     const s = await getSodium();
     return s.crypto_pwhash(job.bytes, job.password, job.salt, job.opslimit, job.memlimit, s.crypto_pwhash_ALG_ARGON2ID13);
   }
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const w = startWorker('argon2-worker', { workerData: job });
-    let settled = false;
-    w.once('message', (m: Argon2Reply) => {
-      settled = true;
-      if ('key' in m) resolve(new Uint8Array(m.key));
-      else reject(new Error(m.error));
-    });
-    w.once('error', (e) => {
-      settled = true;
-      reject(e);
-    });
-    w.once('exit', (code) => {
-      if (!settled) reject(new Error(`the Argon2id thread ended (code ${code}) without a key`));
-    });
-  });
+  return new Uint8Array(await oneJob<Uint8Array>('argon2-worker', job));
 }

@@ -92,7 +92,7 @@ describe('npm run deb → koder-snapshot_<version>_<arch>.deb, installed with ap
     const job = { bytes: 32, password: [...Buffer.from('correct horse')], salt: Array(16).fill(7), opslimit: 1, memlimit: 32 * 1024 * 1024 };
     const script = `const { Worker } = require('node:worker_threads'); const j = ${JSON.stringify(job)};
 new Worker('/usr/lib/koder-snapshot/lib/cli/argon2-worker.mjs', { workerData: { ...j, password: new Uint8Array(j.password), salt: new Uint8Array(j.salt) } })
-  .on('message', (m) => console.log(m.key ? Buffer.from(m.key).toString('hex') : 'error ' + m.error));`;
+  .on('message', (m) => console.log(m.result ? Buffer.from(m.result).toString('hex') : 'error ' + m.error));`;
     const kdf = await inRoot(['node', '-e', script]);
     const s = await getSodium();
     expect(kdf.stdout.trim(), kdf.stderr).toBe(Buffer.from(s.crypto_pwhash(32, Buffer.from('correct horse'), new Uint8Array(16).fill(7), 1, job.memlimit, s.crypto_pwhash_ALG_ARGON2ID13)).toString('hex'));
