@@ -3,7 +3,7 @@
  * is written whole into the fresh repo's pack folder (repo-bundle.ts splits
  * it there as `tmp-bundle.pack`): an incremental bundle's base cloned, the
  * pack indexed (a thin one rewritten self-contained), every ref written,
- * `origin` and the upstream set, the branch checked out and the uncommitted
+ * `origin` and the upstream set, the branch checked out (git-checkout.ts) and the uncommitted
  * work of `refs/koder/wip` brought back. Returns the details to report;
  * throws RepoFailure for what makes this repository fail.
  *
@@ -19,6 +19,7 @@ import { dirname, join } from 'node:path';
 import * as git from 'isomorphic-git';
 import type { RepoEntry } from '../manifest/types.ts';
 import { isSafeRefName, type BundleHeader } from './git-bundle.ts';
+import { checkoutFresh } from './git-checkout.ts';
 import { canFetchHere, cloneFrom, setUpstream } from './repo-clone.ts';
 import { RepoFailure } from './repo-failure.ts';
 import { restoreWorkingTree, WIP_REF } from './repo-work-tree.ts';
@@ -132,8 +133,12 @@ export async function repoFromPack({ dir, entry, header, packChecksum }: RepoFro
   if (entry.url && (refs.has(tracking) || header.prerequisites.length > 0)) await setUpstream(dir, entry.branch);
   await git.writeRef({ fs, dir, ref: 'HEAD', value: local, symbolic: true, force: true });
   try {
-    await git.checkout({ fs, dir, ref: entry.branch, force: true });
+    // A fresh repository's empty working tree: written here (git-checkout.ts); on top of
+    // the clone an incremental bundle builds on, isomorphic-git updates what changed.
+    if (header.prerequisites.length === 0) checkoutFresh(dir, await git.resolveRef({ fs, dir, ref: local }));
+    else await git.checkout({ fs, dir, ref: entry.branch, force: true });
   } catch (e) {
+    if (e instanceof RepoFailure) throw e;
     throw new RepoFailure(`cannot check out ${entry.branch}: ${errMessage(e)}`);
   }
 

@@ -21,11 +21,11 @@ import { dirname, join } from 'node:path';
 import * as git from 'isomorphic-git';
 import { WIP_REF } from '../capture/git.ts';
 import { RepoFailure } from './repo-failure.ts';
+import { SAFE_COMPONENT } from './git-checkout.ts';
 
 /** The side ref capture writes uncommitted work to (one constant for both sides). */
 export { WIP_REF };
 
-const SAFE_COMPONENT = (c: string) => c !== '' && c !== '.' && c !== '..' && c.toLowerCase() !== '.git' && !c.includes('\0');
 
 /**
  * Makes the working tree of `dir` (checked out at `headOid`) equal to the

@@ -1,6 +1,7 @@
-import { existsSync, lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { applyRepo, stageRepoAhead, WIP_REF } from '../../src/chroot-appliers/repos.ts';
 import type { Manifest, RepoEntry } from '../../src/manifest/types.ts';
@@ -302,6 +303,31 @@ describe('repo.restore from a bundle (offline)', () => {
     expect(existsSync(join(env.root, 'home/evil'))).toBe(false);
     expect(existsSync(join(env.root, 'evil'))).toBe(false);
     expect(existsSync(join(env.base, 'evil'))).toBe(false);
+  });
+
+  it('a tree entry named .., .git or .GIT fails the repository: nothing written outside it, nothing into its .git', async () => {
+    for (const [k, bad] of ['..', '.git', '.GIT'].entries()) {
+      // git itself never writes such trees; hash-object --literally does.
+      const seed = join(env.base, `evil${k}`);
+      await mkdir(seed);
+      g(seed, ['init', '-q', '-b', 'main']);
+      await writeFile(join(seed, 'payload'), 'pwned\n');
+      const blob = Buffer.from(g(seed, ['hash-object', '-w', 'payload']), 'hex');
+      const treeFile = (entries: [string, string, Buffer][]) => {
+        const f = join(seed, `tree-${Math.random().toString(36).slice(2)}`);
+        writeFileSync(f, Buffer.concat(entries.map(([mode, name, oid]) => Buffer.concat([Buffer.from(`${mode} ${name}\0`, 'latin1'), oid]))));
+        return Buffer.from(g(seed, ['hash-object', '-t', 'tree', '--literally', '-w', f]), 'hex');
+      };
+      const inner = treeFile([['100644', 'evil-config', blob]]);
+      const outer = treeFile([['100644', 'README', blob], ['40000', bad, inner]]);
+      g(seed, ['update-ref', 'refs/heads/main', g(seed, ['commit-tree', outer.toString('hex'), '-m', 'evil'])]);
+      const out = await restore(manifestWith({ slug: 'evil', path: `~/evil${k}`, branch: 'main', bundle: await env.blobs.put(bundleOf(seed, ['main'])) }), `~/evil${k}`);
+      expect(out.status, bad).toBe('failed');
+      expect(out.message).toContain(`the tree names ${JSON.stringify(bad)}: not a name a checkout may write`);
+      expect(existsSync(destOf(`evil${k}`))).toBe(false);
+    }
+    const found = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.name === 'evil-config' ? [join(dir, e.name)] : e.isDirectory() ? found(join(dir, e.name)) : []));
+    expect(found(env.base)).toEqual([]);
   });
 
   it('a destination behind a symlink out of the root is a failed item, nothing written outside', async () => {
