@@ -8,10 +8,9 @@
  * object) — 5.2 s for a 3,000-file repository that `git clone` checks out
  * in 0.4 s — and that CPU was taken from apt, beside which the fetch-ahead
  * builds repositories (bench/README.md, install-restore). Here the packs
- * are read with node's zlib, delta bases are kept while they are reused,
- * and files are written with plain synchronous calls (this runs in a worker).
+ * are read by git-pack.ts (node's zlib, delta bases kept while reused) and
+ * files are written with plain synchronous calls (this runs in a worker).
  *
- *   PackSet     the repository's packs and their v2 .idx (as indexPack wrote them): object by id
  *   checkoutFresh(dir, commit)  the commit's tree into dir (files with their exec bit, symlinks,
  *               submodules as empty folders), then `.git/index` (version 2, every entry with
  *               the stat of the file just written) — git sees a clean tree
@@ -21,173 +20,10 @@
  * (RepoFailure); nothing is written outside `dir`.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { PackSet } from './git-pack.ts';
 import { RepoFailure } from './repo-failure.ts';
-
-type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
-const TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
-
-interface GitObject {
-  type: ObjectType;
-  data: Buffer;
-}
-
-interface Pack {
-  bytes: Buffer;
-  /** Entry offsets in ascending order (an entry ends where the next begins). */
-  sorted: number[];
-}
-
-/** Resolved objects kept as delta bases, up to this many bytes (oldest out first). */
-const CACHE_BYTES = 64 * 1024 * 1024;
-
-/** The packs of a repository (`.git/objects/pack/*.pack` with their v2 indexes), read whole. */
-export class PackSet {
-  private packs: Pack[] = [];
-  private where = new Map<string, [number, number]>();
-  private cache = new Map<string, GitObject>();
-  private cached = 0;
-
-  constructor(gitDir: string) {
-    const dir = join(gitDir, 'objects/pack');
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.idx')).sort()) {
-      const idx = readFileSync(join(dir, f));
-      const bytes = readFileSync(join(dir, f.replace(/\.idx$/, '.pack')));
-      const p = this.packs.length;
-      const offsets = parseIdx(idx, f);
-      for (const [oid, off] of offsets) this.where.set(oid, [p, off]);
-      this.packs.push({ bytes, sorted: [...offsets.values()].sort((a, b) => a - b) });
-    }
-  }
-
-  read(oid: string): GitObject {
-    const at = this.where.get(oid);
-    if (!at) throw new RepoFailure(`object ${oid} is not in the repository's packs`);
-    return this.readAt(at[0], at[1], 0);
-  }
-
-  private readAt(p: number, offset: number, depth: number): GitObject {
-    const key = `${p}:${offset}`;
-    const hit = this.cache.get(key);
-    if (hit) return hit;
-    if (depth > 10_000) throw new RepoFailure('a delta chain in the pack is too deep');
-    const { bytes, sorted } = this.packs[p]!;
-    let i = offset;
-    let c = bytes[i++]!;
-    const kind = (c >> 4) & 7;
-    let size = c & 15;
-    let shift = 16;
-    while (c & 0x80) {
-      c = bytes[i++]!;
-      size += (c & 0x7f) * shift;
-      shift *= 128;
-    }
-    let base: GitObject | undefined;
-    if (kind === OFS_DELTA) {
-      c = bytes[i++]!;
-      let back = c & 0x7f;
-      while (c & 0x80) {
-        c = bytes[i++]!;
-        back = (back + 1) * 128 + (c & 0x7f);
-      }
-      base = this.readAt(p, offset - back, depth + 1);
-    } else if (kind === REF_DELTA) {
-      base = this.read(bytes.subarray(i, i + 20).toString('hex'));
-      i += 20;
-    } else if (!TYPES[kind]) throw new RepoFailure(`pack entry at ${offset}: unknown type ${kind}`);
-    const end = nextOffset(sorted, offset) ?? bytes.length - 20;
-    const raw = inflateSync(bytes.subarray(i, end));
-    if (raw.length !== size) throw new RepoFailure(`pack entry at ${offset}: ${raw.length} bytes inflated, ${size} announced`);
-    const obj: GitObject = base ? { type: base.type, data: applyDelta(raw, base.data) } : { type: TYPES[kind]!, data: raw };
-    // Kept while there is room: later entries are deltas against earlier ones (a base is
-    // read again for each of its deltas); the oldest go first.
-    this.cache.set(key, obj);
-    this.cached += obj.data.length;
-    for (const [k, v] of this.cache) {
-      if (this.cached <= CACHE_BYTES) break;
-      this.cache.delete(k);
-      this.cached -= v.data.length;
-    }
-    return obj;
-  }
-}
-
-function nextOffset(sorted: number[], offset: number): number | undefined {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! <= offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return sorted[lo];
-}
-
-/** A v2 pack index: object id → offset in its pack. */
-function parseIdx(b: Buffer, name: string): Map<string, number> {
-  if (b.length < 8 + 256 * 4 || b.readUInt32BE(0) !== 0xff744f63 || b.readUInt32BE(4) !== 2) throw new RepoFailure(`${name}: not a v2 pack index`);
-  const n = b.readUInt32BE(8 + 255 * 4);
-  const ids = 8 + 256 * 4;
-  const offs = ids + n * 20 + n * 4;
-  const large = offs + n * 4;
-  const out = new Map<string, number>();
-  for (let k = 0; k < n; k++) {
-    const o = b.readUInt32BE(offs + k * 4);
-    const off = o & 0x80000000 ? Number(b.readBigUInt64BE(large + (o & 0x7fffffff) * 8)) : o;
-    out.set(b.toString('hex', ids + k * 20, ids + (k + 1) * 20), off);
-  }
-  return out;
-}
-
-/** git's delta format: the source size, the target size, then copy (from the base) and insert ops. */
-export function applyDelta(delta: Buffer, base: Buffer): Buffer {
-  let i = 0;
-  const varint = () => {
-    let r = 0;
-    let s = 1;
-    let c: number;
-    do {
-      c = delta[i++]!;
-      r += (c & 0x7f) * s;
-      s *= 128;
-    } while (c & 0x80);
-    return r;
-  };
-  const bad = (why: string) => new RepoFailure(`a delta in the pack is malformed (${why})`);
-  if (varint() !== base.length) throw bad('its base has another size');
-  const size = varint();
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
-  while (i < delta.length) {
-    const op = delta[i++]!;
-    if (op & 0x80) {
-      let off = 0;
-      let n = 0;
-      if (op & 0x01) off += delta[i++]!;
-      if (op & 0x02) off += delta[i++]! * 0x100;
-      if (op & 0x04) off += delta[i++]! * 0x10000;
-      if (op & 0x08) off += delta[i++]! * 0x1000000;
-      if (op & 0x10) n += delta[i++]!;
-      if (op & 0x20) n += delta[i++]! * 0x100;
-      if (op & 0x40) n += delta[i++]! * 0x10000;
-      if (n === 0) n = 0x10000;
-      if (off + n > base.length || o + n > size) throw bad('a copy out of bounds');
-      base.copy(out, o, off, off + n);
-      o += n;
-    } else if (op !== 0) {
-      if (i + op > delta.length || o + op > size) throw bad('an insert out of bounds');
-      delta.copy(out, o, i, i + op);
-      i += op;
-      o += op;
-    } else throw bad('opcode 0');
-  }
-  if (o !== size) throw bad('its result has another size');
-  return out;
-}
 
 /** A name a tree entry may have here: not one that leaves its folder or writes into .git. */
 export const SAFE_COMPONENT = (c: string) => c !== '' && c !== '.' && c !== '..' && c.toLowerCase() !== '.git' && !c.includes('\0') && !c.includes('/');

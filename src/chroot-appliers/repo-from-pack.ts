@@ -20,6 +20,7 @@ import * as git from 'isomorphic-git';
 import type { RepoEntry } from '../manifest/types.ts';
 import { isSafeRefName, type BundleHeader } from './git-bundle.ts';
 import { checkoutFresh } from './git-checkout.ts';
+import { indexPack } from './git-pack.ts';
 import { canFetchHere, cloneFrom, setUpstream } from './repo-clone.ts';
 import { RepoFailure } from './repo-failure.ts';
 import { restoreWorkingTree, WIP_REF } from './repo-work-tree.ts';
@@ -81,7 +82,9 @@ export async function repoFromPack({ dir, entry, header, packChecksum }: RepoFro
   const packRel = `.git/objects/pack/${packName}.pack`;
   await rename(tmpPack, join(dir, packRel));
   try {
-    await git.indexPack({ fs, dir, filepath: packRel });
+    // A self-contained pack is indexed here (git-pack.ts); a thin one against the clone, by isomorphic-git.
+    if (header.prerequisites.length === 0) indexPack(join(dir, packRel));
+    else await git.indexPack({ fs, dir, filepath: packRel });
   } catch (e) {
     throw new RepoFailure(`the bundle's packfile cannot be indexed: ${errMessage(e)}`);
   }
