@@ -14,6 +14,8 @@
  *   KODER_BENCH_SEQ=1  another side: ours without the fetch-ahead (KODER_FETCH_AHEAD=0)
  *   KODER_BENCH_FSYNC=1  another side: ours with dpkg's own fsyncs (KODER_APT_SAFE_IO=1)
  *   KODER_BENCH_PROF   a folder for CPU profiles of ours (node --cpu-prof)
+ *   KODER_BENCH_TSX=1  ours from the source tree through tsx (bin/koder-snapshot.mjs)
+ *                      instead of bundled as the .deb ships it (bench/child-bundle.ts)
  *   KODER_BENCH_DIR    work dir (default: a mkdtemp dir in the OS tmpdir, removed at the end)
  *
  * Set-up (not timed): the reference server on 127.0.0.1 (in this process);
@@ -28,7 +30,7 @@
  *
  * Per run, into a fresh minbase root on disk (the cached tarball extracted,
  * user ana added), page cache dropped:
- *   (a) ours:   koder-snapshot restore --target R --user ana --only apps,files,repos
+ *   (a) ours:   koder-snapshot restore (the CLI bundled as in the .deb) --target R --user ana --only apps,files,repos
  *               --json --passphrase-stdin (log in saved; chain verified, vault
  *               opened, apt, files, repositories; the fetch-ahead beside apt);
  *   (b) script: in a private mount + PID namespace, R's own /dev (tmpfs, nodes,
@@ -57,9 +59,12 @@ import { V2_PASSPHRASE, captureV2, v2Account } from '../test/helpers/v2-snapshot
 import { loginAs, testServer } from '../test/server/fixture.ts';
 import { dropCaches, makeTree, parseSize } from './tree-fixture.ts';
 import { NODE_ENV, NODE_FLAGS } from '../src/util/process-tuning.ts';
+import { benchBundle } from './child-bundle.ts';
 
 const MiB = 1024 * 1024;
-const BIN = fileURLToPath(new URL('../bin/koder-snapshot.mjs', import.meta.url));
+/** The CLI as the .deb ships it (one bundle, workers beside it); KODER_BENCH_TSX=1: the sources through tsx (≈ 1 s more to start). */
+const ourCli = (): Promise<string> =>
+  process.env.KODER_BENCH_TSX === '1' ? Promise.resolve(fileURLToPath(new URL('../bin/koder-snapshot.mjs', import.meta.url))) : benchBundle('koder-snapshot', 'bench/cli-entry.ts');
 /** The hand-written script (b). */
 const SCRIPT = fileURLToPath(new URL('./install-restore.sh', import.meta.url));
 
@@ -110,12 +115,13 @@ interface Timed {
 }
 
 /** Ours' run; its JSON lines (each after its elapsed ms) and stderr are kept in `log` + .jsonl / .err. */
-function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Timed> {
+async function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Timed> {
+  const cli = await ourCli();
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // As the CLI starts (its shebang's V8 flag); KODER_BENCH_PROF=DIR: CPU profiles of ours' main thread and workers.
     const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KODER_BENCH_PROF}`] : [];
-    const p = spawn(process.execPath, [...NODE_FLAGS, ...prof, BIN, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...NODE_ENV, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...NODE_FLAGS, ...prof, cli, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...NODE_ENV, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     p.stdin.end(`${V2_PASSPHRASE}\n`);
     let buf = '';
     let err = '';

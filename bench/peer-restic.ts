@@ -51,7 +51,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateDocuments, xorshift } from './home-fixture.ts';
 import { dropCaches } from './tree-fixture.ts';
-import { WORKERS } from '../src/util/worker-thread.ts';
+import { benchBundle } from './child-bundle.ts';
 import { NODE_ENV } from '../src/util/process-tuning.ts';
 
 const MiB = 1024 * 1024;
@@ -66,17 +66,9 @@ import type { ChildCapture, ChildOut, ChildRestore } from './peer-restic-child.t
  * worker threads' modules (as the .deb ships the CLI: no tsx, whose ESM hooks add a loader
  * thread per isolate and ≈ 30 MiB per worker); KODER_BENCH_TSX=1 runs the sources through tsx.
  */
-let bundled: string | undefined;
 export async function childEntry(): Promise<string[]> {
   if (process.env.KODER_BENCH_TSX === '1') return ['--import', 'tsx', join(dirname(SELF), 'peer-restic-child.ts')];
-  if (!bundled) {
-    const { build } = await import('esbuild');
-    const out = join(dirname(SELF), '..', '.scratch', 'bench-build');
-    const common = { bundle: true, platform: 'node' as const, format: 'esm' as const, target: 'node20', external: ['zstd-napi', 'zstd-napi/*'], logLevel: 'warning' as const, define: { KODER_BUNDLED_WORKERS: 'true' }, banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } };
-    await build({ ...common, entryPoints: { 'peer-restic-child': join(dirname(SELF), 'peer-restic-child.ts'), ...Object.fromEntries(Object.entries(WORKERS).map(([name, file]) => [name, join(dirname(SELF), '..', file)])) }, outdir: out, outExtension: { '.js': '.mjs' } });
-    bundled = join(out, 'peer-restic-child.mjs');
-  }
-  return [bundled];
+  return [await benchBundle('peer-restic-child', 'bench/peer-restic-child.ts')];
 }
 
 export async function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number }> {

@@ -39,7 +39,7 @@
  *
  * Options: --out DIR (default dist), --skip-wizard-build (reuse dist/wizard and dist/app).
  */
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -48,6 +48,7 @@ import { gzipSync } from 'node:zlib';
 import { WORKERS } from '../src/util/worker-thread.ts';
 import { shebang } from '../src/util/process-tuning.ts';
 import { manFromCli } from './man.ts';
+import { devOnlyCommands } from './dev-only-commands.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { name: string; version: string; license: string; description: string };
@@ -78,38 +79,6 @@ const write = (dest: string, text: string | Buffer, mode = 0o644) => {
   mkdirSync(dirname(at(dest)), { recursive: true });
   writeFileSync(at(dest), text);
   chmodSync(at(dest), mode);
-};
-
-/** `serve` and `demo` need the reference server (SQLite, oidc-provider): not in the package. */
-const devOnlyCommands: Plugin = {
-  name: 'koder-dev-only-commands',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/(serve|demo)\.ts$/ }, (a) =>
-      a.importer.endsWith(join('src', 'cli', 'commands', 'index.ts')) ? { path: a.path.slice(2, -3), namespace: 'koder-dev-only' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'koder-dev-only' }, (a) => {
-      const what = a.path === 'serve' ? 'run the reference Koder ID + Drive server' : 'the `npm start` demo (server, demo user, wizard)';
-      return {
-        resolveDir: join(repo, 'src/cli/commands'),
-        loader: 'ts',
-        contents: `import { EXIT_USAGE, type Command } from '../command.ts';
-export const ${a.path}: Command = {
-  name: ${JSON.stringify(a.path)},
-  summary: ${JSON.stringify(`${what} (source tree only)`)},
-  usage: ${JSON.stringify(`Usage: koder-snapshot ${a.path}\n\nNot part of the Debian package: ${what} runs from the source tree\n(git clone, npm ci, node bin/koder-snapshot.mjs ${a.path}).`)},
-  async run(args, io) {
-    if (args.includes('--help') || args.includes('-h')) {
-      io.out(this.usage);
-      return 0;
-    }
-    io.err(this.usage);
-    return EXIT_USAGE;
-  },
-};
-`,
-      };
-    });
-  },
 };
 
 const common = {
