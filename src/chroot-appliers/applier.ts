@@ -14,6 +14,7 @@ import type { Identity } from '../keys/identity.ts';
 import type { Target } from './target.ts';
 import type { RemoteBlob } from './remote-blob.ts';
 import type { LocalDebs } from './apt-local-debs.ts';
+import type { AptUpdateResult } from './apt.ts';
 
 export interface BlobSource {
   /**
@@ -88,6 +89,12 @@ export interface ApplyContext {
   log: (line: string) => void;
   /** The .debs an export brought (apt-local-debs.ts): offered to apt at the run's first apt-get update, removed at the end. */
   localDebs?: LocalDebs;
+  /**
+   * The run's `apt-get update`, begun before the apply (apt.ts startAptUpdate:
+   * the restore session starts it beside the vault's key derivation when the
+   * person already said yes); the apt steps take it as theirs.
+   */
+  aptLists?: Promise<AptUpdateResult>;
   /** Facts about the live machine the installer runs on (for gpu checks). */
   host?: { gpuVendors?: string[] };
 }

@@ -26,7 +26,8 @@
  * handles (rate class apt), from which the daemon counts apt's time left.
  */
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
-import { errorSummary, installedPackages, runInTarget } from './chroot-commands.ts';
+import { errorSummary, installedPackages, runInTarget, type TargetCommandContext } from './chroot-commands.ts';
+import type { Target } from './target.ts';
 import { STATUS_FD } from './chroot-runner.ts';
 import { AptRunTracker, type AptRun } from './apt-status.ts';
 import { recoverUnsafeIo, unsafeIoBegin, unsafeIoEnd, unsafeIoOptions } from './apt-unsafe-io.ts';
@@ -65,6 +66,10 @@ function problemLines(text: string): string[] {
 export async function runAptUpdate(ctx: ApplyContext, extra: string[] = []): Promise<AptUpdateResult> {
   // The exported .debs (a drive's), checked and offered as a local source before apt reads its sources.
   const local = (await ctx.localDebs?.enable(ctx)) ?? [];
+  return aptGetUpdate(ctx, extra, local);
+}
+
+async function aptGetUpdate(ctx: TargetCommandContext, extra: string[], local: string[] = []): Promise<AptUpdateResult> {
   const r = await runInTarget(ctx, ['apt-get', ...APT_OPTS, ...extra, 'update'], { nice: APT_NICE });
   const problems = [...local, ...problemLines(`${r.stdout}\n${r.stderr}`)];
   const failed = r.code !== 0 || local.length > 0 || problems.some((l) => /^E: /.test(l) || /^Err:/.test(l) || /^W: (Failed to fetch|GPG error)/.test(l));
@@ -76,7 +81,7 @@ export async function runAptUpdate(ctx: ApplyContext, extra: string[] = []): Pro
  * `force` runs it again (after the sources changed).
  */
 export function aptUpdate(ctx: ApplyContext, opts: { force?: boolean } = {}): Promise<AptUpdateResult> {
-  const cached = updates.get(ctx);
+  const cached = updates.get(ctx) ?? ctx.aptLists;
   if (cached && !opts.force) return cached;
   const p = runAptUpdate(ctx).catch((e: unknown) => {
     updates.delete(ctx);
@@ -84,6 +89,17 @@ export function aptUpdate(ctx: ApplyContext, opts: { force?: boolean } = {}): Pr
   });
   updates.set(ctx, p);
   return p;
+}
+
+/**
+ * The run's `apt-get update` begun before the apply, in the target (root and
+ * user checked): the restore session starts it beside the vault's key
+ * derivation (≈ 1.3 s of Argon2id) once the plan has apt work and the person
+ * already said yes — the CLI without --dry-run. The apt steps take it as
+ * theirs (ApplyContext.aptLists); the lists are all it changes in the target.
+ */
+export function startAptUpdate(target: Target, log: (line: string) => void): Promise<AptUpdateResult> {
+  return aptGetUpdate({ target, log }, []);
 }
 
 // ---------------------------------------------------------------------------
@@ -152,6 +168,8 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
   let done = 0;
   let run: AptRun | undefined;
   let phase = 'update';
+  // An update begun before the apply is over before dpkg or apt are run beside it.
+  await ctx.aptLists?.catch(() => undefined);
   const tick = () => {
     if (!progress) return;
     const work = run && aptWork(run);

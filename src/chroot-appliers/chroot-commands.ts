@@ -45,7 +45,10 @@ export function shQuote(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export function runInTarget(ctx: ApplyContext, argv: readonly string[], opts: TargetCommandOptions = {}): Promise<RunResult> {
+/** What running a command in the target needs of the restore's context. */
+export type TargetCommandContext = Pick<ApplyContext, 'target' | 'signal' | 'log'>;
+
+export function runInTarget(ctx: TargetCommandContext, argv: readonly string[], opts: TargetCommandOptions = {}): Promise<RunResult> {
   ctx.log(`[chroot] ${argv.map(shQuote).join(' ')}`);
   const { onLine, onStatusLine } = opts;
   const out = onLine ? { stdout: lineSplitter((l) => onLine(l, 'stdout')), stderr: lineSplitter((l) => onLine(l, 'stderr')) } : undefined;

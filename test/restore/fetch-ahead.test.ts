@@ -132,6 +132,10 @@ describe('fetch-ahead while apt installs', () => {
     expect(r.report?.status, r.stderr).toBe('done');
     expect(r.report!.results.map((x) => x.stepId)).toEqual(['apt.install', 'files.restore:~/Documentos', 'repo.restore:~/dev/notas']);
     expect((await runInChroot(t.root, ['jq', '--version'])).stdout).toMatch(/^jq-1\./);
+    // apt's lists were read while the vault opened (before the apt step's first command), once.
+    const inChroot = r.stderr.split('\n').filter((l) => l.startsWith('[chroot] '));
+    expect(inChroot[0]).toMatch(/^\[chroot\] apt-get .* update$/);
+    expect(inChroot.filter((l) => / update$/.test(l))).toHaveLength(1);
 
     // apt ends when the progress first names a later step.
     const aptLines = r.lines.filter((l) => l.current === 'apt.install');

@@ -137,6 +137,8 @@ export const restore: Command = {
       return {
         server: server!, stateDir, mode: 'standalone' as const, defaults: { hostname: v.hostname ?? '', targetUser: v.user! },
         appliers: defaultAppliers, target: { root: target, user: v.user! }, env, host: { gpuVendors }, fetchAhead: env.KODER_FETCH_AHEAD !== '0',
+        // Nothing waits for a yes here: apt's lists are read while the vault opens.
+        aptUpdateEarly: !v['dry-run'],
         log: (l: string) => io.err(l),
       };
     }
