@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, inflateSync } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { RepoFailure } from './repo-failure.ts';
 
 type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
@@ -108,7 +108,7 @@ export class PackObjects {
       base = this.at(w[0], w[1], depth + 1);
     }
     const end = nextOffset(sorted, offset) ?? bytes.length - 20;
-    const raw = inflateSync(bytes.subarray(h.data, end));
+    const raw = zlib.inflateSync(bytes.subarray(h.data, end));
     if (raw.length !== h.size) throw new RepoFailure(`pack entry at ${offset}: ${raw.length} bytes inflated, ${h.size} announced`);
     const obj: GitObject = base ? { type: base.type, data: applyDelta(raw, base.data) } : { type: TYPES[h.kind]!, data: raw };
     this.cache.set(key, obj);
@@ -239,7 +239,7 @@ export function indexPack(packPath: string): number {
     const h = entryHead(bytes, pos);
     let out: { buffer: Buffer; engine: { bytesWritten: number } };
     try {
-      out = inflateSync(bytes.subarray(h.data, trailer), { info: true }) as unknown as typeof out;
+      out = zlib.inflateSync(bytes.subarray(h.data, trailer), { info: true }) as unknown as typeof out;
     } catch (e) {
       throw new RepoFailure(`pack entry at ${pos}: ${(e as Error).message}`);
     }
@@ -278,6 +278,21 @@ export function indexPack(packPath: string): number {
   writeFileSync(packPath.replace(/\.pack$/, '.idx'), idxV2(oids as string[], crcs, offsets, bytes.subarray(trailer)));
   return n;
 }
+
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** CRC-32 as zlib computes it, in JS: the .deb's Node 18 has no zlib.crc32 (Node 20.15 has). */
+export function crc32Js(b: Buffer): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const crc32: (b: Buffer) => number = (zlib as { crc32?: (b: Buffer) => number }).crc32 ?? crc32Js;
 
 function objectId(type: ObjectType, data: Buffer): string {
   return createHash('sha1').update(`${type} ${data.length}\0`).update(data).digest('hex');

@@ -8,7 +8,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyDelta, indexPack, PackSet } from '../../src/chroot-appliers/git-pack.ts';
+import { applyDelta, crc32Js, indexPack, PackSet } from '../../src/chroot-appliers/git-pack.ts';
+import { randomBytes } from 'node:crypto';
+import * as zlib from 'node:zlib';
 import { RepoFailure } from '../../src/chroot-appliers/repo-failure.ts';
 import { g, setGitHome } from '../helpers/git.ts';
 
@@ -86,5 +88,12 @@ describe('indexPack', () => {
     // source size 4, target size 8, copy 8 bytes from offset 0 of a 4-byte base
     expect(() => applyDelta(Buffer.from([4, 8, 0x91, 0, 8]), Buffer.from('abcd'))).toThrow(/copy out of bounds/);
     expect(applyDelta(Buffer.from([4, 6, 0x91, 0, 4, 2, 0x21, 0x21]), Buffer.from('abcd')).toString()).toBe('abcd!!');
+  });
+
+  it("CRC-32 without node's (the .deb's Node 18): the same as zlib's", () => {
+    for (const n of [0, 1, 7, 4096, 100_003]) {
+      const b = randomBytes(n);
+      expect(crc32Js(b)).toBe((zlib as unknown as { crc32: (b: Buffer) => number }).crc32(b));
+    }
   });
 });

@@ -98,6 +98,36 @@ new Worker('/usr/lib/koder-snapshot/lib/cli/argon2-worker.mjs', { workerData: { 
     expect(kdf.stdout.trim(), kdf.stderr).toBe(Buffer.from(s.crypto_pwhash(32, Buffer.from('correct horse'), new Uint8Array(16).fill(7), 1, job.memlimit, s.crypto_pwhash_ALG_ARGON2ID13)).toString('hex'));
   }, 60_000);
 
+  it('the packaged repository thread on Node 18: a pack indexed and checked out (CRC-32 without zlib.crc32), git finds the tree clean', async () => {
+    const src = join(target.root, 'tmp/repo-src');
+    const dir = join(target.root, 'tmp/repo');
+    mkdirSync(src, { recursive: true });
+    const git = (cwd: string, args: string[], input?: Buffer) => {
+      const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, input, maxBuffer: 1 << 26 });
+      if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    git(src, ['init', '-q', '-b', 'main']);
+    for (let f = 0; f < 30; f++) writeFileSync(join(src, `f${f}.txt`), `file ${f}\n`.repeat(50 + f));
+    writeFileSync(join(src, 'run.sh'), '#!/bin/sh\necho run\n', { mode: 0o755 });
+    git(src, ['add', '.']);
+    git(src, ['commit', '-q', '-m', 'one']);
+    const oid = git(src, ['rev-parse', 'main']).toString().trim();
+    mkdirSync(dir);
+    git(dir, ['init', '-q', '-b', 'main']);
+    const pack = git(src, ['pack-objects', '--stdout'], git(src, ['rev-list', '--objects', '--all']));
+    writeFileSync(join(dir, '.git/objects/pack/tmp-bundle.pack'), pack);
+    const job = { dir: '/tmp/repo', entry: { slug: 'repo', path: '~/repo', branch: 'main' }, header: { prerequisites: [], refs: [{ name: 'refs/heads/main', oid }] }, packChecksum: pack.subarray(-20).toString('hex') };
+    const script = `const { Worker } = require('node:worker_threads');
+new Worker('/usr/lib/koder-snapshot/lib/cli/repo-worker.mjs', { workerData: ${JSON.stringify(job)} }).on('message', (m) => console.log(JSON.stringify(m)));`;
+    const r = await inRoot(['node', '-e', script]);
+    expect(r.stdout.trim(), r.stderr).toBe('{"result":[]}');
+    expect(git(dir, ['status', '--porcelain']).toString()).toBe('');
+    expect(git(dir, ['rev-parse', 'HEAD']).toString().trim()).toBe(oid);
+    expect(readFileSync(join(dir, 'f7.txt'), 'utf8')).toBe('file 7\n'.repeat(57));
+    git(dir, ['fsck', '--full']);
+  }, 60_000);
+
   it('every command answers --help; the server-only ones say they are not packaged', async () => {
     const usage = (await inRoot(['koder-snapshot', '--help'])).stdout;
     const names = usage.split('\n').map((l) => /^ {2}([a-z]+) {2,}/.exec(l)?.[1]).filter(Boolean) as string[];
