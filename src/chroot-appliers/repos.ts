@@ -1,12 +1,14 @@
 /**
  * The repos applier ('repo.restore'): one `[[repos.entry]]` checked out at
- * its `path` in the target, with isomorphic-git (no git binary needed on the
- * live system or in the target). In order:
+ * its `path` in the target, with no git binary on the live system or in the
+ * target: isomorphic-git, and our own pack index and checkout (git-pack.ts,
+ * git-checkout.ts) where it was slow. In order:
  *
  * ```
  * check the destination resolves inside the root
  * staging dir on the destination's filesystem (commit-staging.ts)
- * bundle?  → repo-bundle.ts   (offline; an incremental one clones its base first)
+ * bundle?  → repo-bundle.ts   (offline; an incremental one clones its base first;
+ *                              the git work in a thread: repo-from-pack.ts)
  * else url → repo-clone.ts    (http/https/file; ssh was deferred to first boot)
  *            repo-work-tree.ts brings back refs/koder/wip's uncommitted work
  * chown to the user, move into place → repo-place.ts (a different folder there → NAME.pre-restore)
