@@ -7,6 +7,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { capture, defaultConfig } from '../src/capture/index.ts';
 import { DriveClient } from '../src/drive/index.ts';
 import { openBlobRemote } from '../src/drive/blob-remote.ts';
@@ -100,6 +101,17 @@ if (process.env.KODER_BENCH_MEM) {
     for (const [k, v] of Object.entries(process.memoryUsage())) peak[k] = Math.max(peak[k] ?? 0, v);
   }, 50).unref();
   process.on('exit', () => process.stderr.write(`memory peaks (MiB): ${Object.entries(peak).map(([k, v]) => `${k} ${(v / 1048576).toFixed(0)}`).join(', ')}\n`));
+}
+if (process.env.KODER_BENCH_LOOP) {
+  // How busy the main thread's event loop was, and its longest turns: work the workers may wait for.
+  const elu0 = performance.eventLoopUtilization();
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  process.on('exit', () => {
+    delay.disable();
+    const ms = (ns: number) => (ns / 1e6).toFixed(0);
+    process.stderr.write(`event loop: busy ${(performance.eventLoopUtilization(elu0).utilization * 100).toFixed(0)} %, delay p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms\n`);
+  });
 }
 const [mode, json] = process.argv.slice(2);
 const arg = JSON.parse(json!) as ChildCapture & ChildRestore;

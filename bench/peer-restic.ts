@@ -16,6 +16,7 @@
  *   KODER_BENCH_SEMI      our children's --max-semi-space-size (default 4, the product's)
  *   KODER_BENCH_RWORKERS  our restore's worker threads (default the product's, 2)
  *   KODER_BENCH_MALLOC    0: our children without the product's malloc setting (src/util/process-tuning.ts)
+ *   KODER_BENCH_LOOP      1: our children print their main thread's event-loop use and longest turn
  *
  * Per dataset (a home whose ~/Documents holds it):
  *   first      FIRSTS pairs, page cache dropped before each, order alternating: ours
