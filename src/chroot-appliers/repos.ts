@@ -32,7 +32,9 @@ import type { ApplyContext, Progress, StepApplier, StepOutcome, StepStager } fro
 import { removeStaging, stagingDirFor } from './commit-staging.ts';
 import { bundleBlob, bundleFile, restoreFromBundle, type BundleInput } from './repo-bundle.ts';
 import { FILES_LOCKED_MESSAGE, restoreTreeInto, treeKeyFor } from './files-v2.ts';
-import { canFetchHere, cloneFrom } from './repo-clone.ts';
+import { canFetchHere } from './repo-clone.ts';
+import type { RepoCloneJob } from './repo-worker.ts';
+import { oneJob } from '../util/worker-thread.ts';
 import { Rethrow } from './repo-failure.ts';
 import { chownTree, place } from './repo-place.ts';
 import { resolveInRoot } from './safe-path.ts';
@@ -89,7 +91,8 @@ async function buildRepo(entry: RepoEntry, dest: string, staging: string, ctx: A
   } else {
     // Validation guarantees a url where there is no bundle.
     if (!entry.url) throw new Error(`repo ${entry.path} has neither a bundle nor a url`);
-    await cloneFrom(work, entry.url, entry.branch);
+    // In the repository thread, as a bundle's git work (repo-worker.ts).
+    await oneJob<string[]>('repo-worker', { clone: { dir: work, url: entry.url, branch: entry.branch } } satisfies RepoCloneJob);
     how = `cloned from ${entry.url}`;
   }
   await chownTree(work, ctx.target.uid, ctx.target.gid);
