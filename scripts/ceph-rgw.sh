@@ -130,6 +130,10 @@ attempt() {
     { engine_fail "ceph-mon --mkfs failed" "$d/log/mkfs.log"; return 1; }
   ceph-mon --conf "$d/ceph.conf" -i a >>"$d/log/mkfs.log" 2>&1 ||
     { port_taken "$d/log/mkfs.log" "$d/log/mon.a.log" && return 3
+      # ceph-mon refuses to start on a filesystem with less than 5 % free ('mon data avail crit').
+      if grep -q 'mon data avail crit' "$d/log/mkfs.log" "$d/log/mon.a.log" 2>/dev/null; then
+        engine_fail "ceph-mon did not start: the filesystem of $d has less than 5 % free ($(df -h --output=avail,pcent "$d" | tail -n 1 | xargs) avail/used); free some space" "$d/log/mkfs.log"; return 1
+      fi
       engine_fail "ceph-mon did not start" "$d/log/mkfs.log" "$d/log/mon.a.log"; return 1; }
   wait_for ceph-mon 30 "$d/run/mon.a.pid" "$d/log/mon.a.log" mon_answers || return
 
