@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker, parentPort, workerData, type Transferable, type WorkerOptions } from 'node:worker_threads';
-import { CodedError, ERROR_CODES, type ErrorCode } from './coded-error.ts';
+import { CodedError, isErrorCode } from './coded-error.ts';
 
 /** Set by the .deb bundle (esbuild `define`). */
 declare const KODER_BUNDLED_WORKERS: boolean | undefined;
@@ -51,7 +51,7 @@ export function oneJob<T>(name: WorkerName, job: unknown): Promise<T> {
     w.once('message', (m: JobReply<T>) => {
       settled = true;
       if ('result' in m) resolve(m.result);
-      else reject(m.code && m.code in ERROR_CODES ? new CodedError(m.code as ErrorCode, m.error) : new Error(m.error));
+      else reject(isErrorCode(m.code) ? new CodedError(m.code, m.error) : new Error(m.error));
     });
     w.once('error', (e) => {
       settled = true;
