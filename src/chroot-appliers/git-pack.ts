@@ -9,6 +9,7 @@
  *   entryHead(bytes, offset)  an entry's kind, size, delta base, data start
  *   PackObjects               objects by pack offset, deltas applied, bases kept while reused (64 MiB)
  *   PackSet                   a repository's packs with their v2 .idx: object by id
+ *   packIndexOids(idx)        the ids a v2 .idx lists
  *   indexPack(pack)           the .idx of a self-contained pack, written beside it: each entry's
  *                             id (SHA-1 of "type size\0" + content), CRC-32 and offset — the
  *                             pack's own checksum checked first
@@ -154,6 +155,11 @@ function nextOffset(sorted: number[], offset: number): number | undefined {
     else hi = mid;
   }
   return sorted[lo];
+}
+
+/** The object ids a v2 pack index lists, in its order. */
+export function packIndexOids(idxPath: string): string[] {
+  return [...parseIdx(readFileSync(idxPath), idxPath).keys()];
 }
 
 /** A v2 pack index: object id → offset in its pack. */

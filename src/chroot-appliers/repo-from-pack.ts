@@ -14,13 +14,13 @@
  * (bench/README.md, install-restore).
  */
 import fs from 'node:fs';
-import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as git from 'isomorphic-git';
 import type { RepoEntry } from '../manifest/types.ts';
 import { isSafeRefName, type BundleHeader } from './git-bundle.ts';
 import { checkoutFresh } from './git-checkout.ts';
-import { indexPack } from './git-pack.ts';
+import { indexPack, packIndexOids } from './git-pack.ts';
 import { canFetchHere, cloneFrom, setUpstream } from './repo-clone.ts';
 import { RepoFailure } from './repo-failure.ts';
 import { restoreWorkingTree, WIP_REF } from './repo-work-tree.ts';
@@ -33,17 +33,6 @@ export interface RepoFromPackJob {
   header: BundleHeader;
   /** The pack's trailing checksum (hex): its name. */
   packChecksum: string;
-}
-
-/** Object ids listed in a pack index (v2). */
-async function oidsOfPackIndex(idxPath: string): Promise<string[]> {
-  const b = await readFile(idxPath);
-  if (b.readUInt32BE(0) !== 0xff744f63 || b.readUInt32BE(4) !== 2) throw new Error(`${idxPath}: not a v2 pack index`);
-  const n = b.readUInt32BE(8 + 255 * 4);
-  const out: string[] = [];
-  const start = 8 + 256 * 4;
-  for (let i = 0; i < n; i++) out.push(b.subarray(start + i * 20, start + (i + 1) * 20).toString('hex'));
-  return out;
 }
 
 async function hasObject(dir: string, oid: string): Promise<boolean> {
@@ -90,7 +79,7 @@ export async function repoFromPack({ dir, entry, header, packChecksum }: RepoFro
   }
   if (header.prerequisites.length > 0) {
     // A thin pack (deltas against the cloned objects) → a self-contained one.
-    const oids = await oidsOfPackIndex(join(dir, `.git/objects/pack/${packName}.idx`));
+    const oids = packIndexOids(join(dir, `.git/objects/pack/${packName}.idx`));
     const { filename } = await git.packObjects({ fs, dir, oids, write: true });
     if (filename !== `${packName}.pack`) {
       await git.indexPack({ fs, dir, filepath: `.git/objects/pack/${filename}` });
