@@ -112,14 +112,19 @@ export class PackObjects {
     const raw = zlib.inflateSync(bytes.subarray(h.data, end));
     if (raw.length !== h.size) throw new RepoFailure(`pack entry at ${offset}: ${raw.length} bytes inflated, ${h.size} announced`);
     const obj: GitObject = base ? { type: base.type, data: applyDelta(raw, base.data) } : { type: TYPES[h.kind]!, data: raw };
-    this.cache.set(key, obj);
+    this.keep(p, offset, obj);
+    return obj;
+  }
+
+  /** Keeps the object at `offset` as a delta base while there is room (the oldest go first). */
+  keep(p: number, offset: number, obj: GitObject): void {
+    this.cache.set(`${p}:${offset}`, obj);
     this.cached += obj.data.length;
     for (const [k, v] of this.cache) {
       if (this.cached <= CACHE_BYTES) break;
       this.cache.delete(k);
       this.cached -= v.data.length;
     }
-    return obj;
   }
 }
 
@@ -234,11 +239,19 @@ export function indexPack(packPath: string): number {
   if (bytes.length < 32 || bytes.toString('latin1', 0, 4) !== 'PACK' || ![2, 3].includes(bytes.readUInt32BE(4))) throw new RepoFailure('the bundle does not carry a version 2 or 3 packfile');
   if (!createHash('sha1').update(bytes.subarray(0, trailer)).digest().equals(bytes.subarray(trailer))) throw new RepoFailure("the packfile's checksum does not match its bytes");
   const n = bytes.readUInt32BE(8);
-  // Where each entry ends (zlib says how much input it took), its CRC-32; the id of a whole object at once.
+  // Where each entry ends (zlib says how much input it took), its CRC-32; the id of a whole object
+  // at once, and the object kept as a delta base (the deltas below do not inflate it again).
   const offsets: number[] = [];
   const crcs: number[] = [];
   const oids: (string | undefined)[] = [];
-  const refDeltas: number[] = [];
+  /** A delta against an object named by id: entry → that id. */
+  const refBase = new Map<number, string>();
+  const byOid = new Map<string, number>();
+  // Read only once `offsets` is whole (after this first pass).
+  const objects = new PackObjects([{ bytes, sorted: offsets }], (oid) => {
+    const off = byOid.get(oid);
+    return off === undefined ? undefined : [0, off];
+  });
   let pos = 12;
   for (let k = 0; k < n; k++) {
     if (pos >= trailer) throw new RepoFailure(`the packfile ends after ${k} of its ${n} objects`);
@@ -253,28 +266,26 @@ export function indexPack(packPath: string): number {
     const end = h.data + out.engine.bytesWritten;
     offsets.push(pos);
     crcs.push(crc32(bytes.subarray(pos, end)));
-    oids.push(TYPES[h.kind] ? objectId(TYPES[h.kind]!, out.buffer) : undefined);
-    if (h.baseOid !== undefined) refDeltas.push(k);
+    const type = TYPES[h.kind];
+    if (type) {
+      oids.push(objectId(type, out.buffer));
+      byOid.set(oids[k]!, pos);
+      objects.keep(0, pos, { type, data: out.buffer });
+    } else oids.push(undefined);
+    if (h.baseOid !== undefined) refBase.set(k, h.baseOid);
     pos = end;
   }
   if (pos !== trailer) throw new RepoFailure('the packfile has bytes after its last object');
   // Deltas: against an earlier entry (by offset), or against an object named by id (in this pack).
-  const byOid = new Map<string, number>();
-  oids.forEach((o, k) => o && byOid.set(o, offsets[k]!));
-  const objects = new PackObjects([{ bytes, sorted: offsets }], (oid) => {
-    const off = byOid.get(oid);
-    return off === undefined ? undefined : [0, off];
-  });
   const resolve = (k: number) => {
     const o = objects.at(0, offsets[k]!);
     oids[k] = objectId(o.type, o.data);
     byOid.set(oids[k]!, offsets[k]!);
   };
-  const isRef = new Set(refDeltas);
-  for (let k = 0; k < n; k++) if (oids[k] === undefined && !isRef.has(k)) resolve(k);
-  for (let left = refDeltas; left.length; ) {
+  for (let k = 0; k < n; k++) if (oids[k] === undefined && !refBase.has(k)) resolve(k);
+  for (let left = [...refBase.keys()]; left.length; ) {
     const next = left.filter((k) => {
-      if (!byOid.has(entryHead(bytes, offsets[k]!).baseOid!)) return true;
+      if (!byOid.has(refBase.get(k)!)) return true;
       resolve(k);
       return false;
     });
