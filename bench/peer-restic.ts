@@ -72,16 +72,19 @@ export async function childEntry(): Promise<string[]> {
   return [await benchBundle('peer-restic-child', 'bench/peer-restic-child.ts')];
 }
 
-export async function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number }> {
+export async function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number; serverCpuMs: number }> {
   const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.KODER_BENCH_PROF] : [];
   const v8 = [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`];
   const entry = await childEntry();
   const t0 = performance.now();
+  // The reference server runs in this process: its CPU while our child runs is what restic, writing a local repository, does not pay.
+  const c0 = process.cpuUsage();
+  const serverCpu = () => { const c = process.cpuUsage(c0); return (c.user + c.system) / 1000; };
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [...v8, ...prof, ...entry, mode, JSON.stringify(arg)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(process.env.KODER_BENCH_MALLOC === '0' ? {} : NODE_ENV) } });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.on('close', (code) => (code === 0 ? resolve({ ...(JSON.parse(out.trim().split('\n').pop()!) as ChildOut), wallMs: performance.now() - t0 }) : reject(new Error(`our ${mode} child exited ${code}`))));
+    p.on('close', (code) => (code === 0 ? resolve({ ...(JSON.parse(out.trim().split('\n').pop()!) as ChildOut), wallMs: performance.now() - t0, serverCpuMs: serverCpu() }) : reject(new Error(`our ${mode} child exited ${code}`))));
   });
 }
 
@@ -170,7 +173,7 @@ function editFile(path: string, rnd: () => number): void {
 // ── the run ──────────────────────────────────────────────────────────────────
 
 interface Pair {
-  ours: ChildOut & { wallMs: number };
+  ours: ChildOut & { wallMs: number; serverCpuMs: number };
   restic: ResticOut;
 }
 
@@ -270,7 +273,7 @@ async function main(): Promise<void> {
         const resticStored = duBytes(side.repo);
         firsts.push({ pair: p, oursStored, resticStored });
         console.log(
-          `  first ${k + 1}: ours ${secs(p.ours.ms)} (process ${secs(p.ours.wallMs)}, CPU ${secs(p.ours.cpuMs)}, RSS ${f1(p.ours.vmHWMKiB / 1024)} MiB, stored ${mib(oursStored)})` +
+          `  first ${k + 1}: ours ${secs(p.ours.ms)} (process ${secs(p.ours.wallMs)}, CPU ${secs(p.ours.cpuMs)} + server ${secs(p.ours.serverCpuMs)}, RSS ${f1(p.ours.vmHWMKiB / 1024)} MiB, stored ${mib(oursStored)})` +
             `  restic ${secs(p.restic.ms)} (CPU ${secs(p.restic.cpuMs)}, RSS ${f1(p.restic.maxRssKiB / 1024)} MiB, repo ${mib(resticStored)})  ratio ${f2(p.ours.ms / p.restic.ms)}  load ${load()}`,
         );
         if (k < FIRSTS - 1) {

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capture, type CaptureResult } from '../../src/capture/index.ts';
+import { capture, type CaptureEvent, type CaptureResult } from '../../src/capture/index.ts';
 import type { StepApplier } from '../../src/chroot-appliers/applier.ts';
 import { applyFiles } from '../../src/chroot-appliers/files.ts';
 import { applyRepo } from '../../src/chroot-appliers/repos.ts';
@@ -40,11 +40,13 @@ let client: DriveClient;
 let token: string;
 let identity: Identity;
 let first: CaptureResult;
+let firstEvents: CaptureEvent[];
 let dirtyStatusBefore: string;
 let dirtyIndexBefore: Buffer;
 
 const cfg = () => testConfig(fx.base);
-const run = (o: { full?: boolean } = {}) => capture({ config: cfg(), home: fx.home, root: '/', only: ['repos', 'secrets', 'files'], client, tokens: token, identity, ...o });
+const events: CaptureEvent[] = [];
+const run = (o: { full?: boolean } = {}) => capture({ config: cfg(), home: fx.home, root: '/', only: ['repos', 'secrets', 'files'], client, tokens: token, identity, onEvent: (e) => events.push(e), ...o });
 
 async function restoreInto(root: string, snapshotId: string): Promise<{ folded: Manifest; results: Record<string, string> }> {
   const { folded } = await resolveChain(snapshotId, (id) => client.getManifest(id), [identity.signing.publicKey]);
@@ -75,6 +77,7 @@ beforeAll(async () => {
   dirtyStatusBefore = git(fx.repos.dirty, fx.home, 'status', '--porcelain');
   dirtyIndexBefore = readFileSync(join(fx.repos.dirty, '.git', 'index'));
   first = await run();
+  firstEvents = events.splice(0);
 }, 120_000);
 
 afterAll(async () => {
@@ -108,6 +111,16 @@ describe('capture → server → restore', () => {
     expect(first.manifest.snapshot.version).toBe(2);
     for (const f of first.manifest.files!.entry!) expect(f).toMatchObject({ tree: expect.stringMatching(/^sha256:/), packs: expect.any(Array) });
     expect(first.uploadedBytes).toBeGreaterThan(500_000);
+  });
+
+  it("reports each folder's bytes against its size, counted beside the capture", () => {
+    for (const f of first.manifest.files!.entry!) {
+      const mine = firstEvents.filter((e) => 'label' in e && e.label === f.local_path);
+      expect(mine[0]?.type, f.local_path).toBe('build.start');
+      for (const e of mine) if (e.type === 'build.progress') expect(e.done).toBeLessThanOrEqual(e.total);
+      const done = mine.find((e) => e.type === 'build.done');
+      expect(done, f.local_path).toMatchObject({ inputSize: f.size, reused: false });
+    }
   });
 
   it('the server holds only packs and tree roots: no document name or content in the clear', () => {

@@ -46,14 +46,17 @@ function walkOptions(ctx: CollectContext, label: string, report: boolean): WalkO
   };
 }
 
-/** The scan key and total file bytes of a folder (one walk, stat only). */
-export async function scanFolder(dir: string, ctx: CollectContext, level: number): Promise<{ scanKey: string; bytes: number }> {
+/** The scan key and total file bytes of a folder (one walk, stat only); `counted` hears the bytes found so far. */
+export async function scanFolder(dir: string, ctx: CollectContext, level: number, counted?: (bytes: number) => void): Promise<{ scanKey: string; bytes: number }> {
   const h = createHash('sha256').update(`${SCAN_VERSION}\0${level}\0`);
   let bytes = 0;
   for await (const e of walkTree(dir, walkOptions(ctx, dir, false))) {
     const s = e.stat;
     h.update(`${e.rel}\0${e.kind}\0${s.size}\0${s.mode}\0${s.mtimeNs}\0${s.ctimeNs}\0${s.ino}\0${e.link ?? ''}\n`);
-    if (e.kind === 'file') bytes += Number(s.size);
+    if (e.kind === 'file') {
+      bytes += Number(s.size);
+      counted?.(bytes);
+    }
   }
   return { scanKey: h.digest('hex'), bytes };
 }
@@ -89,7 +92,21 @@ async function captureFolderV2(dir: string, label: string, ctx: CollectContext, 
   const previous = ctx.parent?.files?.entry?.find((f) => f.local_path === label);
   const parent = previous && isV2Files(previous) ? previous : undefined;
   const t0 = Date.now();
-  const total = parent?.size ?? (await scanFolder(dir, ctx, 0)).bytes;
+  // The progress bar's total: the parent's size, or, in a first capture, a count of the folder made
+  // beside the capture, as restic's scanner does. Counted before it, that walk of a cold folder held
+  // the capture back (2.2 s of a 7.8 s first capture of 14,359 files, bench/peer-restic.ts). Until the
+  // count ends, the total is what it has found so far; it reads no file, so it runs ahead. It stops
+  // if the capture ends first; what it cannot read, the capture's own walk reports.
+  let total = parent?.size ?? 0;
+  let captured = false;
+  if (!parent)
+    void scanFolder(dir, ctx, 0, (n) => {
+      if (captured) throw new Error('captured');
+      total = n;
+    }).then(
+      (r) => void (total = r.bytes),
+      () => undefined,
+    );
   ctx.emit({ type: 'build.start', label, total });
   let last = 0;
   const { fields } = await captureTree(v2, dir, label, {
@@ -103,7 +120,7 @@ async function captureFolderV2(dir: string, label: string, ctx: CollectContext, 
       ctx.emit({ type: 'build.progress', label, done, total: Math.max(total, done) });
     },
     ...(ctx.signal ? { signal: ctx.signal } : {}),
-  });
+  }).finally(() => (captured = true));
   const entry = { local_path: label } as FileEntryV2;
   v2.fillers.push(async () => {
     Object.assign(entry, fields);
