@@ -60,6 +60,7 @@ import { loginAs, testServer } from '../test/server/fixture.ts';
 import { dropCaches, makeTree, parseSize } from './tree-fixture.ts';
 import { NODE_ENV, NODE_FLAGS } from '../src/util/process-tuning.ts';
 import { benchBundle } from './child-bundle.ts';
+import { runAsServerRuns } from './server-flags.ts';
 
 const MiB = 1024 * 1024;
 /** The CLI as the .deb ships it (one bundle, workers beside it); KODER_BENCH_TSX=1: the sources through tsx (≈ 1 s more to start). */
@@ -203,6 +204,7 @@ function compare(a: string, b: string, folders: string[], repos: string[]): stri
 }
 
 async function main(): Promise<void> {
+  await runAsServerRuns();
   const size = parseSize(process.env.KODER_BENCH_SIZE ?? '1G');
   const runs = Number(process.env.KODER_BENCH_RUNS ?? 2);
   const warm = (process.env.KODER_BENCH_APT ?? 'warm') === 'warm';

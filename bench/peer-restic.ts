@@ -14,6 +14,7 @@
  *   KODER_BENCH_DIR       work dir (default a mkdtemp dir in the OS tmpdir, removed at the end)
  *   KODER_BENCH_PROF      a dir: our children run with --cpu-prof into it (main thread and workers)
  *   KODER_BENCH_SEMI      our children's --max-semi-space-size (default 4, the product's)
+ *   KODER_BENCH_V8        more V8 flags for our children, space-separated (a trial of a flag)
  *   KODER_BENCH_RWORKERS  our restore's worker threads (default the product's, 2)
  *   KODER_BENCH_MALLOC    0: our children without the product's malloc setting (src/util/process-tuning.ts)
  *   KODER_BENCH_LOOP      1: our children print their main thread's event-loop use and longest turn
@@ -59,6 +60,7 @@ const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);
 
 import type { ChildCapture, ChildOut, ChildRestore } from './peer-restic-child.ts';
+import { runAsServerRuns } from './server-flags.ts';
 
 // ── helpers ──────────────────────────────────────────────────────────────────
 
@@ -74,7 +76,7 @@ export async function childEntry(): Promise<string[]> {
 
 export async function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number; serverCpuMs: number }> {
   const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.KODER_BENCH_PROF] : [];
-  const v8 = [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`];
+  const v8 = [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`, ...(process.env.KODER_BENCH_V8?.split(' ').filter(Boolean) ?? [])];
   const entry = await childEntry();
   const t0 = performance.now();
   // The reference server runs in this process: its CPU while our child runs is what restic, writing a local repository, does not pay.
@@ -178,6 +180,7 @@ interface Pair {
 }
 
 async function main(): Promise<void> {
+  await runAsServerRuns();
   const fixture = await import('../test/server/fixture.ts');
   const { testServer } = fixture;
   // Logins through the device flow, retried: on this loaded VM a reused keep-alive socket is sometimes reset.

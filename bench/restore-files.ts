@@ -52,6 +52,7 @@ import type { TarZstInput } from '../src/chroot-appliers/tar-source.ts';
 import { makeExport } from './restore-files-export.ts';
 import { dropCaches, makeTree, parseSize } from './tree-fixture.ts';
 import { NODE_ENV } from '../src/util/process-tuning.ts';
+import { runAsServerRuns } from './server-flags.ts';
 
 const MiB = 1024 * 1024;
 
@@ -168,6 +169,7 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
+  await runAsServerRuns();
   const size = parseSize(process.env.KODER_BENCH_SIZE ?? '1G');
   const runs = Number(process.env.KODER_BENCH_RUNS ?? 2);
   const level = Number(process.env.KODER_BENCH_LEVEL ?? 3);
