@@ -81,9 +81,11 @@ async function aptGetUpdate(ctx: TargetCommandContext, extra: string[], local: s
  * `force` runs it again (after the sources changed).
  */
 export function aptUpdate(ctx: ApplyContext, opts: { force?: boolean } = {}): Promise<AptUpdateResult> {
-  const cached = updates.get(ctx) ?? ctx.aptLists;
+  const cached = updates.get(ctx);
   if (cached && !opts.force) return cached;
-  const p = runAptUpdate(ctx).catch((e: unknown) => {
+  // The update begun early is the run's own; one that could not even start (it threw) is run again here.
+  const early = !opts.force ? ctx.aptLists : undefined;
+  const p = (early ? early.catch(() => runAptUpdate(ctx)) : runAptUpdate(ctx)).catch((e: unknown) => {
     updates.delete(ctx);
     throw e;
   });

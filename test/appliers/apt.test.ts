@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyContext, Progress } from '../../src/chroot-appliers/applier.ts';
-import { aptInstall, aptOutcome, applyAptInstall, parseAptCachePolicy } from '../../src/chroot-appliers/apt.ts';
+import { aptInstall, aptOutcome, aptUpdate, applyAptInstall, parseAptCachePolicy } from '../../src/chroot-appliers/apt.ts';
 import { applyAptSources, targetRelease } from '../../src/chroot-appliers/apt-sources.ts';
 import { UNSAFE_IO_RECORD } from '../../src/chroot-appliers/apt-unsafe-io.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
@@ -158,6 +158,19 @@ describe('apt appliers in a bookworm root', () => {
     const odd = await aptInstall(ctx, ['jq.*', '-oAPT::X=1'], undefined);
     expect(odd.missing).toEqual(['jq.*', '-oAPT::X=1']);
     expect(aptOutcome(odd).status).toBe('skipped');
+  });
+
+  it("an early apt-get update that could not start does not stand for the run's: the apt step runs its own", async () => {
+    const ctx = { ...(await context()), aptLists: Promise.reject(new Error('spawn apt-get ENOENT')) };
+    ctx.aptLists.catch(() => undefined);
+    const before = logs.filter((l) => / update$/.test(l)).length;
+    const r = await aptUpdate(ctx);
+    expect(r.ok, r.problems.join('\n')).toBe(true);
+    expect(logs.filter((l) => / update$/.test(l)).length).toBe(before + 1);
+    // An early update that ran is the run's own: nothing runs again.
+    const ran = { ...(await context()), aptLists: Promise.resolve({ ok: true, problems: [] }) };
+    expect(await aptUpdate(ran)).toEqual({ ok: true, problems: [] });
+    expect(logs.filter((l) => / update$/.test(l)).length).toBe(before + 1);
   });
 
   it('apt.sources: keyring written, old suite rewritten, unreachable source disabled', async () => {
