@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORKERS } from '../src/util/worker-thread.ts';
 import { devOnlyCommands } from '../scripts/dev-only-commands.ts';
+import { NODE_FLAGS } from '../src/util/process-tuning.ts';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,4 +51,15 @@ export function benchBundle(name: string, entry: string): Promise<string> {
     built.set(name, p);
   }
   return p;
+}
+
+/**
+ * A bench child's node flags: the product's (NODE_FLAGS). For trials,
+ * KODER_BENCH_SEMI=N replaces the semi-space size and KODER_BENCH_NODE_FLAGS
+ * (space-separated) replaces the whole list.
+ */
+export function benchNodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.KODER_BENCH_NODE_FLAGS !== undefined) return env.KODER_BENCH_NODE_FLAGS.split(' ').filter(Boolean);
+  const semi = env.KODER_BENCH_SEMI;
+  return NODE_FLAGS.map((f) => (semi && f.startsWith('--max-semi-space-size=') ? `--max-semi-space-size=${semi}` : f));
 }

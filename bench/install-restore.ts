@@ -58,8 +58,8 @@ import { g } from '../test/helpers/git.ts';
 import { V2_PASSPHRASE, captureV2, v2Account } from '../test/helpers/v2-snapshot.ts';
 import { loginAs, testServer } from '../test/server/fixture.ts';
 import { dropCaches, makeTree, parseSize } from './tree-fixture.ts';
-import { NODE_ENV, NODE_FLAGS } from '../src/util/process-tuning.ts';
-import { benchBundle } from './child-bundle.ts';
+import { NODE_ENV } from '../src/util/process-tuning.ts';
+import { benchBundle, benchNodeFlags } from './child-bundle.ts';
 import { runAsServerRuns } from './server-flags.ts';
 
 const MiB = 1024 * 1024;
@@ -122,7 +122,7 @@ async function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log:
     const t0 = performance.now();
     // As the CLI starts (its shebang's V8 flag); KODER_BENCH_PROF=DIR: CPU profiles of ours' main thread and workers.
     const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.KODER_BENCH_PROF}`] : [];
-    const p = spawn(process.execPath, [...NODE_FLAGS, ...prof, cli, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...NODE_ENV, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [...benchNodeFlags(), ...prof, cli, 'restore', '--target', root, '--user', 'ana', '--only', 'apps,files,repos', '--json', '--passphrase-stdin', '--state-dir', state], { env: { ...env, ...NODE_ENV, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
     p.stdin.end(`${V2_PASSPHRASE}\n`);
     let buf = '';
     let err = '';

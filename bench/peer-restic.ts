@@ -14,7 +14,7 @@
  *   KODER_BENCH_DIR       work dir (default a mkdtemp dir in the OS tmpdir, removed at the end)
  *   KODER_BENCH_PROF      a dir: our children run with --cpu-prof into it (main thread and workers)
  *   KODER_BENCH_SEMI      our children's --max-semi-space-size (default 4, the product's)
- *   KODER_BENCH_V8        more V8 flags for our children, space-separated (a trial of a flag)
+ *   KODER_BENCH_NODE_FLAGS  our children's node flags instead of the product's (space-separated; a trial)
  *   KODER_BENCH_RWORKERS  our restore's worker threads (default the product's, 2)
  *   KODER_BENCH_MALLOC    0: our children without the product's malloc setting (src/util/process-tuning.ts)
  *   KODER_BENCH_LOOP      1: our children print their main thread's event-loop use and longest turn
@@ -53,7 +53,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateDocuments, xorshift } from './home-fixture.ts';
 import { dropCaches } from './tree-fixture.ts';
-import { benchBundle } from './child-bundle.ts';
+import { benchBundle, benchNodeFlags } from './child-bundle.ts';
 import { NODE_ENV } from '../src/util/process-tuning.ts';
 
 const MiB = 1024 * 1024;
@@ -76,7 +76,7 @@ export async function childEntry(): Promise<string[]> {
 
 export async function runChild(mode: 'capture' | 'restore', arg: object): Promise<ChildOut & { wallMs: number; serverCpuMs: number }> {
   const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.KODER_BENCH_PROF] : [];
-  const v8 = [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`, ...(process.env.KODER_BENCH_V8?.split(' ').filter(Boolean) ?? [])];
+  const v8 = benchNodeFlags();
   const entry = await childEntry();
   const t0 = performance.now();
   // The reference server runs in this process: its CPU while our child runs is what restic, writing a local repository, does not pay.

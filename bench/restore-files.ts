@@ -52,6 +52,7 @@ import type { TarZstInput } from '../src/chroot-appliers/tar-source.ts';
 import { makeExport } from './restore-files-export.ts';
 import { dropCaches, makeTree, parseSize } from './tree-fixture.ts';
 import { NODE_ENV } from '../src/util/process-tuning.ts';
+import { benchNodeFlags } from './child-bundle.ts';
 import { runAsServerRuns } from './server-flags.ts';
 
 const MiB = 1024 * 1024;
@@ -110,8 +111,8 @@ async function child(blob: string, targetRoot: string, blobSha: string, server?:
 function runOurs(blob: string, targetRoot: string, blobSha: string, remote?: Remote): Promise<OursResult> {
   return new Promise((resolve, reject) => {
     const prof = process.env.KODER_BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.KODER_BENCH_PROF] : [];
-    // As the product runs (bin/koder-snapshot.mjs, the .deb's bundle); KODER_BENCH_SEMI=16 for V8's default.
-    const v8 = [`--max-semi-space-size=${process.env.KODER_BENCH_SEMI ?? 4}`];
+    // As the product runs (bin/koder-snapshot.mjs, the .deb's bundle); KODER_BENCH_SEMI=16 for V8's default semi-space.
+    const v8 = benchNodeFlags();
     const p = spawn(process.execPath, [...v8, ...prof, '--import', 'tsx', fileURLToPath(import.meta.url), '--child', blob, targetRoot, blobSha, ...(remote ? [remote.server, remote.token] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...NODE_ENV },

@@ -17,7 +17,7 @@ import { startPostgres } from '../test/helpers/postgres.ts';
 import { startCeph } from '../test/helpers/ceph.ts';
 import { freshDatabase, freshBucketPrefix } from '../test/helpers/backends.ts';
 import { childPids, pidFromFile } from '../test/helpers/engine.ts';
-import { SERVER_NODE_FLAGS } from '../src/util/process-tuning.ts';
+import { NODE_FLAGS } from '../src/util/process-tuning.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 
@@ -37,7 +37,7 @@ interface Child {
 
 async function spawnNode(args: string[], prof?: string): Promise<Child> {
   const profArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...profArgs, '--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...profArgs, '--import', 'tsx', ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const first = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (c) => reject(new Error(`${args[0]} exited (${c}) before it listened`)));

@@ -2,7 +2,7 @@
  * How the product's node process starts, in one place: the .deb bundle's
  * shebang (scripts/deb.ts), and the benches' children "as the product
  * starts". bin/koder-snapshot.mjs (the development entry) spells the same
- * in its shebang; the server's own flags are SERVER_NODE_FLAGS below.
+ * in its shebang; the server runs with the same (docs/deploy.md, npm start).
  *
  * - `--max-semi-space-size=4`: V8 otherwise grows the young generation to
  *   16 MiB semi-spaces during a files restore (≈ +30 MiB RSS, same speed).
@@ -14,22 +14,16 @@
  *   threshold gives large blocks back to the kernel when freed: 189–193 MiB
  *   at the same speed (bench/README.md). Commands in the target never see
  *   it (the chroot runner gives them an environment of their own).
- */
-export const NODE_FLAGS = ['--max-semi-space-size=4'] as const;
-
-/**
- * The server's (`koder-snapshot serve`, docs/deploy.md; the benches run their
- * in-process server with them too, bench/server-flags.ts):
- *
- * - `--initial-old-space-size=64`: an upload's socket reads are 64 KiB
+ * - `--initial-old-space-size=64`: socket reads and file streams are 64 KiB
  *   buffers outside the JS heap, and V8 counts them against the old
- *   generation's limit, which for the server's small heap (≈ 21 MiB) sits
- *   ≈ 10 MiB above it: a full mark-compact for every ≈ 10 MiB received (31
- *   for 384 MiB of packs, most of the server's CPU on its GC threads). With
- *   the limit's floor at 64 MiB: 4 mark-compacts, and 3.8 CPU-s per GiB
- *   received instead of 5.7–7.3 (curl PUTs of 16 MiB packs, bench/README.md).
+ *   generation's limit, which for a small heap (≈ 21 MiB) sits ≈ 10 MiB
+ *   above it: a full mark-compact every ≈ 10 MiB moved. The server received
+ *   384 MiB of packs with 31 of them (5.7–7.3 CPU-s per GiB, most of it on
+ *   V8's GC threads), a download of them to disk took 53 (2.4 CPU-s). With
+ *   the limit's floor at 64 MiB: 4 and 0, 3.8 CPU-s per GiB received and
+ *   1.6 CPU-s for the download (bench/README.md, "The GC's floor").
  */
-export const SERVER_NODE_FLAGS = [...NODE_FLAGS, '--initial-old-space-size=64'] as const;
+export const NODE_FLAGS = ['--max-semi-space-size=4', '--initial-old-space-size=64'] as const;
 export const NODE_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
 /** The shebang line of a bundled entry point. */
