@@ -60,6 +60,22 @@ describe('what the decoders refuse', () => {
     expect(() => openChunk(key, id, CHUNK_DATA, sealed, plain.length - 1, zstd)).toThrow(/decompresses to|holds|zstd: Destination/);
   });
 
+  it('chunks of many cipher slices, raw and compressed, open into a reused buffer; a byte flipped in a late slice is refused', () => {
+    const into = Buffer.alloc(2 * 1024 * 1024, 0xee);
+    const pieces = { raw: new Prng(5).bytes(1_000_003), zstd: Buffer.from('koder '.repeat(200_000)) };
+    for (const [kind, p] of Object.entries(pieces)) {
+      const pid = chunkId(keys.idKey, p);
+      const pkey = chunkKey(keys.chunkKeyRoot, pid);
+      const s = sealChunk(pkey, pid, CHUNK_DATA, p, zstd);
+      expect(s.length < p.length, kind).toBe(kind === 'zstd');
+      expect(openChunk(pkey, pid, CHUNK_DATA, s, p.length, zstd, 'chunk', into).equals(p), kind).toBe(true);
+      expect(openChunk(pkey, pid, CHUNK_DATA, s, p.length, zstd).equals(p), kind).toBe(true);
+      const bad = Buffer.from(s);
+      bad[bad.length - 100]! ^= 1;
+      expect(() => openChunk(pkey, pid, CHUNK_DATA, bad, p.length, zstd, 'chunk', into), kind).toThrow(/does not authenticate/);
+    }
+  });
+
   const tree = (entries: unknown[], packs: string[] = []) => Buffer.from(JSON.stringify({ v: 2, entries, packs }));
   const H = 'ab'.repeat(32);
   const file = (o: Record<string, unknown> = {}) => ({ name: 'a', type: 'file', mode: 420, mtime_ns: '1', size: 3, ino: '1', chunks: [[H, H, 3, 0, 0, 40]], ...o });
