@@ -124,8 +124,10 @@ export type ApplierTable = Partial<Record<StepKind, StepApplier>>;
  * (ahead.ts): staging its data where the step will find it (a data v2
  * folder into its staging folder and journal, a repository built in its
  * own). A failure is logged by the fetch-ahead and the step's to meet
- * again and report.
+ * again and report. Resolves with the blobs the step will not read any
+ * more, its data being staged whole (the fetch-ahead deletes its copies of
+ * them at once, before the kernel writes them to the disk dpkg is using).
  */
-export type StepStager = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<void>;
+export type StepStager = (step: PlanStep, ctx: ApplyContext, progress: Progress) => Promise<readonly BlobRef[] | void>;
 
 export type StagerTable = Partial<Record<StepKind, StepStager>>;

@@ -23,7 +23,7 @@
  * fetches only the files not finished.
  */
 import { rm } from 'node:fs/promises';
-import type { FileEntryV2 } from '../manifest/types.ts';
+import type { BlobRef, FileEntryV2 } from '../manifest/types.ts';
 import type { PlanStep } from '../restore-machine/plan.ts';
 import { restoreFolder, type FolderRestoreResult } from '../store/folder-restore.ts';
 import { deriveDataKeys, treeKey } from '../store/keys.ts';
@@ -111,9 +111,11 @@ function stagingOf(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyC
  * journal, so that the step finds every file finished and only commits.
  * Nothing for a locked folder; errors are the step's to meet and report.
  */
-export async function stageFilesV2Ahead(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext, progress: Progress): Promise<void> {
-  if (!treeKeyFor(ctx, entry.tree, entry.tree_nonce)) return;
-  await restoreTreeInto(ctx, { tree: entry.tree, nonce: entry.tree_nonce, ...(step.select ? { select: step.select } : {}) }, await stagingOf(step, entry, dest, ctx), progress);
+export async function stageFilesV2Ahead(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext, progress: Progress): Promise<readonly BlobRef[]> {
+  if (!treeKeyFor(ctx, entry.tree, entry.tree_nonce)) return [];
+  const r = await restoreTreeInto(ctx, { tree: entry.tree, nonce: entry.tree_nonce, ...(step.select ? { select: step.select } : {}) }, await stagingOf(step, entry, dest, ctx), progress);
+  // Staged whole, the step reads the tree root again (its journal then says the rest is done), never a pack.
+  return r ? entry.packs : [];
 }
 
 export async function applyFilesV2(step: PlanStep, entry: FileEntryV2, dest: string, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> {

@@ -79,10 +79,10 @@ export function filesDestination(target: Target, localPath: string): string {
  * `stageFilesV2Ahead`); a version 1 archive is left to the step (its blob is
  * fetched ahead, its extraction and commit are one pass).
  */
-export async function stageFilesAhead(step: PlanStep, ctx: ApplyContext, progress: Progress): Promise<void> {
+export async function stageFilesAhead(step: PlanStep, ctx: ApplyContext, progress: Progress): Promise<readonly BlobRef[]> {
   const found = ctx.manifest.files?.entry?.find((f) => f.local_path === step.key);
-  if (!found || !isV2Files(found)) return;
-  await stageFilesV2Ahead(step, found, filesDestination(ctx.target, found.local_path), ctx, progress);
+  if (!found || !isV2Files(found)) return [];
+  return stageFilesV2Ahead(step, found, filesDestination(ctx.target, found.local_path), ctx, progress);
 }
 
 export const applyFiles: StepApplier = async (step: PlanStep, ctx: ApplyContext, progress: Progress): Promise<StepOutcome> => {

@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import type { PlanStep } from '../restore-machine/plan.ts';
-import type { RepoEntry } from '../manifest/types.ts';
+import type { BlobRef, RepoEntry } from '../manifest/types.ts';
 import type { ApplyContext, Progress, StepApplier, StepOutcome, StepStager } from './applier.ts';
 import { removeStaging, stagingDirFor } from './commit-staging.ts';
 import { bundleBlob, bundleFile, restoreFromBundle, type BundleInput } from './repo-bundle.ts';
@@ -142,12 +142,14 @@ async function removePartial(dir: string, o: { bundle: boolean }): Promise<void>
  */
 export const stageRepoAhead: StepStager = async (step, ctx, progress) => {
   const entry = ctx.manifest.repos?.entry?.find((r) => r.path === step.key);
-  if (!entry || (!entry.bundle && !entry.bundle_tree)) return;
-  if (entry.bundle_tree && !treeKeyFor(ctx, entry.bundle_tree, entry.bundle_tree_nonce ?? '')) return;
+  if (!entry || (!entry.bundle && !entry.bundle_tree)) return [];
+  if (entry.bundle_tree && !treeKeyFor(ctx, entry.bundle_tree, entry.bundle_tree_nonce ?? '')) return [];
   const dest = targetPath(ctx.target, entry.path);
   await resolveInRoot(ctx.target.root, dest, { followFinal: false });
   const dir = await aheadStagingOf(entry, dest, ctx);
-  if (await stagedAhead(dir, dest)) return;
+  // Built, the step only moves the repository in: it reads none of the bundle's blobs.
+  const read: BlobRef[] = entry.bundle_tree ? [entry.bundle_tree, ...(entry.bundle_packs ?? [])] : entry.bundle ? [entry.bundle] : [];
+  if (await stagedAhead(dir, dest)) return read;
   await rm(dir, { recursive: true, force: true });
   // A data v2 bundle half restored by an interrupted run resumes from its journal; the repo starts over.
   await removePartial(dir, { bundle: false });
@@ -156,6 +158,7 @@ export const stageRepoAhead: StepStager = async (step, ctx, progress) => {
     const built = await buildRepo(entry, dest, part, ctx, progress);
     await writeFile(join(part, BUILT), JSON.stringify({ how: built.how, details: built.details }), { mode: 0o600 });
     await rename(part, dir);
+    return read;
   } catch (e) {
     await removePartial(dir, { bundle: true });
     await removeStaging(dir); // and the staging folders' parent, when empty

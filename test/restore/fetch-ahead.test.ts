@@ -128,7 +128,15 @@ describe('fetch-ahead while apt installs', () => {
   it("has the folder's and the repository's blobs on the target's disk when apt ends, reads nothing after, and restores the same trees", async () => {
     const t = await slowRoot(12);
     const since = Date.now();
-    const r = await restore(t.root, join(work, 'state-ahead'), { only: 'apps,files,repos' });
+    // What the fetch-ahead's folder holds once both steps are staged, apt still running.
+    let heldWhenStaged: string[] | undefined;
+    const r = await restore(t.root, join(work, 'state-ahead'), {
+      only: 'apps,files,repos',
+      killWhen: (l) => {
+        if (!heldWhenStaged && l.current === 'apt.install' && l.ahead?.staged.length === 2) heldWhenStaged = readdirSync(join(t.root, '.koder-restore-staging/ahead'));
+        return false;
+      },
+    });
     expect(r.report?.status, r.stderr).toBe('done');
     expect(r.report!.results.map((x) => x.stepId)).toEqual(['apt.install', 'files.restore:~/Documentos', 'repo.restore:~/dev/notas']);
     expect((await runInChroot(t.root, ['jq', '--version'])).stdout).toMatch(/^jq-1\./);
@@ -146,6 +154,11 @@ describe('fetch-ahead while apt installs', () => {
     // The repository too was built beside apt: its step only moved it into place.
     expect(last.staged).toContain('repo.restore:~/dev/notas');
     expect(r.stderr).toMatch(/repo notas → ~\/dev\/notas: from its bundle \(\d+ refs\), on main \(built while the steps before it ran\)/);
+    // Staged, the steps read no pack any more: the copies went at once, before apt ended (and before
+    // the kernel wrote them to the disk dpkg uses); the folder's tree root stays, its step reads it.
+    const f = full.files!.entry![0]!;
+    expect(heldWhenStaged).toBeDefined();
+    expect(heldWhenStaged).toEqual(isV2Files(f) ? [blobHex(f.tree)] : []);
     // Every blob read once, whole, before apt ended; nothing after.
     const rows = (await reads(since)).filter((x) => dataBlobs().includes(x.object.slice('blob:'.length)));
     expect(rows.map((x) => x.object.slice(5)).sort()).toEqual(dataBlobs().sort());
