@@ -13,6 +13,8 @@
  *   sizes          HEAD of every blob (the budget and the progress need them)
  *   loop           two downloads at a time, in step order; a blob that would pass the budget
  *                  is left to its step
+ *   staged         a step staged whole names the blobs it will not read any more; copies no
+ *                  other step reads are deleted at once (not written to the disk dpkg is using)
  *   claim(step)    the step starts: its blobs still queued are dropped (it reads the ranges it
  *                  needs itself), the ones in flight are awaited
  *   finished(step) blobs no step still to run needs are deleted (budget freed)
