@@ -13,7 +13,7 @@
  * offered as a tree, does not open. AES-256-GCM was chosen by measurement
  * (bench/cipher.ts: on par with ChaCha20-Poly1305 here, both native).
  */
-import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM, type DecipherGCM } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type CipherGCM } from 'node:crypto';
 import { CodedError } from '../util/coded-error.ts';
 
 export const NONCE_BYTES = 12;
@@ -44,27 +44,21 @@ export function chunkAad(type: ChunkType, id: Uint8Array): Buffer {
 }
 
 /**
- * AES-GCM runs over a chunk in slices of this size: node:crypto allocates
- * each update's output, and with the product's fixed mmap threshold
- * (util/process-tuning.ts) an output over 128 KiB is a fresh mapping every
- * time, page-faulted and zeroed: 0.68 GiB/s for 1 MiB updates against 1.6
- * GiB/s in 64 KiB slices, copied to their place (this CPU; bench/README.md).
+ * Sealing runs AES-GCM over a chunk in slices of this size: node:crypto
+ * allocates each update's output, and with the product's fixed mmap
+ * threshold (util/process-tuning.ts) an output over 128 KiB is a fresh
+ * mapping every time, page-faulted and zeroed: 0.68 GiB/s for 1 MiB updates
+ * against 1.6 GiB/s in 64 KiB slices, copied to their place (this CPU;
+ * bench/README.md). Not when opening: the slices come from malloc's arenas
+ * and stay there until a GC, and a 2 GiB restore's peak RSS went from
+ * 188–194 to 197–204 MiB, over its 200 MiB goal; one mapping per chunk is
+ * given back whole.
  */
 const CIPHER_SLICE = 64 * 1024;
 
 /** `c` over `src`, its output written at `dst[at…]` (`src` may be that very place: each slice is read before it is overwritten). */
-function cipherInto(c: CipherGCM | DecipherGCM, src: Uint8Array, dst: Buffer, at: number): void {
+function cipherInto(c: CipherGCM, src: Uint8Array, dst: Buffer, at: number): void {
   for (let o = 0; o < src.length; o += CIPHER_SLICE) c.update(src.subarray(o, Math.min(src.length, o + CIPHER_SLICE))).copy(dst, at + o);
-}
-
-/** The decrypted compressed body of a chunk being opened (one per thread, kept up to SCRATCH_KEEP). */
-let scratch: Buffer | undefined;
-const SCRATCH_KEEP = 4 * 1024 * 1024;
-function scratchOf(n: number): Buffer {
-  if (scratch && scratch.length >= n) return scratch;
-  const b = Buffer.allocUnsafe(n);
-  if (n <= SCRATCH_KEEP) scratch = b;
-  return b;
 }
 
 /** Seals an already-built payload (codec byte + body). */
@@ -164,36 +158,22 @@ export function sealChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, plai
  * nothing of it may be used.
  */
 export function openChunk(key: Uint8Array, id: Uint8Array, type: ChunkType, sealed: Uint8Array, rawLength: number, zstd: Zstd, where = 'chunk', into?: Buffer): Buffer {
+  const payload = openPayload(key, chunkAad(type, id), sealed);
   const fail = (why: string) =>
     new CodedError('chunk_auth_failed', `${where} ${Buffer.from(id).toString('hex').slice(0, 16)}…: ${why}`, { id: Buffer.from(id).toString('hex') });
-  const unauthentic = () => fail('does not authenticate (altered, swapped, or another key)');
-  if (sealed.length < SEAL_OVERHEAD + 1) throw unauthentic();
-  const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
-  d.setAAD(chunkAad(type, id));
-  d.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  const payload = sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES);
-  const codec = d.update(payload.subarray(0, 1))[0];
+  if (!payload || payload.length === 0) throw fail('does not authenticate (altered, swapped, or another key)');
+  const codec = payload[0];
   const body = payload.subarray(1);
-  // A raw body is decrypted where the caller wants the chunk (`into`, a reused buffer, when large
-  // enough: valid until its next use), a compressed one into this thread's scratch. Nothing of
-  // either is used before final() has authenticated the whole chunk.
-  const raw = codec === CODEC_RAW;
-  const dst = raw ? (into && into.length >= body.length ? into : Buffer.allocUnsafe(body.length)) : scratchOf(body.length);
-  try {
-    cipherInto(d, body, dst, 0);
-    d.final();
-  } catch {
-    throw unauthentic();
-  }
-  if (raw) {
+  if (codec === CODEC_RAW) {
     if (body.length !== rawLength) throw fail(`holds ${body.length} bytes, its reference says ${rawLength}`);
-    return dst.subarray(0, rawLength);
+    return body;
   }
   if (codec !== CODEC_ZSTD) throw fail(`unknown codec ${codec}`);
+  // `into` (a caller's reused buffer, when large enough) holds a decompressed chunk: valid until its next use.
   const out = into && into.length >= rawLength ? into.subarray(0, rawLength) : Buffer.allocUnsafe(rawLength);
   let n: number;
   try {
-    n = zstd.decompress(out, dst.subarray(0, body.length));
+    n = zstd.decompress(out, body);
   } catch (e) {
     throw fail(`zstd: ${(e as Error).message}`);
   }
