@@ -226,7 +226,11 @@ export class EtaEstimator {
       spentAll += spent;
       leftAll += l;
       seconds[t.id] = spent + l;
-      const share = t.status === 'finished' ? 1 : spent + l > 0 ? spent / (spent + l) : 0;
+      // A measured task that has not done any of its work yet shows none done, however long it has
+      // run (a step waiting on something before its first byte is not 99 % done because the rate
+      // it will go at is fast).
+      const idle = t.measured && t.status === 'running' && t.parts.every((p) => p.rate === 'time' || p.done === 0);
+      const share = t.status === 'finished' ? 1 : idle ? 0 : spent + l > 0 ? spent / (spent + l) : 0;
       const kept = Math.max(this.shareMax.get(t.id) ?? 0, Math.min(1, share));
       this.shareMax.set(t.id, kept);
       shares[t.id] = kept;

@@ -145,6 +145,18 @@ describe('ETA on synthetic timelines', () => {
     expect(e.update(101_000, [{ id: 'files', group: 0, status: 'finished', parts: [], measured: true }]).fraction).toBe(1);
   });
 
+  it('a running step that has not moved a byte shows none done, however fast its rate; its first bytes move it', () => {
+    const e = new EtaEstimator();
+    // The network's rate is known and fast (a transfer before), then a small step runs but waits.
+    for (let t = 0; t <= 5; t += 1) e.update(t * 1000, transfer(50 * MB, (x) => 10 * MB * x)(t));
+    const repo = (done: number): EtaTask[] => [
+      { id: 'files', group: 0, status: 'finished', parts: [], measured: true },
+      { id: 'repo', group: 1, status: 'running', parts: [{ rate: 'network', total: 50_000, done }], measured: true },
+    ];
+    for (let t = 6; t <= 20; t += 1) expect(e.update(t * 1000, repo(0)).shares.repo).toBe(0);
+    expect(e.update(21_000, repo(25_000)).shares.repo!).toBeGreaterThan(0);
+  });
+
   it("a guessed step is never measured: apt's step before apt said how much does not make a rate", () => {
     const e = new EtaEstimator();
     const apt = guessedWork({ kind: 'apt.install', bytes: 0, items: 20 });
