@@ -35,7 +35,7 @@ import { mkdir, readdir, rm, rmdir, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BlobRef, Manifest } from '../manifest/types.ts';
 import { blobHex } from '../manifest/index.ts';
-import { isV2Files } from '../manifest/types.ts';
+import { isV2Files, repoBundleBlobs } from '../manifest/types.ts';
 import { pool } from '../drive/retry.ts';
 import { fileHashesTo } from '../drive/download.ts';
 import type { PlanStep, RestorePlan } from '../restore-machine/plan.ts';
@@ -58,9 +58,7 @@ export function aheadBlobs(step: PlanStep, m: Manifest): BlobRef[] {
   }
   if (step.kind === 'repo.restore') {
     const r = m.repos?.entry?.find((e) => e.path === step.key);
-    if (!r) return [];
-    if (r.bundle_tree) return [r.bundle_tree, ...(r.bundle_packs ?? [])];
-    return r.bundle ? [r.bundle] : [];
+    return r ? repoBundleBlobs(r) : [];
   }
   return [];
 }
@@ -110,8 +108,7 @@ interface StepState {
   stage?: AheadStep['stage'];
   /** The staging ahead, once started. */
   staging?: Promise<void>;
-  staged?: boolean;
-  /** Blobs (hex) the step will not read any more: its data is staged whole. */
+  /** Set once the step is staged: the blobs (hex) it will not read any more. */
   unread?: Set<string>;
 }
 
@@ -173,7 +170,7 @@ export class FetchAhead {
       total,
       fetched: this.fetched,
       ready: open.filter(([, s]) => s.items.length > 0 && s.items.every((i) => i.state === 'local')).map(([id]) => id),
-      staged: open.filter(([, s]) => s.staged).map(([id]) => id),
+      staged: open.filter(([, s]) => s.unread !== undefined).map(([id]) => id),
     };
   }
 
@@ -311,7 +308,6 @@ export class FetchAhead {
       if (this.claimed.has(id)) continue;
       s.staging = s.stage(() => this.report()).then(
         async (unread) => {
-          s.staged = true;
           s.unread = new Set((unread ?? []).map((r) => blobHex(r)));
           await this.dropUnread();
           this.report();

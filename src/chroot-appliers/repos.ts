@@ -27,7 +27,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import type { PlanStep } from '../restore-machine/plan.ts';
-import type { BlobRef, RepoEntry } from '../manifest/types.ts';
+import { repoBundleBlobs, type RepoEntry } from '../manifest/types.ts';
 import type { ApplyContext, Progress, StepApplier, StepOutcome, StepStager } from './applier.ts';
 import { removeStaging, stagingDirFor } from './commit-staging.ts';
 import { bundleBlob, bundleFile, restoreFromBundle, type BundleInput } from './repo-bundle.ts';
@@ -148,7 +148,7 @@ export const stageRepoAhead: StepStager = async (step, ctx, progress) => {
   await resolveInRoot(ctx.target.root, dest, { followFinal: false });
   const dir = await aheadStagingOf(entry, dest, ctx);
   // Built, the step only moves the repository in: it reads none of the bundle's blobs.
-  const read: BlobRef[] = entry.bundle_tree ? [entry.bundle_tree, ...(entry.bundle_packs ?? [])] : entry.bundle ? [entry.bundle] : [];
+  const read = repoBundleBlobs(entry);
   if (await stagedAhead(dir, dest)) return read;
   await rm(dir, { recursive: true, force: true });
   // A data v2 bundle half restored by an interrupted run resumes from its journal; the repo starts over.

@@ -146,6 +146,9 @@ export type FileEntry = FileEntryV1 | FileEntryV2;
 
 export const isV2Files = (e: FileEntry): e is FileEntryV2 => e.tree !== undefined;
 
+/** The blobs a repository is restored from: its data v2 bundle's tree root and packs, or its version 1 bundle (none for a clone of its url). */
+export const repoBundleBlobs = (r: RepoEntry): BlobRef[] => (r.bundle_tree ? [r.bundle_tree, ...(r.bundle_packs ?? [])] : r.bundle ? [r.bundle] : []);
+
 export interface SkipsSection {
   patterns?: string[];
   [unknown: string]: unknown;
