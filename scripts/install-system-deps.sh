@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(
   zstd git ca-certificates       # blobs, repos
   mmdebstrap                     # real Debian minbase roots for chroot tests (cached in .cache/)
+  eatmydata                      # libeatmydata, preloaded into dpkg while a restore installs (apt-unsafe-io.ts)
   util-linux mount               # unshare, mount
   chromium                       # wizard e2e (driven by playwright-core)
   desktop-file-utils             # desktop-file-validate: the Backup app's .desktop entry (deb test)

@@ -1,45 +1,94 @@
 /**
- * dpkg without its per-file fsync while a restore installs packages into the
- * target, and one sync when the apt run is over — as the Debian installer
- * installs its own target (eatmydata-udeb) and as chroot builders run dpkg
+ * dpkg without its fsyncs while a restore installs packages into the target,
+ * and one sync when the apt run is over — as the Debian installer installs
+ * its own target (eatmydata-udeb) and as chroot builders run dpkg
  * (`force-unsafe-io`). The target is a system being set up, not the one
- * running: dpkg's fsync before each file's rename only protects against a
- * crash of the whole machine in the middle of the run, and costs most of
- * apt's time on a virtual disk (bench/README.md, install-restore: golang's
- * 12,000 files 69–85 s with fsync, 30–72 s without).
+ * running: dpkg's fsyncs only protect against a crash of the whole machine
+ * in the middle of the run, and cost a good part of apt's time on a virtual
+ * disk (bench/README.md, install-restore: golang's 12,000 files 69–85 s with
+ * fsync, 30–72 s without).
+ *
+ * Two layers, both off with KODER_APT_SAFE_IO=1:
+ *
+ *   --force-unsafe-io  dpkg's own option: no fsync of each unpacked file
+ *                      before its rename
+ *   fsyncShim()        what that option leaves, strace'd in one install of
+ *                      278 packages: a sync_file_range (start writeback now)
+ *                      for each of 31,786 files and 5,800 fsyncs of dpkg's
+ *                      database. The host's libeatmydata (Debian's eatmydata,
+ *                      a Recommends of the .deb) is preloaded into apt-get and
+ *                      everything it starts, as eatmydata-udeb does for
+ *                      d-i; without the library, only the option
+ *                      (KODER_APT_EATMYDATA=0 leaves it out)
  *
  * A crash of the machine (not of our process: a SIGKILL loses nothing that
  * was written) while dpkg ran this way may leave files of the packages it
- * installed empty although dpkg lists them as installed. So, around each
- * apt run:
+ * installed empty although dpkg lists them as installed, or dpkg's database
+ * itself unreadable. So, around each apt run:
  *
- *   unsafeIoBegin   what dpkg has installed before the run, recorded in the
- *                   target (RECORD: atomic, fsynced) before apt starts
+ *   unsafeIoBegin   dpkg's status file copied aside and what it has
+ *                   installed recorded in the target (RECORD: atomic,
+ *                   fsynced) before apt starts
  *   unsafeIoEnd     sync(1) (every filesystem: the target's /usr or /var may
  *                   be their own), then the record removed
  *   recoverUnsafeIo at the start of the next apt work in this target: a
  *                   record left means a run died between the two; what is
  *                   installed now and was not then is reinstalled (the same
  *                   way, then synced), so the apt step that runs again finds
- *                   those packages whole
- *
- * KODER_APT_SAFE_IO=1 keeps dpkg's own fsyncs (no record, no sync).
+ *                   those packages whole. If dpkg cannot read its database
+ *                   any more, the status copied aside is put back (its
+ *                   pending updates dropped): dpkg knows the packages of
+ *                   before the run, and the apt step installs the rest again
+ *                   over the files the dead run left.
  */
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApplyContext } from './applier.ts';
 import { errorSummary, runInTarget } from './chroot-commands.ts';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
-import { readTargetText } from './target-files.ts';
+import { readTargetBytes, readTargetText } from './target-files.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
 /** Where the record lives in the target. */
 export const UNSAFE_IO_RECORD = '/var/lib/koder-restore/apt-unsafe-io.json';
+/** dpkg's status file as it was before the run, beside the record. */
+export const UNSAFE_IO_STATUS = '/var/lib/koder-restore/apt-unsafe-io.status';
+const DPKG_STATUS = '/var/lib/dpkg/status';
+const DPKG_UPDATES = '/var/lib/dpkg/updates';
 
 /** apt-get options for dpkg's fast I/O (none when KODER_APT_SAFE_IO=1). */
 export function unsafeIoOptions(env: NodeJS.ProcessEnv = process.env): string[] {
   return env.KODER_APT_SAFE_IO === '1' ? [] : ['-o', 'Dpkg::Options::=--force-unsafe-io'];
+}
+
+/** Debian's multiarch directory for node's architecture. */
+const MULTIARCH: Partial<Record<string, string>> = {
+  x64: 'x86_64-linux-gnu',
+  arm64: 'aarch64-linux-gnu',
+  arm: 'arm-linux-gnueabihf',
+  ia32: 'i386-linux-gnu',
+  ppc64: 'powerpc64le-linux-gnu',
+  s390x: 's390x-linux-gnu',
+  riscv64: 'riscv64-linux-gnu',
+};
+
+/**
+ * The host's libeatmydata to preload into apt-get and dpkg (runInTarget's
+ * `preload`), or undefined: KODER_APT_SAFE_IO=1, KODER_APT_EATMYDATA=0, or
+ * the library is not installed (then dpkg's own option alone).
+ */
+export function fsyncShim(env: NodeJS.ProcessEnv = process.env, arch: string = process.arch): string | undefined {
+  if (env.KODER_APT_SAFE_IO === '1' || env.KODER_APT_EATMYDATA === '0') return undefined;
+  const dirs = [MULTIARCH[arch] && `/usr/lib/${MULTIARCH[arch]}`, '/usr/lib64', '/usr/lib'].filter((d): d is string => Boolean(d));
+  return dirs.map((d) => `${d}/libeatmydata.so.1`).find((p) => existsSync(p));
+}
+
+/** runInTarget options of a command that runs with dpkg's fast I/O (the shim, when there is one). */
+export function unsafeIoRun(): { preload?: string } {
+  const preload = fsyncShim();
+  return preload ? { preload } : {};
 }
 
 interface UnsafeIoRecord {
@@ -73,6 +122,8 @@ export async function unsafeIoBegin(ctx: ApplyContext): Promise<void> {
   if (unsafeIoOptions().length === 0) return;
   const before = [...(await allInstalled(ctx))].sort();
   const { dir } = await ensureDirInRoot(ctx.target.root, '/var/lib/koder-restore', { mode: 0o755 });
+  const status = await readTargetBytes(ctx.target.root, DPKG_STATUS);
+  if (status !== undefined) await writeFileAtomic(join(dir, 'apt-unsafe-io.status'), status, { mode: 0o644 });
   await writeFileAtomic(join(dir, 'apt-unsafe-io.json'), JSON.stringify({ before } satisfies UnsafeIoRecord), { mode: 0o644 });
 }
 
@@ -80,7 +131,27 @@ export async function unsafeIoBegin(ctx: ApplyContext): Promise<void> {
 export async function unsafeIoEnd(ctx: ApplyContext): Promise<void> {
   if (unsafeIoOptions().length === 0) return;
   await syncAll();
+  await dropRecord(ctx);
+}
+
+/** The record, then the status copy (a record without its copy recovers as before copies existed). */
+async function dropRecord(ctx: ApplyContext): Promise<void> {
   await rm(await resolveInRoot(ctx.target.root, UNSAFE_IO_RECORD, { followFinal: false }), { force: true });
+  await rm(await resolveInRoot(ctx.target.root, UNSAFE_IO_STATUS, { followFinal: false }), { force: true });
+}
+
+/** dpkg's database as it was before the dead run: the status copied aside back in place, the run's pending updates dropped. */
+async function restoreDpkgStatus(ctx: ApplyContext): Promise<boolean> {
+  const saved = await readTargetBytes(ctx.target.root, UNSAFE_IO_STATUS);
+  if (saved === undefined) return false;
+  const updates = await resolveInRoot(ctx.target.root, DPKG_UPDATES);
+  for (const name of await readdir(updates).catch(() => [] as string[])) {
+    if (/^[0-9]+$/.test(name) || name === 'tmp.i') await rm(join(updates, name), { force: true });
+  }
+  const status = await resolveInRoot(ctx.target.root, DPKG_STATUS, { followFinal: false });
+  await copyFile(status, `${status}-koder-damaged`).catch(() => undefined);
+  await writeFileAtomic(status, saved, { mode: 0o644 });
+  return true;
 }
 
 /**
@@ -97,14 +168,23 @@ export async function recoverUnsafeIo(ctx: ApplyContext): Promise<string[]> {
   } catch {
     // An unreadable record: nothing to compare with (written atomically, so not ours half-written).
   }
-  const since = before ? [...(await allInstalled(ctx))].filter((p) => !before.has(p)) : [];
+  let now: Set<string>;
+  try {
+    now = await allInstalled(ctx);
+  } catch (e) {
+    // dpkg cannot read its database (a crash lost what it wrote without fsync).
+    if (!(await restoreDpkgStatus(ctx))) throw e;
+    ctx.log(`apt: an earlier run with dpkg's fast I/O was interrupted and left dpkg's database unreadable (${(e as Error).message}); its status of before that run is back`);
+    now = await allInstalled(ctx);
+  }
+  const since = before ? [...now].filter((p) => !before.has(p)) : [];
   if (since.length > 0) {
     ctx.log(`apt: an earlier run with dpkg's fast I/O was interrupted; reinstalling the ${since.length} packages it installed`);
-    await runInTarget(ctx, ['dpkg', '--configure', '-a']);
-    const r = await runInTarget(ctx, ['apt-get', '-o', 'DPkg::Lock::Timeout=300', ...unsafeIoOptions(), 'install', '-y', '--no-remove', '--reinstall', ...since]);
+    await runInTarget(ctx, ['dpkg', '--configure', '-a'], unsafeIoRun());
+    const r = await runInTarget(ctx, ['apt-get', '-o', 'DPkg::Lock::Timeout=300', ...unsafeIoOptions(), 'install', '-y', '--no-remove', '--reinstall', ...since], unsafeIoRun());
     if (r.code !== 0) ctx.log(`apt: the reinstall after an interrupted run failed: ${errorSummary(r)}`);
   }
   await syncAll();
-  await rm(await resolveInRoot(ctx.target.root, UNSAFE_IO_RECORD, { followFinal: false }), { force: true });
+  await dropRecord(ctx);
   return since;
 }

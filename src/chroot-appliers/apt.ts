@@ -9,7 +9,7 @@
  *   3. ONE `apt-cache policy p1 p2 …`: a name without a block, or with
  *      `Candidate: (none)`, is not in the target's archives → reported, skipped;
  *   4. ONE `apt-get install -y` of the available ones, dpkg without its
- *      per-file fsync and one sync after (apt-unsafe-io.ts: a run that died
+ *      fsyncs and one sync after (apt-unsafe-io.ts: a run that died
  *      has its packages reinstalled first); if it fails, dpkg/apt
  *      are repaired and the ones still missing are installed one by one,
  *      each failure reported;
@@ -30,7 +30,7 @@ import { errorSummary, installedPackages, runInTarget, type TargetCommandContext
 import type { Target } from './target.ts';
 import { STATUS_FD } from './chroot-runner.ts';
 import { AptRunTracker, type AptRun } from './apt-status.ts';
-import { recoverUnsafeIo, unsafeIoBegin, unsafeIoEnd, unsafeIoOptions } from './apt-unsafe-io.ts';
+import { recoverUnsafeIo, unsafeIoBegin, unsafeIoEnd, unsafeIoOptions, unsafeIoRun } from './apt-unsafe-io.ts';
 import type { WorkPart } from '../restore-machine/types.ts';
 
 // ---------------------------------------------------------------------------
@@ -224,7 +224,7 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
             tick();
           }
         };
-        return runInTarget(ctx, [...argv.slice(0, 1), '-o', `APT::Status-Fd=${STATUS_FD}`, ...argv.slice(1)], { onLine, onStatusLine, nice: APT_NICE }).then((r) => {
+        return runInTarget(ctx, [...argv.slice(0, 1), '-o', `APT::Status-Fd=${STATUS_FD}`, ...argv.slice(1)], { onLine, onStatusLine, nice: APT_NICE, ...unsafeIoRun() }).then((r) => {
           if (r.code === 0) {
             tracker.finish();
             run = tracker.snapshot;
@@ -242,8 +242,8 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
         ctx.log(`apt-get install of ${available.length} packages failed (${why}); installing one by one`);
         // Leave dpkg consistent before going on (a half-configured package
         // would make every next apt-get refuse).
-        await runInTarget(ctx, ['dpkg', '--configure', '-a']);
-        await runInTarget(ctx, [...base, '-f']);
+        await runInTarget(ctx, ['dpkg', '--configure', '-a'], unsafeIoRun());
+        await runInTarget(ctx, [...base, '-f'], unsafeIoRun());
         nowInstalled = await installedPackages(ctx, available);
         for (const p of available) {
           if (nowInstalled.has(p)) continue;
@@ -252,7 +252,7 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
           else {
             res.failed.push(p);
             res.details.push(`${p}: install failed: ${errorSummary(one)}`);
-            await runInTarget(ctx, ['dpkg', '--configure', '-a']);
+            await runInTarget(ctx, ['dpkg', '--configure', '-a'], unsafeIoRun());
           }
         }
         nowInstalled = await installedPackages(ctx, available);

@@ -20,6 +20,8 @@ export interface TargetCommandOptions {
   onStatusLine?: (line: string) => void;
   /** The command's CPU niceness (RunInChrootOptions.nice). */
   nice?: number;
+  /** A host library preloaded into the command (RunInChrootOptions.preload). */
+  preload?: string;
 }
 
 /** Splits a byte stream into lines (`\n`, `\r\n` or a lone `\r`); `end()` delivers a last unterminated one. */
@@ -60,6 +62,7 @@ export function runInTarget(ctx: TargetCommandContext, argv: readonly string[], 
     ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     ...(opts.nice !== undefined ? { nice: opts.nice } : {}),
+    ...(opts.preload !== undefined ? { preload: opts.preload } : {}),
     ...(out ? { onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => out[stream].push(chunk) } : {}),
     ...(status ? { onStatus: (chunk: Buffer) => status.push(chunk) } : {}),
   }).then((r) => {

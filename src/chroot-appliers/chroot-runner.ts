@@ -35,6 +35,12 @@
  * next call (or `recoverChrootLeftovers`) undoes the leftovers of a run whose
  * node process was killed. Calls on the same root are serialized.
  *
+ * With `preload` (a shared library of the host), the library is copied into
+ * ROOT/run (the tmpfs above: it goes with the namespace, the target's disk
+ * never holds it) and named in LD_PRELOAD for the command and everything it
+ * starts. A library the target's loader cannot use is skipped by ld.so with
+ * a warning, never fatal.
+ *
  * With `onStatus`, the command finds a status pipe open on fd 4
  * (STATUS_FD): what it writes there comes to `onStatus`, apart from its
  * stdout and stderr (`apt-get -o APT::Status-Fd=4` writes its machine-readable
@@ -43,7 +49,7 @@
 import { spawn } from 'node:child_process';
 import { constants as fsc, existsSync } from 'node:fs';
 import { mkdir, readFile, realpath, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { ensureDirInRoot, PathEscapeError, resolveInRoot } from './safe-path.ts';
 import { lstatOrUndefined } from '../util/fs.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -116,6 +122,8 @@ export interface RunInChrootOptions {
   onSpawn?: (pid: number) => void;
   /** Keep at most this many bytes of stdout / stderr each (default 32 MiB; the tail is kept). */
   maxOutputBytes?: number;
+  /** Host path of a shared library to preload into the command (see the file header). */
+  preload?: string;
 }
 
 export interface RunResult {
@@ -150,12 +158,13 @@ export async function assertTargetRoot(root: string): Promise<string> {
 // The namespace script. Positional parameters:
 //   $1 ROOT   $2 host resolv.conf ('' = none)   $3 target resolv.conf, relative
 //   to ROOT ('' = none)   $4 '1' if $3 lies in /run (create it in the tmpfs)
+//   $5 host path of a library to copy into ROOT/run/koder-preload ('' = none)
 //   then: NAME=VALUE... -- argv...   (handed to env -i as is)
 // fd 3: "ready" is written there once the mounts are done, then closed.
 const SCRIPT = String.raw`
 set -eu
-ROOT=$1; RESOLV_SRC=$2; RESOLV_DST=$3; RESOLV_IN_RUN=$4
-shift 4
+ROOT=$1; RESOLV_SRC=$2; RESOLV_DST=$3; RESOLV_IN_RUN=$4; PRELOAD=$5
+shift 5
 M_DEV= M_PTS= M_SHM= M_PROC= M_SYS= M_RUN= M_RESOLV=
 cleanup() {
   rc=$?
@@ -195,6 +204,10 @@ mount -t proc -o nosuid,nodev,noexec koder-proc "$ROOT/proc"; M_PROC=1
 mount -t sysfs -o ro,nosuid,nodev,noexec koder-sysfs "$ROOT/sys"; M_SYS=1
 mount -t tmpfs -o mode=0755,nosuid,nodev koder-run "$ROOT/run"; M_RUN=1
 mkdir -m 1777 "$ROOT/run/lock"
+if [ -n "$PRELOAD" ]; then
+  mkdir -m 0755 "$ROOT/run/koder-preload"
+  cp "$PRELOAD" "$ROOT/run/koder-preload/"
+fi
 if [ -n "$RESOLV_SRC" ] && [ -n "$RESOLV_DST" ]; then
   if [ "$RESOLV_IN_RUN" = 1 ]; then
     mkdir -p "$(dirname "$ROOT/$RESOLV_DST")"
@@ -317,6 +330,8 @@ function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A shared library's file name (`libeatmydata.so.1`): nothing the shell or LD_PRELOAD's list syntax would read otherwise. */
+const PRELOAD_NAME = /^[A-Za-z0-9_+.-]+\.so(\.[0-9]+)*$/;
 
 /**
  * Runs `argv` inside the target root (see the file header for the
@@ -332,6 +347,11 @@ export function runInChroot(root: string, argv: readonly string[], opts: RunInCh
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (!ENV_NAME.test(k) || v.includes('\0')) return Promise.reject(new Error(`runInChroot: bad env ${k}`));
     env[k] = v;
+  }
+  if (opts.preload !== undefined) {
+    const name = basename(opts.preload);
+    if (!isAbsolute(opts.preload) || !PRELOAD_NAME.test(name)) return Promise.reject(new Error(`runInChroot: bad preload ${JSON.stringify(opts.preload)}`));
+    env.LD_PRELOAD = `/run/koder-preload/${name}`;
   }
   return assertTargetRoot(root).then((realRoot) =>
     serialized(realRoot, () => runSerialized(realRoot, argv, env, opts)),
@@ -458,6 +478,7 @@ function spawnRunner(
     resolv.hostResolv,
     resolv.resolvDst,
     resolv.resolvInRun ? '1' : '0',
+    opts.preload ?? '',
     '--',
     ...envArgs,
     ...argv,

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyContext, Progress } from '../../src/chroot-appliers/applier.ts';
 import { aptInstall, aptOutcome, aptUpdate, applyAptInstall, parseAptCachePolicy } from '../../src/chroot-appliers/apt.ts';
 import { applyAptSources, targetRelease } from '../../src/chroot-appliers/apt-sources.ts';
-import { UNSAFE_IO_RECORD } from '../../src/chroot-appliers/apt-unsafe-io.ts';
+import { fsyncShim, UNSAFE_IO_RECORD, UNSAFE_IO_STATUS, unsafeIoBegin } from '../../src/chroot-appliers/apt-unsafe-io.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { AptSource, Manifest } from '../../src/manifest/types.ts';
@@ -112,6 +112,12 @@ describe('pure helpers', () => {
     expect(m.get('jq')).toBe('1.6-2.1');
     expect(m.get('mail-transport-agent')).toBeNull();
     expect(m.has('no-such')).toBe(false);
+  });
+
+  it("dpkg's fsync shim: the host's libeatmydata, unless safe I/O is asked for or it is turned off", () => {
+    expect(fsyncShim({})).toMatch(/^\/usr\/lib\/x86_64-linux-gnu\/libeatmydata\.so\.1$/);
+    expect(fsyncShim({ KODER_APT_SAFE_IO: '1' })).toBeUndefined();
+    expect(fsyncShim({ KODER_APT_EATMYDATA: '0' })).toBeUndefined();
   });
 
   it('reads the target release from the root', async () => {
@@ -256,7 +262,22 @@ describe('apt appliers in a bookworm root', () => {
     expect(installs.length).toBeGreaterThan(0);
     for (const l of installs) expect(l).toContain('Dpkg::Options::=--force-unsafe-io');
     await expect(stat(join(t.root, UNSAFE_IO_RECORD))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(t.root, UNSAFE_IO_STATUS))).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it("dpkg and what it starts run with the host's libeatmydata preloaded (none of its fsyncs or writeback starts reach the disk)", async () => {
+    // A dpkg hook in the target (run by dpkg through sh) notes whether the library is in its own process.
+    const hook = join(t.root, 'etc/dpkg/dpkg.cfg.d/koder-test-preload');
+    await writeFile(hook, 'pre-invoke=grep -c /run/koder-preload/libeatmydata.so.1 /proc/self/maps > /tmp/koder-preload-seen || echo 0 > /tmp/koder-preload-seen\n');
+    try {
+      const r = await aptInstall(await context(), ['hello']);
+      expect(r.installed).toEqual(['hello']);
+      expect(Number(await readFile(join(t.root, 'tmp/koder-preload-seen'), 'utf8'))).toBeGreaterThan(0);
+    } finally {
+      await rm(hook, { force: true });
+      await rm(join(t.root, 'tmp/koder-preload-seen'), { force: true });
+    }
+  }, 120_000);
 
   it('a run with fast I/O that died (its record left): the packages it installed are reinstalled whole before apt goes on', async () => {
     const listed = (await chroot(['dpkg-query', '-W', '-f=${Package}:${Architecture}\t${db:Status-Abbrev}\n'])).stdout;
@@ -274,5 +295,25 @@ describe('apt appliers in a bookworm root', () => {
     await expect(stat(join(t.root, UNSAFE_IO_RECORD))).rejects.toMatchObject({ code: 'ENOENT' });
     // Nothing left to recover: the next run reinstalls nothing.
     expect((await aptInstall(ctx, ['jq'], undefined)).details).toEqual([]);
+  }, 120_000);
+
+  it("a run that died and left dpkg's database unreadable: the status of before the run is put back, and apt goes on", async () => {
+    const ctx = await context();
+    await unsafeIoBegin(ctx);
+    const before = await readFile(join(t.root, 'var/lib/dpkg/status'));
+    expect(await readFile(join(t.root, UNSAFE_IO_STATUS))).toEqual(before);
+    // As a power loss leaves files written without fsync: the status and a pending update full of zeros.
+    await writeFile(join(t.root, 'var/lib/dpkg/status'), Buffer.alloc(before.length));
+    await writeFile(join(t.root, 'var/lib/dpkg/updates/0007'), Buffer.alloc(4096));
+    expect((await chroot(['dpkg-query', '-W', 'jq'])).code).not.toBe(0);
+    const r = await aptInstall(ctx, ['jq']);
+    expect(r.present).toEqual(['jq']);
+    expect(logs.some((l) => /left dpkg's database unreadable/.test(l))).toBe(true);
+    expect(await readFile(join(t.root, 'var/lib/dpkg/status'))).toEqual(before);
+    expect(await readdir(join(t.root, 'var/lib/dpkg/updates'))).not.toContain('0007');
+    expect((await chroot(['dpkg', '--audit'])).code).toBe(0);
+    await expect(stat(join(t.root, UNSAFE_IO_RECORD))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(join(t.root, UNSAFE_IO_STATUS))).rejects.toMatchObject({ code: 'ENOENT' });
+    await rm(join(t.root, 'var/lib/dpkg/status-koder-damaged'), { force: true });
   }, 120_000);
 });

@@ -11,6 +11,7 @@ import {
   runInChroot,
   TargetRootError,
 } from '../../src/chroot-appliers/chroot-runner.ts';
+import { fsyncShim } from '../../src/chroot-appliers/apt-unsafe-io.ts';
 import { makeDebianRoot, makeEmptyRoot, type TestRoot } from '../helpers/debian-root.ts';
 
 /**
@@ -221,6 +222,24 @@ describe('runInChroot on a real bookworm minbase root', () => {
     expect(base).toBe(getPriority());
     expect(await niceOf({ nice: -10 })).toBe(Math.max(-20, base - 10));
     expect(await niceOf({ nice: 5 })).toBe(Math.min(19, base + 5));
+  });
+
+  it("preload: a host library is mapped into the command and what it starts, from the namespace's /run, never on the target's disk", async () => {
+    const lib = fsyncShim();
+    expect(lib, "the host's libeatmydata (eatmydata, scripts/install-system-deps.sh)").toBeDefined();
+    // `sh -c` forks `cat`: the child's own map is read.
+    const maps = (o: { preload?: string }) => runInChroot(root, ['sh', '-c', 'cat /proc/self/maps; echo "LD_PRELOAD=$LD_PRELOAD"'], o).then((r) => r.stdout);
+    const with_ = await maps({ preload: lib! });
+    expect(with_).toContain('/run/koder-preload/libeatmydata.so.1');
+    expect(with_).toContain('LD_PRELOAD=/run/koder-preload/libeatmydata.so.1');
+    const without = await maps({});
+    expect(without).not.toContain('libeatmydata');
+    expect(without).toContain('LD_PRELOAD=\n');
+    expect(existsSync(join(root, 'run/koder-preload'))).toBe(false);
+    // Only an absolute path to a library's file name: nothing LD_PRELOAD's list or the shell would read another way.
+    for (const bad of ['libeatmydata.so.1', '/usr/lib/a b.so', '/usr/lib/a:b.so', '/usr/lib/not-a-library']) {
+      await expect(runInChroot(root, ['true'], { preload: bad })).rejects.toThrow(/bad preload/);
+    }
   });
 
   it('onStatus: the command has a status pipe on fd 4, apart from stdout/stderr; without it fd 4 is closed', async () => {
