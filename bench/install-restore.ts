@@ -45,7 +45,7 @@
  * medians.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +110,10 @@ async function freshRoot(dir: string, debs: string | undefined): Promise<void> {
 
 interface Timed {
   ms: number;
+  /** ours: CPU seconds of its own process (main thread, workers, libuv's pool; not apt's), read from /proc while it runs. */
+  ownCpuS?: number;
+  /** ours: the same by thread name (user+system; `node` is the main thread and the worker threads). */
+  threads?: string;
   /** apt's share: ours from the JSON progress (apt.install's first to last line), the script's from its own stamps. */
   aptMs: number;
   detail: string;
@@ -128,6 +132,13 @@ async function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log:
     let err = '';
     const timeline: string[] = [];
     const steps = new Map<string, [number, number]>();
+    let ownCpuS = 0;
+    const perThread = new Map<string, [string, number, number]>();
+    const cpuPoll = setInterval(() => {
+      const c = processCpuSeconds(p.pid);
+      if (c !== undefined) ownCpuS = c;
+      threadCpu(p.pid, perThread);
+    }, 100);
     let report: { status: string; results: { stepId: string; status: string; message?: string }[] } | undefined;
     p.stdout.on('data', (d: Buffer) => {
       const lines = (buf + d.toString()).split('\n');
@@ -151,6 +162,7 @@ async function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log:
     });
     p.on('close', (code) => {
       const ms = performance.now() - t0;
+      clearInterval(cpuPoll);
       writeFileSync(`${log}.jsonl`, timeline.join('\n') + '\n');
       writeFileSync(`${log}.err`, errAll);
       if (!report) return reject(new Error(`ours exited ${code} without a report:\n${err}`));
@@ -161,7 +173,13 @@ async function runOurs(root: string, env: NodeJS.ProcessEnv, state: string, log:
         const s = [...steps].find(([k]) => k.startsWith(id))?.[1];
         return s ? `${((s[1] - s[0]) / 1000).toFixed(1)} s` : '-';
       };
-      resolve({ ms, aptMs: apt ? apt[1] - apt[0] : 0, detail: `apt ${apt ? ((apt[1] - apt[0]) / 1000).toFixed(1) : '-'} s, files ${span('files.restore')} (first folder), repos ${span('repo.restore')} (first)` });
+      const byName = new Map<string, [number, number]>();
+      for (const [name, u, sy] of perThread.values()) {
+        const b = byName.get(name) ?? [0, 0];
+        byName.set(name, [b[0] + u, b[1] + sy]);
+      }
+      const threads = [...byName].sort((a, b) => b[1][0] + b[1][1] - a[1][0] - a[1][1]).map(([n, [u, sy]]) => `${n} ${u.toFixed(1)}+${sy.toFixed(1)}`).join(', ');
+      resolve({ ms, ownCpuS, threads, aptMs: apt ? apt[1] - apt[0] : 0, detail: `apt ${apt ? ((apt[1] - apt[0]) / 1000).toFixed(1) : '-'} s, files ${span('files.restore')} (first folder), repos ${span('repo.restore')} (first)` });
     });
   });
 }
@@ -180,6 +198,40 @@ function runScript(root: string, server: string, token: string, env: { PACKAGES:
       resolve({ ms, aptMs: at.get('apt-done')! - at.get('apt')!, detail: `apt ${d('apt', 'apt-done')}, files ${d('files', 'repos')}, repos ${d('repos', 'done')}` });
     });
   });
+}
+
+/** utime + stime of a live process, in seconds (USER_HZ 100); undefined once it is gone. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Each thread of a live process: tid → [name, user s, system s] (the last reading stays once a thread is gone). */
+function threadCpu(pid: number | undefined, into: Map<string, [string, number, number]>): void {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+        const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+        into.set(tid, [name, Number(f[11]) / 100, Number(f[12]) / 100]);
+      } catch {
+        // the thread ended between the listing and the read
+      }
+    }
+  } catch {
+    // the process is gone
+  }
+}
+
+/** CPU seconds the whole machine has been busy since boot (every state of /proc/stat's first line but idle and iowait). */
+function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / 100;
 }
 
 const median = (xs: number[]) => {
@@ -285,6 +337,8 @@ async function main(): Promise<void> {
         dropCaches();
         await new Promise((r) => setTimeout(r, 1500));
         const load = loadavg()[0]!.toFixed(1);
+        const busy0 = machineBusySeconds();
+        const server0 = process.cpuUsage();
         let r: Timed;
         if (side === 'script') {
           const token = (await loginAs(srv, 'ana')).access_token;
@@ -292,8 +346,12 @@ async function main(): Promise<void> {
         } else {
           r = await runOurs(root, env, join(work, `state-${side}-${i}`), join(work, `log-${side}-${i + 1}`), sideEnv[side] ?? {});
         }
+        const busy = machineBusySeconds() - busy0;
+        const server = process.cpuUsage(server0);
         results.get(side)!.push(r);
         console.log(`  run ${i + 1} ${side.padEnd(8)} ${(r.ms / 1000).toFixed(1)} s (${r.detail}), load before ${load}`);
+        // Where the two cores went: the whole machine, the bench's process (the reference server, both sides read from it), ours' own process.
+        console.log(`      CPU: machine ${busy.toFixed(1)} s, server ${((server.user + server.system) / 1e6).toFixed(1)} s${r.ownCpuS !== undefined ? `, ours' process ${r.ownCpuS.toFixed(1)} s (user+system by thread: ${r.threads})` : ''}`);
       }
       if (i === 0) {
         const diffs = compare(join(work, 'root-script'), join(work, 'root-ours'), folders, repos);

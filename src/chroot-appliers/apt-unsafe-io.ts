@@ -46,7 +46,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApplyContext } from './applier.ts';
-import { errorSummary, runInTarget } from './chroot-commands.ts';
+import { dpkgStatus, errorSummary, runInTarget, type DpkgStatus } from './chroot-commands.ts';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
 import { readTargetBytes, readTargetText } from './target-files.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -96,16 +96,9 @@ interface UnsafeIoRecord {
   before: string[];
 }
 
-/** Every package dpkg has on disk, whole or not (installed, unpacked, half-installed or -configured, triggers pending), as `name:arch`. */
+/** Every package dpkg has on disk, whole or not, as `name:arch` (throws when dpkg cannot read its database). */
 async function allInstalled(ctx: ApplyContext): Promise<Set<string>> {
-  const r = await runInTarget(ctx, ['dpkg-query', '-W', '-f=${Package}:${Architecture}\t${db:Status-Abbrev}\n']);
-  if (r.code !== 0) throw new Error(`dpkg-query in the target failed: ${errorSummary(r)}`);
-  const out = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
-    const [name, status] = line.split('\t');
-    if (name && status && 'iHUFWt'.includes(status[1] ?? 'n')) out.add(name);
-  }
-  return out;
+  return (await dpkgStatus(ctx)).onDisk();
 }
 
 /** sync(1): what dpkg wrote reaches the disk before the record goes. */
@@ -117,10 +110,10 @@ function syncAll(): Promise<void> {
   });
 }
 
-/** Before an apt run with unsafeIoOptions: the record of what is installed now. */
-export async function unsafeIoBegin(ctx: ApplyContext): Promise<void> {
+/** Before an apt run with unsafeIoOptions: the record of what is installed now (`now`: dpkg's whole state read since the last dpkg run, else it is read). */
+export async function unsafeIoBegin(ctx: ApplyContext, now?: DpkgStatus): Promise<void> {
   if (unsafeIoOptions().length === 0) return;
-  const before = [...(await allInstalled(ctx))].sort();
+  const before = [...(now ? now.onDisk() : await allInstalled(ctx))].sort();
   const { dir } = await ensureDirInRoot(ctx.target.root, '/var/lib/koder-restore', { mode: 0o755 });
   const status = await readTargetBytes(ctx.target.root, DPKG_STATUS);
   if (status !== undefined) await writeFileAtomic(join(dir, 'apt-unsafe-io.status'), status, { mode: 0o644 });

@@ -26,7 +26,7 @@
  * handles (rate class apt), from which the daemon counts apt's time left.
  */
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
-import { errorSummary, installedPackages, runInTarget, type TargetCommandContext } from './chroot-commands.ts';
+import { dpkgStatus, errorSummary, installedPackages, runInTarget, type TargetCommandContext } from './chroot-commands.ts';
 import type { Target } from './target.ts';
 import { STATUS_FD } from './chroot-runner.ts';
 import { AptRunTracker, type AptRun } from './apt-status.ts';
@@ -181,7 +181,9 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
   // A run with dpkg's fast I/O that died leaves its packages reinstalled first (apt-unsafe-io.ts).
   const reinstalled = await recoverUnsafeIo(ctx);
   if (reinstalled.length > 0) res.details.push(`reinstalled ${reinstalled.length} package${reinstalled.length === 1 ? '' : 's'} an interrupted run had installed with dpkg's fast I/O`);
-  const present = await installedPackages(ctx, wanted);
+  // dpkg's whole state, read once: what is present, and the unsafe-I/O record of before the install (nothing runs dpkg in between).
+  const status = await dpkgStatus(ctx);
+  const present = status.whole(wanted);
   res.present.push(...wanted.filter((p) => present.has(p)));
   done += res.present.length;
   const todo = wanted.filter((p) => !present.has(p));
@@ -234,10 +236,13 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
         });
       };
       const base = ['apt-get', ...APT_OPTS, ...unsafeIoOptions(), 'install', '-y', '--no-remove', ...(opts.noRecommends ? ['--no-install-recommends'] : [])];
-      await unsafeIoBegin(ctx);
+      await unsafeIoBegin(ctx, status);
       const batch = await install([...base, ...available]);
-      let nowInstalled = await installedPackages(ctx, available);
-      if (batch.code !== 0) {
+      let nowInstalled: Set<string>;
+      if (batch.code === 0) {
+        // The check of what is installed (a read in the target) beside the sync that ends dpkg's fast I/O (the host's).
+        [nowInstalled] = await Promise.all([installedPackages(ctx, available), unsafeIoEnd(ctx)]);
+      } else {
         const why = errorSummary(batch);
         ctx.log(`apt-get install of ${available.length} packages failed (${why}); installing one by one`);
         // Leave dpkg consistent before going on (a half-configured package
@@ -256,8 +261,8 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
           }
         }
         nowInstalled = await installedPackages(ctx, available);
+        await unsafeIoEnd(ctx);
       }
-      await unsafeIoEnd(ctx);
       for (const p of available) {
         if (nowInstalled.has(p)) {
           res.installed.push(p);

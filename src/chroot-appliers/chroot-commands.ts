@@ -79,24 +79,56 @@ export async function targetHasCommand(ctx: ApplyContext, name: string): Promise
   return r.code === 0;
 }
 
+/** dpkg's state of packages, from one `dpkg-query -W` (see dpkgStatus). */
+export class DpkgStatus {
+  /** Per line: binary:Package (name, `:arch` for a foreign one), name:arch, the status abbreviation (`ii`, `iU`, `un`…). */
+  constructor(private readonly rows: readonly (readonly [string, string, string])[]) {}
+
+  static parse(text: string): DpkgStatus {
+    const rows: [string, string, string][] = [];
+    for (const line of text.split('\n')) {
+      const [bin, withArch, status] = line.split('\t');
+      if (bin && withArch && status) rows.push([bin, withArch, status]);
+    }
+    return new DpkgStatus(rows);
+  }
+
+  /** The names among `packages` that dpkg has fully installed ("ii"); a name may carry an architecture (`libc6:i386`). */
+  whole(packages: readonly string[]): Set<string> {
+    const seen = new Set<string>();
+    for (const [bin, withArch, status] of this.rows) {
+      if (!status.startsWith('ii')) continue;
+      seen.add(bin);
+      seen.add(withArch);
+      seen.add(bin.split(':')[0]!);
+    }
+    return new Set(packages.filter((p) => seen.has(p)));
+  }
+
+  /** `name:arch` of every package dpkg has files of on disk, whole or not (installed, unpacked, half-installed or -configured, triggers pending). */
+  onDisk(): Set<string> {
+    return new Set(this.rows.filter(([, , status]) => 'iHUFWt'.includes(status[1] ?? 'n')).map(([, withArch]) => withArch));
+  }
+}
+
+/**
+ * dpkg's state of `packages` (of every package it knows when none are
+ * named). Unknown names are simply absent; the query's own exit code (1 for
+ * a name it does not know) is not an error.
+ */
+export async function dpkgStatus(ctx: TargetCommandContext, packages: readonly string[] = []): Promise<DpkgStatus> {
+  const r = await runInTarget(ctx, ['dpkg-query', '-W', '-f=${binary:Package}\t${Package}:${Architecture}\t${db:Status-Abbrev}\n', ...(packages.length ? ['--', ...packages] : [])]);
+  if (packages.length === 0 && r.code !== 0) throw new Error(`dpkg-query in the target failed: ${errorSummary(r)}`);
+  return DpkgStatus.parse(r.stdout);
+}
+
 /**
  * The names among `packages` that dpkg has fully installed ("ii"). A name
  * may carry an architecture (`libc6:i386`).
  */
 export async function installedPackages(ctx: ApplyContext, packages: readonly string[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  if (packages.length === 0) return out;
-  const r = await runInTarget(ctx, ['dpkg-query', '-W', '-f=${binary:Package}\t${Package}:${Architecture}\t${db:Status-Abbrev}\n', '--', ...packages]);
-  const seen = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
-    const [bin, withArch, status] = line.split('\t');
-    if (!bin || !withArch || !status || !status.startsWith('ii')) continue;
-    seen.add(bin);
-    seen.add(withArch);
-    seen.add(bin.split(':')[0]!);
-  }
-  for (const p of packages) if (seen.has(p)) out.add(p);
-  return out;
+  if (packages.length === 0) return new Set();
+  return (await dpkgStatus(ctx, packages)).whole(packages);
 }
 
 /** The most telling line of a failed command's output (last `E:`/`error:` line, else the last line). */
