@@ -79,6 +79,9 @@ export interface AptRun {
   packages: number;
   /** dpkg's share done, 0..1 (the highest seen). */
   installFraction: number;
+  /** Packages dpkg has unpacked (seen unpacking, configuring or installed), and of those, configured ("Installed PKG"). */
+  unpacked: number;
+  configured: number;
   /** The package in hand, and what is done to it ("Unpacking"). */
   current?: string;
   action?: string;
@@ -89,8 +92,10 @@ export interface AptRun {
 }
 
 export class AptRunTracker {
-  private run: AptRun = { phase: 'resolve', downloadTotal: 0, downloadDone: 0, packages: 0, installFraction: 0, installed: [], errors: [] };
+  private run: AptRun = { phase: 'resolve', downloadTotal: 0, downloadDone: 0, packages: 0, installFraction: 0, unpacked: 0, configured: 0, installed: [], errors: [] };
   private dlPercent = 0;
+  private unpackedSet = new Set<string>();
+  private configuredSet = new Set<string>();
 
   /** A line of apt-get's stdout. Returns true when it changed the run. */
   stdout(line: string): boolean {
@@ -132,6 +137,11 @@ export class AptRunTracker {
           r.action = /^(\S+(?: to configure)?)/.exec(s.text)?.[1] ?? s.text;
           const done = /^Installed (\S+)/.exec(s.text);
           if (done && !r.installed.includes(done[1]!)) r.installed.push(done[1]!);
+          // Unpacking (or any later state) means unpacked; "Installed" means configured too.
+          if (/^(Unpacking|Preparing to configure|Configuring|Installed) /.test(s.text)) this.unpackedSet.add(s.pkg);
+          if (done) this.configuredSet.add(s.pkg);
+          r.unpacked = this.unpackedSet.size;
+          r.configured = this.configuredSet.size;
         }
         return true;
       }
@@ -150,6 +160,7 @@ export class AptRunTracker {
     r.phase = 'install';
     r.downloadDone = r.downloadTotal;
     r.installFraction = 1;
+    r.unpacked = r.configured = r.packages;
   }
 
   get snapshot(): AptRun {

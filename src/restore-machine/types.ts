@@ -55,7 +55,13 @@ export interface RestoreReport {
  * and `kpkg` in refs / packages, `time` in seconds (a fixed guess, never
  * measured).
  */
-export type RateClass = 'network' | 'extract' | 'apt' | 'flatpak' | 'kpkg' | 'time';
+/**
+ * Units: network, extract — bytes/s; apt — packages dpkg unpacks per second;
+ * configure — packages dpkg configures per second (apt's second half,
+ * several times faster per package); flatpak, kpkg — refs/packages per second;
+ * time — seconds.
+ */
+export type RateClass = 'network' | 'extract' | 'apt' | 'configure' | 'flatpak' | 'kpkg' | 'time';
 
 /** A part of a step's work, in the units of its rate class; a step's parts are done one after the other. */
 export interface WorkPart {

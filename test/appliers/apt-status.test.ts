@@ -113,13 +113,24 @@ describe('a recorded apt-get install, replayed', () => {
     expect(idle.snapshot.phase).toBe('resolve');
   });
 
-  it('aptWork: archive bytes for the network, packages for dpkg; nothing before apt said how much', () => {
+  it('aptWork: archive bytes for the network, packages dpkg unpacked, packages it configured; nothing before apt said how much', () => {
     const { seen } = replay();
     expect(aptWork(seen[0]!)).toBeUndefined();
     const mid = seen.find((s) => s.phase === 'install' && s.installFraction > 0.5)!;
+    expect(mid.unpacked).toBeGreaterThan(mid.configured);
     expect(aptWork(mid)).toEqual([
       { rate: 'network', total: 36_200_000, done: 36_200_000 },
-      { rate: 'apt', total: 93, done: 93 * mid.installFraction },
+      { rate: 'apt', total: 93, done: mid.unpacked },
+      { rate: 'configure', total: 93, done: mid.configured },
     ]);
+    // Counted by package: each of the 93 is unpacked, then configured, once.
+    const unpacked = seen.map((s) => s.unpacked);
+    const configured = seen.map((s) => s.configured);
+    for (let i = 1; i < seen.length; i++) {
+      expect(unpacked[i]!).toBeGreaterThanOrEqual(unpacked[i - 1]!);
+      expect(configured[i]!).toBeGreaterThanOrEqual(configured[i - 1]!);
+      expect(configured[i]!).toBeLessThanOrEqual(unpacked[i]!);
+    }
+    expect(seen.at(-1)).toMatchObject({ unpacked: 93, configured: 93 });
   });
 });

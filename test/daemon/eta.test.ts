@@ -198,6 +198,36 @@ describe("ETA over apt's recorded run", () => {
   });
 });
 
+describe("ETA over a long apt run: 278 packages, unpacked in 24 s, configured in 4 s", () => {
+  it('near the truth from the first seconds to the end (unpacking and configuring at their own rates), never rising', () => {
+    interface Rec { t: number; fd: string; line: string }
+    // scripts/record-apt-run.ts: bench/install-restore.ts's 40 packages into a fresh minbase root, warm apt cache.
+    const rec: Rec[] = gunzipSync(readFileSync(new URL('../fixtures/apt/bookworm-install-278.jsonl.gz', import.meta.url))).toString().trim().split('\n').map((l) => JSON.parse(l));
+    const end = rec.at(-1)!.t;
+    const tracker = new AptRunTracker();
+    const e = new EtaEstimator();
+    const guess = guessedWork({ kind: 'apt.install', bytes: 0, items: 40 });
+    const seen: Sample[] = [];
+    let next = 0;
+    for (const r of rec) {
+      if (r.fd === 'status') tracker.status(r.line);
+      else if (r.fd === 'stdout') tracker.stdout(r.line);
+      if (r.t < next) continue;
+      next = r.t + 200;
+      const work = aptWork(tracker.snapshot);
+      const out = e.update(r.t, [{ id: 'apt.install', group: 0, status: 'running', ...(work ? { parts: work, measured: true } : guess) }]);
+      seen.push({ t: r.t / 1000, eta: out.etaSeconds, truth: (end - r.t) / 1000, fraction: out.fraction });
+    }
+    const shown = seen.filter((x) => x.eta !== undefined && x.t >= 5);
+    expect(shown.length).toBeGreaterThan(50);
+    // Counting a percent of configuring like one of unpacking said 55 s when 36 were left (the bench's run): within 35 % or 4 s now.
+    const off = shown.filter((x) => !within(x, 0.35));
+    expect(off.map((x) => `${x.t.toFixed(1)}s: ${x.eta} for ${x.truth.toFixed(1)}`)).toEqual([]);
+    expect(rises(shown, 1)).toBe(0);
+    expect(shown.at(-1)!.eta!).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('the fetch-ahead among the ETA tasks (daemon/project.ts etaTasks)', () => {
   const view = (id: string, kind: StepView['kind'], status: StepView['status'], bytes: number, items = 1): StepView => ({ id, kind, category: 'files', label: id, bytes, items, status, doneBytes: 0, doneItems: 0 });
   const steps = [view('apt.install', 'apt.install', 'running', 0, 30), view('files.restore:~/A', 'files.restore', 'pending', 900 * MB), view('files.restore:~/B', 'files.restore', 'pending', 300 * MB)];
@@ -221,7 +251,7 @@ describe('the fetch-ahead among the ETA tasks (daemon/project.ts etaTasks)', () 
       return e.update(0, ts).seconds;
     };
     expect(left(none)['files.restore:~/A']).toBeCloseTo(90);
-    expect(left(some)['files.restore:~/A']).toBeCloseTo(1);
+    expect(left(some)['files.restore:~/A']).toBeCloseTo(0.2);
     expect(left(some)['files.restore:~/B']).toBeCloseTo(3);
     expect(some.find((t) => t.id === AHEAD_TASK)!.status).toBe('finished');
   });
