@@ -23,7 +23,8 @@
  *     above only slows the countdown and the shown one rises only when the
  *     raw one is well above it (by more than about τ). So it does not jump
  *     back and forth, and a lasting change of speed still shows within a few
- *     τ. None before 2 s of measured work (or 8 s of restore).
+ *     τ. None before the kinds of work in hand have 2 s of measured work
+ *     each (or 8 s of restore).
  *  4. Shares done (the bars): per task, time spent / (time spent + time
  *     left), never going back; the whole restore: the same over all tasks.
  */
@@ -57,8 +58,8 @@ export interface EtaResult {
 export const PRIOR_RATES: Record<RateClass, number> = {
   network: 6e6, // bytes/s: a 50 Mbit/s home link
   extract: 100e6, // bytes/s written from a local pack
-  apt: 3, // packages dpkg unpacks per second
-  configure: 12, // packages dpkg configures per second (CONFIGURE_SPEEDUP × apt's, until apt's is measured)
+  apt: 4, // packages dpkg unpacks per second (11.5 measured for bench/install-restore's 278 on this VM's disk, 9 for the 93 of test/fixtures/apt/bookworm-install-24)
+  configure: 16, // packages dpkg configures per second (CONFIGURE_SPEEDUP × apt's, until apt's is measured)
   flatpak: 1 / 30, // refs per second
   kpkg: 0.2,
   time: 1,
@@ -259,7 +260,23 @@ export class EtaEstimator {
       this.shown = 0;
       this.shownAt = now;
     } else if (this.shown === undefined || this.shownAt === undefined) {
-      const measured = [...this.classes.values()].reduce((n, s) => n + s.active, 0);
+      // Warm once the kinds of work in hand now were measured (not another task's: the fetch-ahead's
+      // downloads measured for 2 s said nothing of dpkg's speed, and the first estimate was 3 times
+      // the truth), or once the restore has run a while.
+      // A running task whose work is still a guess (apt before its summary) is not measured at all.
+      const needs = new Set<RateClass>();
+      let guessed = false;
+      for (const t of tasks) {
+        const part = t.status === 'running' ? t.parts.find((p) => p.done < p.total) : undefined;
+        if (!part || part.rate === 'time') continue;
+        if (t.measured) needs.add(part.rate);
+        else guessed = true;
+      }
+      const measured = guessed
+        ? 0
+        : needs.size
+          ? Math.min(...[...needs].map((c) => this.classes.get(c)?.active ?? 0))
+          : [...this.classes.values()].reduce((n, s) => n + s.active, 0);
       if (measured >= WARM_MEASURED || (now - this.firstAt) / 1000 >= WARM_ELAPSED) {
         this.shown = raw;
         this.shownAt = now;

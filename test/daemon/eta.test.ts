@@ -243,6 +243,31 @@ describe('the fetch-ahead among the ETA tasks (daemon/project.ts etaTasks)', () 
     expect(withAhead.etaSeconds ?? 0).toBe(alone.etaSeconds ?? 0);
   });
 
+  it("the fetch-ahead's downloads do not make the first estimate: it waits for dpkg's own rate", () => {
+    const e = new EtaEstimator();
+    const at = (t: number) => {
+      // apt says how much at 3 s (apt-get update and its planning before), dpkg unpacks 20 packages a second from then;
+      // the fetch-ahead downloads 50 MB/s from 0 s.
+      const unpacked = Math.max(0, Math.min(278, (t - 3) * 20));
+      const work = t >= 3 ? [{ rate: 'network' as const, total: 0, done: 0 }, { rate: 'apt' as const, total: 278, done: unpacked }, { rate: 'configure' as const, total: 278, done: 0 }] : undefined;
+      const tasks = etaTasks(
+        [view('apt.install', 'apt.install', 'running', 0, 40), view('files.restore:~/A', 'files.restore', 'pending', 900 * MB)],
+        { 'apt.install': { bytes: 0, items: 0, ...(work ? { work } : {}) } },
+        { bytes: Math.min(400 * MB, t * 50 * MB), total: 400 * MB, fetched: Math.min(400 * MB, t * 50 * MB), ready: [], staged: [] },
+      );
+      return e.update(t * 1000, tasks).etaSeconds;
+    };
+    for (let t = 0; t <= 4.5; t += 0.5) expect(at(t), `at ${t} s`).toBeUndefined();
+    let first: number | undefined;
+    for (let t = 5; t <= 6 && first === undefined; t += 0.5) first = at(t);
+    // Left at 5 s: dpkg's 278 at 20/s and configured at 4 times that from 3 s (15.4 s), then the folder's 900 MB at
+    // the fetch-ahead's 50 MB/s (18 s). Shown from its first 2 s with a prior still blended in: within half of it,
+    // where the first estimate from the downloads' 2 s alone said 214 s.
+    expect(first).toBeDefined();
+    expect(first!).toBeGreaterThan(33.4 * 0.8);
+    expect(first!).toBeLessThan(33.4 * 1.5);
+  });
+
   it('a step staged ahead has only its commit left; one whose blobs are here reads at the extract rate', () => {
     const none = etaTasks(steps, aptWorkNow);
     const some = etaTasks(steps, aptWorkNow, { bytes: 400 * MB, total: 400 * MB, fetched: 400 * MB, ready: ['files.restore:~/A', 'files.restore:~/B'], staged: ['files.restore:~/A'] });
