@@ -81,14 +81,35 @@ const MULTIARCH: Partial<Record<string, string>> = {
  */
 export function fsyncShim(env: NodeJS.ProcessEnv = process.env, arch: string = process.arch): string | undefined {
   if (env.KODER_APT_SAFE_IO === '1' || env.KODER_APT_EATMYDATA === '0') return undefined;
+  // An absolute path: that library instead (tests; a host that keeps it elsewhere).
+  if (env.KODER_APT_EATMYDATA?.startsWith('/')) return existsSync(env.KODER_APT_EATMYDATA) ? env.KODER_APT_EATMYDATA : undefined;
   const dirs = [MULTIARCH[arch] && `/usr/lib/${MULTIARCH[arch]}`, '/usr/lib64', '/usr/lib'].filter((d): d is string => Boolean(d));
   return dirs.map((d) => `${d}/libeatmydata.so.1`).find((p) => existsSync(p));
 }
 
-/** runInTarget options of a command that runs with dpkg's fast I/O (the shim, when there is one). */
-export function unsafeIoRun(): { preload?: string } {
-  const preload = fsyncShim();
-  return preload ? { preload } : {};
+const shimLoads = new WeakMap<ApplyContext, Promise<{ preload?: string }>>();
+
+/**
+ * runInTarget options of a command that runs with dpkg's fast I/O: the
+ * shim, once seen to load in this target (once per restore). The host's
+ * library is built against the host's libc: in a target of an older release
+ * ld.so may refuse it, and then every command it is preloaded into; it is
+ * tried with `true` first, and left out (logged) when it does not load clean.
+ */
+export function unsafeIoRun(ctx: ApplyContext): Promise<{ preload?: string }> {
+  let p = shimLoads.get(ctx);
+  if (!p) {
+    p = (async () => {
+      const preload = fsyncShim();
+      if (!preload) return {};
+      const r = await runInTarget(ctx, ['true'], { preload });
+      if (r.code === 0 && r.stderr.trim() === '') return { preload };
+      ctx.log(`apt: the host's ${preload} does not load in the target (${errorSummary(r)}); dpkg runs with --force-unsafe-io alone`);
+      return {};
+    })();
+    shimLoads.set(ctx, p);
+  }
+  return p;
 }
 
 interface UnsafeIoRecord {
@@ -173,8 +194,9 @@ export async function recoverUnsafeIo(ctx: ApplyContext): Promise<string[]> {
   const since = before ? [...now].filter((p) => !before.has(p)) : [];
   if (since.length > 0) {
     ctx.log(`apt: an earlier run with dpkg's fast I/O was interrupted; reinstalling the ${since.length} packages it installed`);
-    await runInTarget(ctx, ['dpkg', '--configure', '-a'], unsafeIoRun());
-    const r = await runInTarget(ctx, ['apt-get', '-o', 'DPkg::Lock::Timeout=300', ...unsafeIoOptions(), 'install', '-y', '--no-remove', '--reinstall', ...since], unsafeIoRun());
+    const run = await unsafeIoRun(ctx);
+    await runInTarget(ctx, ['dpkg', '--configure', '-a'], run);
+    const r = await runInTarget(ctx, ['apt-get', '-o', 'DPkg::Lock::Timeout=300', ...unsafeIoOptions(), 'install', '-y', '--no-remove', '--reinstall', ...since], run);
     if (r.code !== 0) ctx.log(`apt: the reinstall after an interrupted run failed: ${errorSummary(r)}`);
   }
   await syncAll();

@@ -226,7 +226,7 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
             tick();
           }
         };
-        return runInTarget(ctx, [...argv.slice(0, 1), '-o', `APT::Status-Fd=${STATUS_FD}`, ...argv.slice(1)], { onLine, onStatusLine, nice: APT_NICE, ...unsafeIoRun() }).then((r) => {
+        return runInTarget(ctx, [...argv.slice(0, 1), '-o', `APT::Status-Fd=${STATUS_FD}`, ...argv.slice(1)], { onLine, onStatusLine, nice: APT_NICE, ...fast }).then((r) => {
           if (r.code === 0) {
             tracker.finish();
             run = tracker.snapshot;
@@ -236,6 +236,7 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
         });
       };
       const base = ['apt-get', ...APT_OPTS, ...unsafeIoOptions(), 'install', '-y', '--no-remove', ...(opts.noRecommends ? ['--no-install-recommends'] : [])];
+      const fast = await unsafeIoRun(ctx);
       await unsafeIoBegin(ctx, status);
       const batch = await install([...base, ...available]);
       let nowInstalled: Set<string>;
@@ -247,8 +248,8 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
         ctx.log(`apt-get install of ${available.length} packages failed (${why}); installing one by one`);
         // Leave dpkg consistent before going on (a half-configured package
         // would make every next apt-get refuse).
-        await runInTarget(ctx, ['dpkg', '--configure', '-a'], unsafeIoRun());
-        await runInTarget(ctx, [...base, '-f'], unsafeIoRun());
+        await runInTarget(ctx, ['dpkg', '--configure', '-a'], fast);
+        await runInTarget(ctx, [...base, '-f'], fast);
         nowInstalled = await installedPackages(ctx, available);
         for (const p of available) {
           if (nowInstalled.has(p)) continue;
@@ -257,7 +258,7 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
           else {
             res.failed.push(p);
             res.details.push(`${p}: install failed: ${errorSummary(one)}`);
-            await runInTarget(ctx, ['dpkg', '--configure', '-a'], unsafeIoRun());
+            await runInTarget(ctx, ['dpkg', '--configure', '-a'], fast);
           }
         }
         nowInstalled = await installedPackages(ctx, available);

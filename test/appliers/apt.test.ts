@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyContext, Progress } from '../../src/chroot-appliers/applier.ts';
 import { aptInstall, aptOutcome, aptUpdate, applyAptInstall, parseAptCachePolicy } from '../../src/chroot-appliers/apt.ts';
 import { applyAptSources, targetRelease } from '../../src/chroot-appliers/apt-sources.ts';
-import { fsyncShim, UNSAFE_IO_RECORD, UNSAFE_IO_STATUS, unsafeIoBegin } from '../../src/chroot-appliers/apt-unsafe-io.ts';
+import { fsyncShim, UNSAFE_IO_RECORD, UNSAFE_IO_STATUS, unsafeIoBegin, unsafeIoRun } from '../../src/chroot-appliers/apt-unsafe-io.ts';
 import { runInChroot } from '../../src/chroot-appliers/chroot-runner.ts';
 import { resolveTarget } from '../../src/chroot-appliers/target.ts';
 import type { AptSource, Manifest } from '../../src/manifest/types.ts';
@@ -141,7 +141,7 @@ describe('apt appliers in a bookworm root', () => {
     expect(seen.some((p) => p.phase === 'install' && p.detail === 'jq')).toBe(true);
     const work = seen.filter((p) => p.work).map((p) => p.work!);
     expect(work.length).toBeGreaterThan(3);
-    expect(work.at(-1)!.map((w) => w.rate)).toEqual(['network', 'apt']);
+    expect(work.at(-1)!.map((w) => w.rate)).toEqual(['network', 'apt', 'configure']);
     expect(work.at(-1)![1]!.total).toBeGreaterThanOrEqual(2);
     expect(work.at(-1)![1]!.done).toBeCloseTo(work.at(-1)![1]!.total, 1);
     const installed = work.map((w) => w[1]!.done);
@@ -263,6 +263,23 @@ describe('apt appliers in a bookworm root', () => {
     for (const l of installs) expect(l).toContain('Dpkg::Options::=--force-unsafe-io');
     await expect(stat(join(t.root, UNSAFE_IO_RECORD))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(join(t.root, UNSAFE_IO_STATUS))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it("a library that does not load in the target is left out (dpkg's own option alone), said in the log", async () => {
+    expect(await unsafeIoRun(await context())).toEqual({ preload: fsyncShim() });
+    // As the library of a newer release's libc in an older target: ld.so refuses it.
+    const dir = await mkdtemp(join(tmpdir(), 'koder-fake-shim-'));
+    const fake = join(dir, 'libeatmydata.so.1');
+    await writeFile(fake, 'not an ELF object\n');
+    process.env.KODER_APT_EATMYDATA = fake;
+    try {
+      const ctx = await context();
+      expect(await unsafeIoRun(ctx)).toEqual({});
+      expect(logs.some((l) => l.includes(`${fake} does not load in the target`))).toBe(true);
+    } finally {
+      delete process.env.KODER_APT_EATMYDATA;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("dpkg and what it starts run with the host's libeatmydata preloaded (none of its fsyncs or writeback starts reach the disk)", async () => {
