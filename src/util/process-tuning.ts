@@ -2,7 +2,8 @@
  * How the product's node process starts, in one place: the .deb bundle's
  * shebang (scripts/deb.ts), and the benches' children "as the product
  * starts". bin/koder-snapshot.mjs (the development entry) spells the same
- * in its shebang; the server runs with the same (docs/deploy.md, npm start).
+ * in its shebang; the server runs with the same (docs/deploy.md, npm start);
+ * test/util/process-tuning.test.ts checks those three against this file.
  *
  * - `--max-semi-space-size=4`: V8 otherwise grows the young generation to
  *   16 MiB semi-spaces during a files restore (≈ +30 MiB RSS, same speed).
