@@ -39,14 +39,16 @@
  *                   any more, the status copied aside is put back (its
  *                   pending updates dropped): dpkg knows the packages of
  *                   before the run, and the apt step installs the rest again
- *                   over the files the dead run left.
+ *                   over the files the dead run left — except their conffiles,
+ *                   which dpkg keeps as found (confold), as the reinstall
+ *                   above does: a crash can leave one of those empty.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApplyContext } from './applier.ts';
-import { dpkgStatus, errorSummary, runInTarget, type DpkgStatus } from './chroot-commands.ts';
+import { dpkgQuery, dpkgStatus, DpkgStatus, errorSummary, runInTarget } from './chroot-commands.ts';
 import { ensureDirInRoot, resolveInRoot } from './safe-path.ts';
 import { readTargetBytes, readTargetText } from './target-files.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -56,6 +58,8 @@ export const UNSAFE_IO_RECORD = '/var/lib/koder-restore/apt-unsafe-io.json';
 /** dpkg's status file as it was before the run, beside the record. */
 export const UNSAFE_IO_STATUS = '/var/lib/koder-restore/apt-unsafe-io.status';
 const DPKG_STATUS = '/var/lib/dpkg/status';
+/** What dpkg says of a status or update file it cannot parse ("parsing file '/var/lib/dpkg/status' near line 0"). */
+const DB_UNREADABLE = /parsing file '\/var\/lib\/dpkg\/(status|updates\/[0-9]+)'/;
 const DPKG_UPDATES = '/var/lib/dpkg/updates';
 
 /** apt-get options for dpkg's fast I/O (none when KODER_APT_SAFE_IO=1). */
@@ -102,12 +106,19 @@ export function unsafeIoRun(ctx: ApplyContext): Promise<{ preload?: string }> {
     p = (async () => {
       const preload = fsyncShim();
       if (!preload) return {};
-      const r = await runInTarget(ctx, ['true'], { preload });
-      if (r.code === 0 && r.stderr.trim() === '') return { preload };
-      ctx.log(`apt: the host's ${preload} does not load in the target (${errorSummary(r)}); dpkg runs with --force-unsafe-io alone`);
+      try {
+        const r = await runInTarget(ctx, ['true'], { preload });
+        if (r.code === 0 && r.stderr.trim() === '') return { preload };
+        ctx.log(`apt: the host's ${preload} does not load in the target (${errorSummary(r)}); dpkg runs with --force-unsafe-io alone`);
+      } catch (e) {
+        // An abort stops the restore; anything else only costs the speed-up.
+        if (ctx.signal?.aborted) throw e;
+        ctx.log(`apt: the host's ${preload} could not be tried in the target (${(e as Error).message}); dpkg runs with --force-unsafe-io alone`);
+      }
       return {};
     })();
     shimLoads.set(ctx, p);
+    p.catch(() => shimLoads.delete(ctx));
   }
   return p;
 }
@@ -148,7 +159,7 @@ export async function unsafeIoEnd(ctx: ApplyContext): Promise<void> {
   await dropRecord(ctx);
 }
 
-/** The record, then the status copy (a record without its copy recovers as before copies existed). */
+/** The record, then the status copy (a copy left without its record is harmless: the next run writes its own). */
 async function dropRecord(ctx: ApplyContext): Promise<void> {
   await rm(await resolveInRoot(ctx.target.root, UNSAFE_IO_RECORD, { followFinal: false }), { force: true });
   await rm(await resolveInRoot(ctx.target.root, UNSAFE_IO_STATUS, { followFinal: false }), { force: true });
@@ -160,11 +171,12 @@ async function restoreDpkgStatus(ctx: ApplyContext): Promise<boolean> {
   if (saved === undefined) return false;
   const updates = await resolveInRoot(ctx.target.root, DPKG_UPDATES);
   for (const name of await readdir(updates).catch(() => [] as string[])) {
-    if (/^[0-9]+$/.test(name) || name === 'tmp.i') await rm(join(updates, name), { force: true });
+    if (/^[0-9]+$/.test(name) || name === 'tmp.i') await rm(join(updates, name), { force: true, recursive: true });
   }
-  const status = await resolveInRoot(ctx.target.root, DPKG_STATUS, { followFinal: false });
-  await copyFile(status, `${status}-koder-damaged`).catch(() => undefined);
-  await writeFileAtomic(status, saved, { mode: 0o644 });
+  // The damaged file kept beside it, read and written inside the root (a symlink there is never followed out of it).
+  const damaged = await readTargetBytes(ctx.target.root, DPKG_STATUS).catch(() => undefined);
+  if (damaged !== undefined) await writeFileAtomic(await resolveInRoot(ctx.target.root, `${DPKG_STATUS}-koder-damaged`, { followFinal: false }), damaged, { mode: 0o644 });
+  await writeFileAtomic(await resolveInRoot(ctx.target.root, DPKG_STATUS, { followFinal: false }), saved, { mode: 0o644 });
   return true;
 }
 
@@ -182,15 +194,15 @@ export async function recoverUnsafeIo(ctx: ApplyContext): Promise<string[]> {
   } catch {
     // An unreadable record: nothing to compare with (written atomically, so not ours half-written).
   }
-  let now: Set<string>;
-  try {
-    now = await allInstalled(ctx);
-  } catch (e) {
-    // dpkg cannot read its database (a crash lost what it wrote without fsync).
-    if (!(await restoreDpkgStatus(ctx))) throw e;
-    ctx.log(`apt: an earlier run with dpkg's fast I/O was interrupted and left dpkg's database unreadable (${(e as Error).message}); its status of before that run is back`);
-    now = await allInstalled(ctx);
+  // dpkg's database as the dead run left it: unreadable when a crash lost what dpkg wrote without fsync (and only
+  // then is the status of before put back; a query that fails for another reason is an error as it is).
+  let q = await dpkgQuery(ctx);
+  if (q.code !== 0 && DB_UNREADABLE.test(q.stderr) && (await restoreDpkgStatus(ctx))) {
+    ctx.log(`apt: an earlier run with dpkg's fast I/O was interrupted and left dpkg's database unreadable (${errorSummary(q)}); its status of before that run is back`);
+    q = await dpkgQuery(ctx);
   }
+  if (q.code !== 0) throw new Error(`dpkg-query in the target failed: ${errorSummary(q)}`);
+  const now = DpkgStatus.parse(q.stdout).onDisk();
   const since = before ? [...now].filter((p) => !before.has(p)) : [];
   if (since.length > 0) {
     ctx.log(`apt: an earlier run with dpkg's fast I/O was interrupted; reinstalling the ${since.length} packages it installed`);

@@ -22,13 +22,14 @@
  * lists), then from apt's Status-Fd (fd 4, apt-status.ts) 'download' and
  * 'install' with the package in hand; `bytes` = archive bytes fetched,
  * `items` = requested packages installed ("Setting up NAME"), and `work` =
- * the archive bytes to fetch (rate class network) and the packages dpkg
- * handles (rate class apt), from which the daemon counts apt's time left.
+ * the archive bytes to fetch (rate class network), the packages dpkg
+ * unpacks (apt) and configures (configure), from which the daemon counts
+ * apt's time left.
  */
 import type { ApplyContext, Progress, StepApplier, StepOutcome } from './applier.ts';
-import { dpkgStatus, errorSummary, installedPackages, runInTarget, type TargetCommandContext } from './chroot-commands.ts';
+import { dpkgStatus, errorSummary, installedPackages, runInTarget, type DpkgStatus, type TargetCommandContext } from './chroot-commands.ts';
 import type { Target } from './target.ts';
-import { STATUS_FD } from './chroot-runner.ts';
+import { ChrootError, STATUS_FD } from './chroot-runner.ts';
 import { AptRunTracker, type AptRun } from './apt-status.ts';
 import { recoverUnsafeIo, unsafeIoBegin, unsafeIoEnd, unsafeIoOptions, unsafeIoRun } from './apt-unsafe-io.ts';
 import type { WorkPart } from '../restore-machine/types.ts';
@@ -181,9 +182,12 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
   // A run with dpkg's fast I/O that died leaves its packages reinstalled first (apt-unsafe-io.ts).
   const reinstalled = await recoverUnsafeIo(ctx);
   if (reinstalled.length > 0) res.details.push(`reinstalled ${reinstalled.length} package${reinstalled.length === 1 ? '' : 's'} an interrupted run had installed with dpkg's fast I/O`);
-  // dpkg's whole state, read once: what is present, and the unsafe-I/O record of before the install (nothing runs dpkg in between).
-  const status = await dpkgStatus(ctx);
-  const present = status.whole(wanted);
+  // dpkg's whole state, read once: what is present, and the unsafe-I/O record of before the install (nothing runs
+  // dpkg in between). A query that fails is not a package's failure: what is present is asked by name then, as
+  // before, and the record reads the state itself.
+  let status: DpkgStatus | undefined;
+  if (wanted.length > 0) status = await dpkgStatus(ctx).catch((e: unknown) => (e instanceof ChrootError ? Promise.reject(e) : undefined));
+  const present = status ? status.whole(wanted) : await installedPackages(ctx, wanted);
   res.present.push(...wanted.filter((p) => present.has(p)));
   done += res.present.length;
   const todo = wanted.filter((p) => !present.has(p));
@@ -242,7 +246,11 @@ export async function aptInstall(ctx: ApplyContext, packages: readonly string[],
       let nowInstalled: Set<string>;
       if (batch.code === 0) {
         // The check of what is installed (a read in the target) beside the sync that ends dpkg's fast I/O (the host's).
-        [nowInstalled] = await Promise.all([installedPackages(ctx, available), unsafeIoEnd(ctx)]);
+        // Both settle before going on: the record's removal must not run on beside a later recovery.
+        const [check, end] = await Promise.allSettled([installedPackages(ctx, available), unsafeIoEnd(ctx)]);
+        if (check.status === 'rejected') throw check.reason;
+        if (end.status === 'rejected') throw end.reason;
+        nowInstalled = check.value;
       } else {
         const why = errorSummary(batch);
         ctx.log(`apt-get install of ${available.length} packages failed (${why}); installing one by one`);

@@ -117,9 +117,14 @@ export class DpkgStatus {
  * a name it does not know) is not an error.
  */
 export async function dpkgStatus(ctx: TargetCommandContext, packages: readonly string[] = []): Promise<DpkgStatus> {
-  const r = await runInTarget(ctx, ['dpkg-query', '-W', '-f=${binary:Package}\t${Package}:${Architecture}\t${db:Status-Abbrev}\n', ...(packages.length ? ['--', ...packages] : [])]);
+  const r = await dpkgQuery(ctx, packages);
   if (packages.length === 0 && r.code !== 0) throw new Error(`dpkg-query in the target failed: ${errorSummary(r)}`);
   return DpkgStatus.parse(r.stdout);
+}
+
+/** The `dpkg-query -W` behind dpkgStatus, its result as it is (DpkgStatus.parse reads its stdout). */
+export function dpkgQuery(ctx: TargetCommandContext, packages: readonly string[] = []): Promise<RunResult> {
+  return runInTarget(ctx, ['dpkg-query', '-W', '-f=${binary:Package}\t${Package}:${Architecture}\t${db:Status-Abbrev}\n', ...(packages.length ? ['--', ...packages] : [])]);
 }
 
 /**

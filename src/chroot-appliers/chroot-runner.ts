@@ -38,8 +38,9 @@
  * With `preload` (a shared library of the host), the library is copied into
  * ROOT/run (the tmpfs above: it goes with the namespace, the target's disk
  * never holds it) and named in LD_PRELOAD for the command and everything it
- * starts. A library the target's loader cannot use is skipped by ld.so with
- * a warning, never fatal.
+ * starts. A library the target's loader cannot open is skipped by ld.so
+ * with a warning; one that needs a newer libc than the target's fails every
+ * command (apt-unsafe-io.ts tries it first).
  *
  * With `onStatus`, the command finds a status pipe open on fd 4
  * (STATUS_FD): what it writes there comes to `onStatus`, apart from its

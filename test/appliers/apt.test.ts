@@ -5,7 +5,7 @@
  * exists but cannot be installed). One root for the file; tests run in order.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,7 +115,7 @@ describe('pure helpers', () => {
   });
 
   it("dpkg's fsync shim: the host's libeatmydata, unless safe I/O is asked for or it is turned off", () => {
-    expect(fsyncShim({})).toMatch(/^\/usr\/lib\/x86_64-linux-gnu\/libeatmydata\.so\.1$/);
+    expect(fsyncShim({})).toMatch(/^\/usr\/lib\/[^/]+\/libeatmydata\.so\.1$/);
     expect(fsyncShim({ KODER_APT_SAFE_IO: '1' })).toBeUndefined();
     expect(fsyncShim({ KODER_APT_EATMYDATA: '0' })).toBeUndefined();
   });
@@ -266,6 +266,7 @@ describe('apt appliers in a bookworm root', () => {
   });
 
   it("a library that does not load in the target is left out (dpkg's own option alone), said in the log", async () => {
+    expect(fsyncShim()).toBeDefined();
     expect(await unsafeIoRun(await context())).toEqual({ preload: fsyncShim() });
     // As the library of a newer release's libc in an older target: ld.so refuses it.
     const dir = await mkdtemp(join(tmpdir(), 'koder-fake-shim-'));
@@ -322,6 +323,11 @@ describe('apt appliers in a bookworm root', () => {
     // As a power loss leaves files written without fsync: the status and a pending update full of zeros.
     await writeFile(join(t.root, 'var/lib/dpkg/status'), Buffer.alloc(before.length));
     await writeFile(join(t.root, 'var/lib/dpkg/updates/0007'), Buffer.alloc(4096));
+    // A hostile target: where the damaged status is kept, a symlink to a host file (never followed out of the root).
+    const victimDir = await mkdtemp(join(tmpdir(), 'koder-host-victim-'));
+    const victim = join(victimDir, 'host-file');
+    await writeFile(victim, 'host\n');
+    await symlink(victim, join(t.root, 'var/lib/dpkg/status-koder-damaged'));
     expect((await chroot(['dpkg-query', '-W', 'jq'])).code).not.toBe(0);
     const r = await aptInstall(ctx, ['jq']);
     expect(r.present).toEqual(['jq']);
@@ -331,6 +337,11 @@ describe('apt appliers in a bookworm root', () => {
     expect((await chroot(['dpkg', '--audit'])).code).toBe(0);
     await expect(stat(join(t.root, UNSAFE_IO_RECORD))).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(join(t.root, UNSAFE_IO_STATUS))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readFile(victim, 'utf8')).toBe('host\n');
+    const kept = await lstat(join(t.root, 'var/lib/dpkg/status-koder-damaged'));
+    expect(kept.isFile()).toBe(true);
+    expect(kept.size).toBe(before.length);
     await rm(join(t.root, 'var/lib/dpkg/status-koder-damaged'), { force: true });
+    await rm(victimDir, { recursive: true, force: true });
   }, 120_000);
 });
