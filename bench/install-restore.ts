@@ -202,30 +202,34 @@ function runScript(root: string, server: string, token: string, env: { PACKAGES:
 
 /** utime + stime of a live process, in seconds (USER_HZ 100); undefined once it is gone. */
 function processCpuSeconds(pid: number | undefined): number | undefined {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return undefined;
-  }
+  const t = statTimes(`/proc/${pid}/stat`);
+  return t && t[1] + t[2];
 }
 
 /** Each thread of a live process: tid → [name, user s, system s] (the last reading stays once a thread is gone). */
 function threadCpu(pid: number | undefined, into: Map<string, [string, number, number]>): void {
+  let tids: string[];
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        const raw = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const name = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
-        const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-        into.set(tid, [name, Number(f[11]) / 100, Number(f[12]) / 100]);
-      } catch {
-        // the thread ended between the listing and the read
-      }
-    }
+    tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    // the process is gone
+    return; // the process is gone
   }
+  for (const tid of tids) {
+    const t = statTimes(`/proc/${pid}/task/${tid}/stat`);
+    if (t) into.set(tid, t); // else the thread ended between the listing and the read
+  }
+}
+
+/** A /proc …/stat file: [name, user s, system s] (USER_HZ 100); undefined once the process or thread is gone. */
+function statTimes(path: string): [string, number, number] | undefined {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+  return [raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')')), Number(f[11]) / 100, Number(f[12]) / 100];
 }
 
 /** CPU seconds the whole machine has been busy since boot (every state of /proc/stat's first line but idle and iowait). */

@@ -128,11 +128,6 @@ interface UnsafeIoRecord {
   before: string[];
 }
 
-/** Every package dpkg has on disk, whole or not, as `name:arch` (throws when dpkg cannot read its database). */
-async function allInstalled(ctx: ApplyContext): Promise<Set<string>> {
-  return (await dpkgStatus(ctx)).onDisk();
-}
-
 /** sync(1): what dpkg wrote reaches the disk before the record goes. */
 function syncAll(): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -145,7 +140,7 @@ function syncAll(): Promise<void> {
 /** Before an apt run with unsafeIoOptions: the record of what is installed now (`now`: dpkg's whole state read since the last dpkg run, else it is read). */
 export async function unsafeIoBegin(ctx: ApplyContext, now?: DpkgStatus): Promise<void> {
   if (unsafeIoOptions().length === 0) return;
-  const before = [...(now ? now.onDisk() : await allInstalled(ctx))].sort();
+  const before = [...(now ?? (await dpkgStatus(ctx))).onDisk()].sort();
   const { dir } = await ensureDirInRoot(ctx.target.root, '/var/lib/koder-restore', { mode: 0o755 });
   const status = await readTargetBytes(ctx.target.root, DPKG_STATUS);
   if (status !== undefined) await writeFileAtomic(join(dir, 'apt-unsafe-io.status'), status, { mode: 0o644 });

@@ -148,8 +148,8 @@ export const stageRepoAhead: StepStager = async (step, ctx, progress) => {
   await resolveInRoot(ctx.target.root, dest, { followFinal: false });
   const dir = await aheadStagingOf(entry, dest, ctx);
   // Built, the step only moves the repository in: it reads none of the bundle's blobs.
-  const read = repoBundleBlobs(entry);
-  if (await stagedAhead(dir, dest)) return read;
+  const unread = repoBundleBlobs(entry);
+  if (await stagedAhead(dir, dest)) return unread;
   await rm(dir, { recursive: true, force: true });
   // A data v2 bundle half restored by an interrupted run resumes from its journal; the repo starts over.
   await removePartial(dir, { bundle: false });
@@ -158,7 +158,7 @@ export const stageRepoAhead: StepStager = async (step, ctx, progress) => {
     const built = await buildRepo(entry, dest, part, ctx, progress);
     await writeFile(join(part, BUILT), JSON.stringify({ how: built.how, details: built.details }), { mode: 0o600 });
     await rename(part, dir);
-    return read;
+    return unread;
   } catch (e) {
     await removePartial(dir, { bundle: true });
     await removeStaging(dir); // and the staging folders' parent, when empty

@@ -260,18 +260,12 @@ export class EtaEstimator {
       this.shown = 0;
       this.shownAt = now;
     } else if (this.shown === undefined || this.shownAt === undefined) {
-      // Warm once the kinds of work in hand now were measured (not another task's: the fetch-ahead's
-      // downloads measured for 2 s said nothing of dpkg's speed, and the first estimate was 3 times
-      // the truth), or once the restore has run a while.
+      // Warm once the kinds of work in hand now (activeBefore: the running measured tasks' current parts)
+      // were measured (not another task's: the fetch-ahead's downloads measured for 2 s said nothing of
+      // dpkg's speed, and the first estimate was 3 times the truth), or once the restore has run a while.
       // A running task whose work is still a guess (apt before its summary) is not measured at all.
-      const needs = new Set<RateClass>();
-      let guessed = false;
-      for (const t of tasks) {
-        const part = t.status === 'running' ? t.parts.find((p) => p.done < p.total) : undefined;
-        if (!part || part.rate === 'time') continue;
-        if (t.measured) needs.add(part.rate);
-        else guessed = true;
-      }
+      const guessed = tasks.some((t) => t.status === 'running' && !t.measured && (t.parts.find((p) => p.done < p.total)?.rate ?? 'time') !== 'time');
+      const needs = this.activeBefore;
       const measured = guessed
         ? 0
         : needs.size

@@ -51,15 +51,10 @@ export interface RestoreReport {
 
 /**
  * How fast a kind of work goes (daemon/eta.ts measures each while it runs):
- * `network` and `extract` in bytes, `apt` in packages dpkg handles, `flatpak`
- * and `kpkg` in refs / packages, `time` in seconds (a fixed guess, never
- * measured).
- */
-/**
- * Units: network, extract — bytes/s; apt — packages dpkg unpacks per second;
- * configure — packages dpkg configures per second (apt's second half,
- * several times faster per package); flatpak, kpkg — refs/packages per second;
- * time — seconds.
+ * `network` and `extract` in bytes, `apt` in packages dpkg unpacks,
+ * `configure` in packages dpkg configures (apt's second half, several times
+ * faster per package), `flatpak` and `kpkg` in refs / packages, `time` in
+ * seconds (a fixed guess, never measured).
  */
 export type RateClass = 'network' | 'extract' | 'apt' | 'configure' | 'flatpak' | 'kpkg' | 'time';
 
